@@ -1,0 +1,379 @@
+"""Benchmark of one mass-testing round on PostgreSQL: samples, results, statuses, HQ page, scanner API.
+
+    .venv/bin/python bench/mass_testing.py [--population 10000000] [--runs 3] [--skip-load]
+        [--db fk_bench_testing|fk_testperf] [--load-only] [--workers 5]
+
+Builds the synthetic city with `fangkong synth --population N --seed 2022 --reset` (real Nanjing
+districts, grids of 300-500 households, valid ID numbers) unless the database already holds N
+people, writes a sample file of everyone in tubes of 10 over 24 hours and a result file with
+0.05% positive pools, then times the CLI end to end for each run (process start to exit):
+round-create, import-samples, import-results, export-status. It also times the HQ round page in
+process, and, unless --skip-load, drives the scanner API at a fixed rate over loopback against
+`fangkong serve` (gunicorn, production settings), from a separate client process with threads
+(open loop: latency counts from the scheduled send time, so queueing is not hidden).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+DATABASES = ("fk_bench_testing", "fk_testperf")  # the only databases this bench may touch
+DB = os.environ.get("FK_BENCH_DB", DATABASES[0])
+assert DB in DATABASES, DB
+URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
+ENV = {
+    **os.environ,
+    "FANGKONG_DATABASE_URL": URL,
+    "DJANGO_SETTINGS_MODULE": "config.settings.test",
+}
+FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
+SERVER_THREADS = int(os.environ.get("FK_BENCH_SERVER_THREADS", "1"))  # >1: gthread, keep-alive
+TESTING_TABLES = [
+    "testing_gridstat",
+    "testing_positivefinding",
+    "testing_temporarycontrol",
+    "testing_recheck",
+    "testing_sample",
+    "testing_tube",
+    "testing_box",
+    "testing_rotationslot",
+    "testing_exemption",
+    "testing_roundscope",
+    "testing_round",
+    "testing_site_grids",
+    "testing_site",
+    "testing_lab",
+]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cli(*args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([*FANGKONG, *args], env=ENV, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"fangkong {' '.join(args)} failed:\n{done.stderr}")
+    return elapsed, done.stdout + done.stderr
+
+
+def sql(statement: str, params=None):
+    import psycopg
+
+    with psycopg.connect(URL, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '1GB'")
+        conn.execute("SET work_mem = '256MB'")
+        cur = conn.execute(statement, params)
+        return cur.fetchall() if cur.description else None
+
+
+def build_city(population: int) -> None:
+    have = sql("SELECT count(*) FROM people_person")[0][0]
+    if have == population:
+        log(f"city of {population:,} people already there")
+        return
+    log(f"building a city of {population:,} people with fangkong synth")
+    sql("TRUNCATE " + ", ".join(TESTING_TABLES) + ", authtoken_token CASCADE")
+    sql("DELETE FROM accounts_user WHERE username LIKE 'bench-%%'")
+    started = time.perf_counter()
+    elapsed, _ = cli("synth", "--population", str(population), "--seed", "2022", "--reset")
+    log(f"  synth in {elapsed:.0f} s")
+    sql("VACUUM ANALYZE people_person")
+    log(f"  analysed after {time.perf_counter() - started:.0f} s")
+
+
+def write_files(population: int) -> tuple[Path, Path]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    samples, results = (
+        OUT / f"samples-{DB}-{population}.csv",
+        OUT / f"results-{DB}-{population}.csv",
+    )
+    if samples.exists() and results.exists():
+        return samples, results
+    log("writing the sample and result files")
+    import psycopg
+
+    with psycopg.connect(URL) as conn, conn.cursor() as cur:
+        with (
+            open(samples, "wb") as out,
+            cur.copy(f"""
+            COPY (SELECT 'T' || lpad((i / 10)::text, 9, '0'), document_number,
+                         to_char(timestamp '2026-11-23 00:00:00' + make_interval(secs => floor(i * 86400.0 / {population})),
+                                 'YYYY-MM-DD HH24:MI:SS'),
+                         'S' || lpad((i / 2500)::text, 5, '0')
+                  FROM (SELECT row_number() OVER (ORDER BY id) - 1 AS i, document_number FROM people_person) p)
+            TO STDOUT WITH (FORMAT csv, HEADER false)""") as copy,
+        ):
+            out.write(b"tube_barcode,id_number,sampled_at,site_code\n")
+            for chunk in copy:
+                out.write(chunk)
+        tubes = (population + 9) // 10
+        with (
+            open(results, "wb") as out,
+            cur.copy(f"""
+            COPY (SELECT 'T' || lpad(t::text, 9, '0'), CASE WHEN t % 2000 = 7 THEN 'positive' ELSE 'negative' END,
+                         to_char(timestamp '2026-11-23 05:00:00' + make_interval(secs => floor(t * 86400.0 / {tubes})),
+                                 'YYYY-MM-DD HH24:MI:SS'),
+                         'L' || lpad((t % 20)::text, 2, '0'),
+                         CASE WHEN t % 2000 = 7 THEN '28.50' ELSE '' END, CASE WHEN t % 2000 = 7 THEN '30.10' ELSE '' END
+                  FROM generate_series(0, {tubes - 1}) t)
+            TO STDOUT WITH (FORMAT csv)""") as copy,
+        ):
+            out.write(b"tube_barcode,result,reported_at,lab_code,ct_orf1ab,ct_n\n")
+            for chunk in copy:
+                out.write(chunk)
+    return samples, results
+
+
+def one_run(samples: Path, results: Path, code: str) -> dict:
+    sql("TRUNCATE " + ", ".join(TESTING_TABLES) + " CASCADE")
+    sql("DELETE FROM common_alert WHERE kind IN ('pool_positive', 'person_positive')")
+    times = {}
+    times["round_create"], _ = cli(
+        "testing", "round-create", "--code", code, "--name", "bench", "--scope", "320100"
+    )
+    times["import_samples"], out = cli(
+        "testing", "-v", "2", "import-samples", "--round", code, str(samples)
+    )
+    log("  " + out.strip().replace("\n", "\n  "))
+    times["import_results"], out = cli("testing", "-v", "2", "import-results", str(results))
+    log("  " + out.strip().replace("\n", "\n  "))
+    for line in out.splitlines():
+        if line.startswith("timing outcomes:"):
+            times["positive_pools_to_worklist"] = float(line.split()[2])
+    status_file = OUT / "status.csv"
+    times["export_status"], out = cli(
+        "testing", "export-status", "--round", code, "--out", str(status_file)
+    )
+    log("  " + out.strip())
+    times["round_total"] = (
+        times["import_samples"] + times["import_results"] + times["export_status"]
+    )
+    counts = sql(
+        "SELECT count(*) FILTER (WHERE reason = 'positive_pool'), count(DISTINCT source_tube_id) FROM testing_recheck"
+    )[0]
+    times["rechecks"], times["positive_pools"] = counts
+    return times
+
+
+def django_setup():
+    os.environ.update(
+        {"FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    )
+    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def hq_page(code: str, tries: int = 7) -> list[float]:
+    from django.test import Client
+
+    from fangkong.accounts.models import User
+    from fangkong.geo.models import Jurisdiction
+
+    user, _ = User.objects.get_or_create(
+        username="bench-commander",
+        defaults={"role": "commander", "jurisdiction": Jurisdiction.objects.get(code="320100")},
+    )
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    timings = []
+    for _ in range(tries):
+        started = time.perf_counter()
+        response = client.get(f"/testing/rounds/{code}/")
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.status_code
+    return timings
+
+
+def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) -> dict:
+    from rest_framework.authtoken.models import Token
+
+    from fangkong.accounts.models import User
+    from fangkong.geo.models import Jurisdiction
+    from fangkong.testing.models import Round, RoundScope, Site
+
+    city = Jurisdiction.objects.get(code="320100")
+    sampler, _ = User.objects.get_or_create(
+        username="bench-sampler", defaults={"role": "sampler", "jurisdiction": city}
+    )
+    token = Token.objects.get_or_create(user=sampler)[0].key
+    round_, created = Round.objects.get_or_create(
+        code=code + "-LOAD", defaults={"name": "load", "pool_size": 10}
+    )
+    if created:
+        RoundScope.objects.create(round=round_, jurisdiction=city, path=city.path)
+    site, _ = Site.objects.get_or_create(
+        code="LOADSITE", defaults={"name": "load", "jurisdiction": city, "jpath": city.path}
+    )
+    total = rate * seconds
+    numbers = [
+        n for (n,) in sql(f"SELECT document_number FROM people_person ORDER BY id LIMIT {total}")
+    ]
+    port = 8765
+    server = subprocess.Popen(
+        [
+            *FANGKONG,
+            "serve",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(SERVER_THREADS),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ],
+        env={
+            **ENV,
+            "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+            "FANGKONG_SECRET_KEY": "bench-only-not-secret",
+            "FANGKONG_SECURE_COOKIES": "0",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):  # until the workers answer
+            time.sleep(0.2)
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/api/v1/")
+                probe.getresponse().read()
+                break
+            except OSError:
+                continue
+        time.sleep(1)
+        latencies, service, errors = [], [], []
+        lock = threading.Lock()
+        start = time.perf_counter() + 0.5
+
+        def worker(k: int):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+            # Thread k owns whole tubes, so each tube's ten scans arrive in order, as from one desk.
+            for i in range(k * 10, total, threads * 10):
+                for j in range(i, min(i + 10, total)):
+                    due = start + j / rate
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    sent = time.perf_counter()
+                    body = json.dumps(
+                        {
+                            "round": round_.code,
+                            "site": site.code,
+                            "barcode": f"L{code}{j // 10:08d}",
+                            "code": numbers[j],
+                        }
+                    )
+                    try:
+                        conn.request("POST", "/api/v1/testing/tubes/scan/", body, headers)
+                        response = conn.getresponse()
+                        response.read()
+                        ok = response.status in (200, 201)
+                    except OSError as exc:
+                        ok = False
+                        conn.close()
+                        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                        response = exc
+                    done = time.perf_counter()
+                    with lock:
+                        latencies.append(done - due)
+                        service.append(done - sent)
+                        if not ok:
+                            errors.append(getattr(response, "status", str(response)))
+
+        workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        wall = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait()
+    latencies.sort()
+    service.sort()
+
+    def pct(values, p):
+        return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+    return {
+        "requests": total,
+        "achieved_per_s": round(total / wall, 1),
+        "errors": len(errors),
+        "p50_ms": round(pct(latencies, 0.5), 1),
+        "p95_ms": round(pct(latencies, 0.95), 1),
+        "p99_ms": round(pct(latencies, 0.99), 1),
+        "max_ms": round(latencies[-1] * 1000, 1),
+        "service_p50_ms": round(pct(service, 0.5), 1),
+        "service_p99_ms": round(pct(service, 0.99), 1),
+        "first_errors": errors[:5],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--population", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    parser.add_argument(
+        "--load-only", action="store_true", help="only the scanner load test (city must exist)"
+    )
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], capture_output=True)
+    subprocess.run([*FANGKONG, "migrate", "-v", "0"], env=ENV, check=True)
+    if args.load_only:
+        django_setup()
+        result = load_test(
+            f"X{int(time.time())}", args.rate, args.seconds, args.workers, args.threads
+        )
+        print(json.dumps({"scanner": result}, indent=2))
+        return
+    build_city(args.population)
+    samples, results = write_files(args.population)
+    runs = []
+    for k in range(args.runs):
+        log(f"run {k + 1}/{args.runs}")
+        runs.append(one_run(samples, results, f"B{k}"))
+        log("  " + json.dumps(runs[-1]))
+    summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+    django_setup()
+    pages = hq_page(f"B{args.runs - 1}")
+    summary["hq_page_first_s"] = round(pages[0], 3)
+    summary["hq_page_median_s"] = round(statistics.median(pages[1:]), 3)
+    if not args.skip_load:
+        summary["scanner"] = load_test(
+            f"B{args.runs - 1}", args.rate, args.seconds, args.workers, args.threads
+        )
+    print(
+        json.dumps(
+            {"population": args.population, "runs": len(runs), "median": summary, "all": runs},
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

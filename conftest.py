@@ -1,0 +1,3 @@
+"""The shared fixtures for every test folder, from one plugin module."""
+
+pytest_plugins = ["fangkong.common.testing"]

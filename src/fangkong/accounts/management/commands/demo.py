@@ -1,0 +1,38 @@
+"""`fangkong demo`: migrate, load a synthetic city once, create the demo logins, and serve."""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from fangkong.accounts.demo import (
+    DEFAULT_POPULATION,
+    DEFAULT_SEED,
+    DEMO_PASSWORD,
+    demo_prepare,
+    logins_table,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Prepare the demo (migrate; a synthetic city if the registry is empty; one login per "
+        "role) and serve it with Django's development server."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--population", type=int, default=DEFAULT_POPULATION)
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+        parser.add_argument("--no-serve", action="store_true", help="prepare only, do not serve")
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+
+    def handle(self, *args, **options):
+        users = demo_prepare(
+            stdout=self.stdout, population=options["population"], seed=options["seed"]
+        )
+        self.stdout.write("")
+        self.stdout.write(logins_table(users))
+        self.stdout.write(f"\nEvery demo account's password: {DEMO_PASSWORD}")
+        if options["no_serve"]:
+            return
+        self.stdout.write(f"Serving on http://{options['addrport']}/  (Ctrl+C stops)\n")
+        # insecure_serving: static files are served even where DEBUG is off.
+        call_command("runserver", options["addrport"], use_reloader=False, insecure_serving=True)

@@ -1,0 +1,69 @@
+"""The demo command: a small city, one login per role, idempotent, and the story hook."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from fangkong.accounts import demo
+from fangkong.accounts.models import User
+from fangkong.accounts.roles import Role
+from fangkong.geo.models import Level
+from fangkong.people.models import Person
+
+
+def run_demo() -> str:
+    out = io.StringIO()
+    call_command("demo", population=3000, seed=5, no_serve=True, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def prepared(db):
+    return run_demo()
+
+
+def test_one_login_per_role(prepared):
+    assert Person.objects.count() == 3000
+    for role in Role:
+        assert User.objects.filter(username=role.value, role=role).exists()
+    district = User.objects.get(username="district")
+    assert (district.role, district.working_group) == (Role.HQ_STAFF, "tracing")
+    assert district.jurisdiction.level == Level.DISTRICT
+    assert User.objects.get(username="grid_worker").jurisdiction.level == Level.GRID
+    assert User.objects.get(username="sampler").jurisdiction.level == Level.COMMUNITY
+    assert User.objects.get(username="commander").jurisdiction.level == Level.CITY
+    assert User.objects.get(username="commander").display_name == "王指挥"
+    grid = User.objects.get(username="grid_worker").jurisdiction
+    assert grid.path.startswith(district.jurisdiction.path)
+
+
+def test_the_table_lists_every_login(prepared):
+    for account in demo.DEMO_ACCOUNTS:
+        assert account.username in prepared
+    assert "指挥长" in prepared and "Commander" in prepared
+    assert demo.DEMO_PASSWORD in prepared
+
+
+def test_login_with_the_demo_password(prepared, client):
+    for username in ("commander", "district", "grid_worker", "auditor"):
+        assert client.login(username=username, password=demo.DEMO_PASSWORD)
+        client.logout()
+    assert not client.login(username="commander", password="wrong")
+
+
+def test_running_again_changes_nothing(prepared, client):
+    users = dict(User.objects.values_list("username", "jurisdiction"))
+    out = run_demo()
+    assert "already holds 3,000 people" in out
+    assert User.objects.count() == len(demo.DEMO_ACCOUNTS)
+    assert dict(User.objects.values_list("username", "jurisdiction")) == users
+    assert Person.objects.count() == 3000
+    assert client.login(username="admin", password=demo.DEMO_PASSWORD)
+
+
+def test_demo_steps_run_with_stdout_and_seed(db, monkeypatch):
+    calls = []
+    monkeypatch.setattr(demo, "DEMO_STEPS", [lambda stdout, seed: calls.append(seed)])
+    run_demo()
+    assert calls == [5]

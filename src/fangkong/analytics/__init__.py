@@ -1,0 +1,1 @@
+"""Situation analysis: epidemic curves, Rt, turning points and forecasts."""

@@ -1,0 +1,33 @@
+"""REST API routes, one router for every app."""
+
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from fangkong.accounts.api import MeView, TokenView
+from fangkong.audit.api import AuditEntryViewSet
+from fangkong.command.api_urls import ROUTES as COMMAND_ROUTES
+from fangkong.common.api import ImportJobViewSet
+from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
+from fangkong.geo.api import JurisdictionViewSet
+from fangkong.people.api import PersonViewSet
+from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
+from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
+
+router = DefaultRouter()
+router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
+router.register("people", PersonViewSet, basename="person")
+router.register("imports", ImportJobViewSet, basename="import-job")
+router.register("audit", AuditEntryViewSet, basename="audit")
+for prefix, viewset, basename in [
+    *TESTING_ROUTES,
+    *CONTROL_ROUTES,
+    *SUPPLIES_ROUTES,
+    *COMMAND_ROUTES,
+]:
+    router.register(prefix, viewset, basename=basename)
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("me/", MeView.as_view(), name="api-me"),
+    *router.urls,
+]

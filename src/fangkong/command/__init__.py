@@ -1,0 +1,1 @@
+"""Command centre: tasks, inspections, risk areas and response levels, daily reports, bulletins."""

@@ -1,0 +1,29 @@
+"""Who may do what in the command centre, decided in one place from the account roles."""
+
+from fangkong.accounts.roles import Role, WorkingGroup
+
+HQ_ROLES = {Role.COMMANDER, Role.HQ_STAFF, Role.ADMIN}
+# Tasks go down from any level: HQ staff, district heads (HQ staff bound lower), inspectors.
+DISPATCH_ROLES = HQ_ROLES | {Role.INSPECTOR}
+INSPECT_ROLES = {Role.INSPECTOR, Role.COMMANDER, Role.ADMIN}
+
+
+def _is(user, roles) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_superuser or user.role in roles
+    )
+
+
+def can_dispatch(user) -> bool:
+    return _is(user, DISPATCH_ROLES)
+
+
+def can_inspect(user) -> bool:
+    if _is(user, INSPECT_ROLES):
+        return True
+    return _is(user, {Role.HQ_STAFF}) and user.working_group == WorkingGroup.INSPECTION
+
+
+def can_declare(user) -> bool:
+    """Response levels, risk areas and their proposals are HQ decisions."""
+    return _is(user, HQ_ROLES)

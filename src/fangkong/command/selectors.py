@@ -1,0 +1,212 @@
+"""Reads of the command centre, scoped to the actor's subtree first."""
+
+from __future__ import annotations
+
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Length
+from django.http import Http404
+from django.utils import timezone
+
+from fangkong.common.scope import actor_path, scope_q, scoped
+from fangkong.geo.models import Jurisdiction
+
+from .models import SEVERITY, Finding, Inspection, Proposal, ResponseLevel, RiskArea, Task, Unit
+
+
+def _either(actor, *fields: str) -> Q:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return Q(pk__in=[])
+    q = Q()
+    for field in fields:
+        q |= scope_q(actor, field)
+    return q
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def task_list(*, actor, now=None) -> QuerySet[Task]:
+    """Tasks the actor's subtree dispatched or received, overdue first, then by deadline."""
+    now = now or timezone.now()
+    return (
+        Task.objects.filter(_either(actor, "dispatcher_path", "assignee_path"))
+        .select_related("assignee_unit", "assignee_node", "assignee_user", "dispatcher")
+        .annotate(
+            overdue=Case(
+                When(state__in=Task.ACTIVE, deadline__lt=now, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("-overdue", "deadline", "id")
+    )
+
+
+def task_board(*, actor, now=None) -> dict[str, QuerySet[Task]]:
+    """The two columns of the board: what my unit or I must do, and what I dispatched."""
+    tasks = task_list(actor=actor, now=now)
+    mine = Q(assignee_user=actor)
+    if actor.jurisdiction_id:
+        mine |= Q(assignee_node_id=actor.jurisdiction_id)
+        unit_q = Q(assignee_unit__jurisdiction_id=actor.jurisdiction_id)
+        if actor.working_group:
+            unit_q &= Q(assignee_unit__working_group__in=["", actor.working_group])
+        mine |= unit_q
+    return {
+        "assigned": tasks.filter(mine, state__in=Task.ACTIVE),
+        "dispatched": tasks.filter(dispatcher=actor),
+    }
+
+
+def access_task(actor, task_id: int) -> Task:
+    try:
+        return task_list(actor=actor).get(pk=task_id)
+    except Task.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def unit_list(*, actor) -> QuerySet[Unit]:
+    return scoped(Unit.objects.select_related("jurisdiction"), actor, "path")
+
+
+def node_within(actor, code: str) -> Jurisdiction:
+    node = Jurisdiction.objects.filter(code=code).first()
+    prefix = actor_path(actor)
+    if node is None or prefix is None or not node.path.startswith(prefix):
+        raise Http404
+    return node
+
+
+# --- inspections -----------------------------------------------------------------------------
+
+
+def inspection_list(*, actor) -> QuerySet[Inspection]:
+    return scoped(Inspection.objects.select_related("inspector", "jurisdiction"), actor, "jpath")
+
+
+def access_inspection(actor, inspection_id: int) -> Inspection:
+    try:
+        return inspection_list(actor=actor).get(pk=inspection_id)
+    except Inspection.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def finding_list(*, actor, open_only: bool = False) -> QuerySet[Finding]:
+    """Findings the actor must rectify (responsible side) or must check (inspected place)."""
+    qs = Finding.objects.filter(_either(actor, "jpath", "inspection_path")).select_related(
+        "inspection", "responsible_unit", "responsible_node", "item"
+    )
+    if open_only:
+        qs = qs.exclude(state=Finding.State.ACCEPTED)
+    return qs
+
+
+def access_finding(actor, finding_id: int) -> Finding:
+    try:
+        return finding_list(actor=actor).get(pk=finding_id)
+    except Finding.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+# --- response levels and risk areas -----------------------------------------------------------
+
+
+def response_level_history(*, actor) -> QuerySet[ResponseLevel]:
+    """Declarations for the actor's node and every node above it (the city's level binds a
+    district), and those inside its subtree."""
+    prefix = actor_path(actor)
+    if prefix is None:
+        return ResponseLevel.objects.none()
+    if prefix == "/":
+        qs = ResponseLevel.objects.all()
+    else:
+        qs = ResponseLevel.objects.filter(
+            Q(jpath__in=_ancestor_paths(prefix)) | Q(jpath__startswith=prefix)
+        )
+    return qs.select_related("jurisdiction", "declared_by")
+
+
+def response_level_current(*, actor) -> ResponseLevel | None:
+    """The level in force for the actor: the latest declaration on the nearest node above."""
+    prefix = actor_path(actor)
+    if prefix is None:
+        return None
+    qs = ResponseLevel.objects.annotate(depth=Length("jpath")).select_related(
+        "jurisdiction", "declared_by"
+    )
+    if prefix == "/":
+        # The operator sees the level of the top-most node that declared one.
+        return qs.order_by("depth", "-declared_at", "-id").first()
+    return (
+        qs.filter(jpath__in=_ancestor_paths(prefix))
+        .order_by("-depth", "-declared_at", "-id")
+        .first()
+    )
+
+
+def _ancestor_paths(prefix: str) -> list[str]:
+    return [prefix[: i + 1] for i, ch in enumerate(prefix) if ch == "/" and i > 0]
+
+
+def risk_area_list(*, actor, active_only: bool = True) -> QuerySet[RiskArea]:
+    """This city's areas inside the actor's subtree, and every other city's area (public lists)."""
+    if actor_path(actor) is None:
+        return RiskArea.objects.none()
+    qs = RiskArea.objects.filter(Q(external=True) | (Q(external=False) & scope_q(actor, "jpath")))
+    if active_only:
+        qs = qs.filter(ended_on__isnull=True)
+    return qs.select_related("jurisdiction", "building")
+
+
+def access_risk_area(actor, area_id: int) -> RiskArea:
+    try:
+        return risk_area_list(actor=actor, active_only=False).get(pk=area_id)
+    except RiskArea.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def proposal_list(*, actor, pending_only: bool = True) -> QuerySet[Proposal]:
+    qs = scoped(Proposal.objects.select_related("area"), actor, "area__jpath")
+    return qs.filter(state=Proposal.State.PENDING) if pending_only else qs
+
+
+def access_proposal(actor, proposal_id: int) -> Proposal:
+    try:
+        return proposal_list(actor=actor, pending_only=False).get(pk=proposal_id)
+    except Proposal.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def is_risk_origin(text_or_code: str) -> RiskArea | None:
+    """The strictest active risk area an arrival's origin lies in, or None.
+
+    A jurisdiction code (or path) of this city matches an area on that node or on a node above
+    it; free text (an address, '江苏省南京市玄武区梅园新村') matches an area whose name it contains,
+    preferring areas whose district or city it also names."""
+    text = "".join((text_or_code or "").split())
+    if not text:
+        return None
+    active = RiskArea.objects.filter(ended_on__isnull=True)
+    node_path = text if text.startswith("/") else None
+    if node_path is None:
+        node = Jurisdiction.objects.filter(code=text).only("path").first()
+        node_path = node.path if node else None
+    if node_path is not None:
+        candidates = list(
+            active.filter(external=False, jpath__in=_ancestor_paths(node_path), building=None)
+        )
+        if candidates:
+            return min(candidates, key=lambda a: (SEVERITY[a.level], -len(a.jpath)))
+        return None
+    candidates = list(
+        active.annotate(origin=Value(text)).filter(origin__contains=F("name")).exclude(name="")
+    )
+    if not candidates:
+        return None
+
+    def rank(area: RiskArea):
+        named = sum(bool(part) and part in text for part in (area.district, area.city))
+        return (-named, SEVERITY[area.level], -len(area.name))
+
+    return min(candidates, key=rank)

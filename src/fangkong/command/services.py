@@ -1,0 +1,898 @@
+"""Writes of the command centre: tasks and escalation, inspections and findings, response levels, risk areas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left
+from collections import defaultdict
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.audit.models import Action, AuditEntry
+from fangkong.audit.services import audit_created, audit_fields, audit_record, audit_updated
+from fangkong.common import imports
+from fangkong.common.models import Alert
+from fangkong.common.scope import actor_path, operator_or_actor_path, path_within
+
+from . import roles
+from .models import (
+    Answer,
+    CheckItem,
+    ChecklistTemplate,
+    Finding,
+    Inspection,
+    Proposal,
+    ResponseLevel,
+    RiskArea,
+    RiskLevel,
+    Task,
+    TaskUpdate,
+    Unit,
+)
+from .policy import DOWNGRADES, LEVELS_OF_PRESET
+
+
+class CommandRefused(ValueError):
+    """The request breaks a rule; the message says which, for the user."""
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _within(actor, path: str) -> None:
+    if not path_within(actor, path):
+        raise CommandRefused(_("that lies outside your jurisdiction"))
+
+
+def up_path(path: str, steps: int) -> str:
+    """The path `steps` levels above `path`, never above the root node."""
+    parts = [part for part in path.split("/") if part]
+    if not parts:
+        return "/"
+    keep = max(1, len(parts) - steps)
+    return "/" + "/".join(parts[:keep]) + "/"
+
+
+def _bulk_alerts(rows: list[Alert]) -> None:
+    # One INSERT for all; the dedupe key makes raising the same cause twice harmless.
+    Alert.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def unit_create(*, actor, name: str, kind: str, jurisdiction, working_group: str = "") -> Unit:
+    _require(actor is None or roles.can_declare(actor))
+    if actor is not None:
+        _within(actor, jurisdiction.path)
+    if working_group and kind != Unit.Kind.WORKING_GROUP:
+        raise CommandRefused(_("only a working group has a working-group code"))
+    with transaction.atomic():
+        unit, created = Unit.objects.get_or_create(
+            jurisdiction=jurisdiction,
+            name=name,
+            defaults={"kind": kind, "path": jurisdiction.path, "working_group": working_group},
+        )
+        if created:
+            audit_created(
+                actor=actor, obj=unit, fields={"name": name, "kind": kind, "path": unit.path}
+            )
+    return unit
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+def task_dispatch(
+    *,
+    actor,
+    title: str,
+    deadline: dt.datetime,
+    description: str = "",
+    priority: str = "normal",
+    unit: Unit | None = None,
+    node=None,
+    user=None,
+) -> Task:
+    _require(roles.can_dispatch(actor))
+    if sum(x is not None for x in (unit, node, user)) != 1:
+        raise CommandRefused(_("choose exactly one assignee: a unit, a node or a person"))
+    if not title.strip():
+        raise CommandRefused(_("a task needs a title"))
+    if unit is not None:
+        assignee_path = unit.path
+    elif node is not None:
+        assignee_path = node.path
+    else:
+        if user.jurisdiction is None:
+            raise CommandRefused(_("that person is bound to no node"))
+        assignee_path = user.jurisdiction.path
+    # Flat command goes straight down, but never sideways into another subtree.
+    _within(actor, assignee_path)
+    with transaction.atomic():
+        task = Task.objects.create(
+            title=title.strip(),
+            description=description,
+            deadline=deadline,
+            priority=priority,
+            assignee_unit=unit,
+            assignee_node=node,
+            assignee_user=user,
+            dispatcher=actor,
+            dispatcher_path=actor_path(actor),
+            assignee_path=assignee_path,
+        )
+        TaskUpdate.objects.create(task=task, kind=TaskUpdate.Kind.CREATED, author=actor)
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            obj=task,
+            jurisdiction_path=assignee_path,
+            changes={"title": [None, task.title], "deadline": [None, deadline.isoformat()]},
+        )
+    return task
+
+
+def task_feedback(
+    *, actor, task: Task, text: str, percent: int | None = None, attachment=None
+) -> TaskUpdate:
+    if task.state not in Task.ACTIVE:
+        raise CommandRefused(
+            _("the task is already %(state)s") % {"state": task.get_state_display()}
+        )
+    if percent is not None and not 0 <= percent <= 100:
+        raise CommandRefused(_("progress is a percentage from 0 to 100"))
+    if not text.strip() and percent is None and not attachment:
+        raise CommandRefused(_("feedback needs text, a percentage or a file"))
+    with transaction.atomic():
+        update = TaskUpdate.objects.create(
+            task=task,
+            kind=TaskUpdate.Kind.FEEDBACK,
+            author=actor,
+            text=text,
+            percent=percent,
+            attachment=attachment or "",
+        )
+        before = {"state": task.state, "percent": task.percent}
+        if percent is not None:
+            task.percent = percent
+        if task.state == Task.State.OPEN:
+            task.state = Task.State.IN_PROGRESS
+        task.save(update_fields=["state", "percent"])
+        audit_updated(
+            actor=actor,
+            obj=task,
+            before=before,
+            after={"state": task.state, "percent": task.percent},
+        )
+    return update
+
+
+def task_set_state(*, actor, task: Task, state: str, text: str = "") -> Task:
+    if task.state not in Task.ACTIVE:
+        raise CommandRefused(
+            _("the task is already %(state)s") % {"state": task.get_state_display()}
+        )
+    if state == Task.State.CANCELLED:
+        # Only the dispatching side may withdraw an order.
+        _require(roles.can_dispatch(actor) and path_within(actor, task.dispatcher_path))
+    elif state not in (Task.State.DONE, Task.State.IN_PROGRESS):
+        raise CommandRefused(_("unknown state"))
+    with transaction.atomic():
+        before = {"state": task.state}
+        task.state = state
+        fields = ["state"]
+        if state in (Task.State.DONE, Task.State.CANCELLED):
+            task.finished_at = timezone.now()
+            fields.append("finished_at")
+        if state == Task.State.DONE:
+            task.percent = 100
+            fields.append("percent")
+        task.save(update_fields=fields)
+        TaskUpdate.objects.create(task=task, kind=TaskUpdate.Kind.STATE, author=actor, text=text)
+        audit_updated(actor=actor, obj=task, before=before, after={"state": state})
+    return task
+
+
+def escalation_period() -> dt.timedelta:
+    return dt.timedelta(hours=getattr(settings, "FANGKONG_TASK_ESCALATION_HOURS", 24))
+
+
+def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> int:
+    """Overdue active tasks: first escalation alerts the dispatcher's node; after each further
+    `period` the next one alerts the node one level higher. Returns the tasks escalated.
+
+    Set-based: a few queries whatever the number of tasks."""
+    period = period or escalation_period()
+    active = Task.objects.filter(state__in=Task.ACTIVE, deadline__lt=now)
+    rows = list(
+        active.filter(escalation_level=0).values_list(
+            "id", "escalation_level", "dispatcher_path", "title"
+        )
+    ) + [
+        row
+        for row in active.filter(
+            escalation_level__gt=0, escalated_at__lte=now - period
+        ).values_list("id", "escalation_level", "dispatcher_path", "title")
+        # Past the root node there is nobody left to tell.
+        if up_path(row[2], row[1] - 1) != up_path(row[2], row[1])
+    ]
+    if not rows:
+        return 0
+    by_level: dict[int, list[int]] = defaultdict(list)
+    alerts, history, audit = [], [], []
+    who = audit_fields(None)
+    for task_id, level, dispatcher_path, title in rows:
+        new = level + 1
+        by_level[new].append(task_id)
+        target = up_path(dispatcher_path, new - 1)
+        alerts.append(
+            Alert(
+                kind="command.task_overdue",
+                level=Alert.Level.WARNING if new == 1 else Alert.Level.CRITICAL,
+                title=_("Task overdue: %(title)s") % {"title": title},
+                body=_("escalation level %(level)s") % {"level": new},
+                jurisdiction_path=target,
+                object_type="command.task",
+                object_id=str(task_id),
+                dedupe_key=f"command.task.{task_id}.{new}",
+            )
+        )
+        history.append(
+            TaskUpdate(
+                task_id=task_id,
+                kind=TaskUpdate.Kind.ESCALATED,
+                text=_("escalated to level %(level)s") % {"level": new},
+            )
+        )
+        audit.append(
+            AuditEntry(
+                **who,
+                action=Action.UPDATE,
+                object_type="command.task",
+                object_id=str(task_id),
+                object_repr=title[:200],
+                jurisdiction_path=dispatcher_path,
+                changes={"escalation_level": [level, new]},
+            )
+        )
+    with transaction.atomic():
+        for level, ids in by_level.items():
+            Task.objects.filter(pk__in=ids).update(escalation_level=level, escalated_at=now)
+        _bulk_alerts(alerts)
+        TaskUpdate.objects.bulk_create(history)
+        AuditEntry.objects.bulk_create(audit)
+    return len(rows)
+
+
+# --- inspections -----------------------------------------------------------------------------
+
+
+def default_template() -> ChecklistTemplate:
+    template = ChecklistTemplate.objects.filter(active=True).order_by("id").first()
+    if template is None:
+        raise CommandRefused(_("there is no active checklist template"))
+    return template
+
+
+def inspection_start(
+    *,
+    actor,
+    place: str,
+    jurisdiction,
+    unannounced: bool = False,
+    visited_at: dt.datetime | None = None,
+    template: ChecklistTemplate | None = None,
+) -> Inspection:
+    _require(roles.can_inspect(actor))
+    _within(actor, jurisdiction.path)
+    if not place.strip():
+        raise CommandRefused(_("name the place inspected"))
+    with transaction.atomic():
+        inspection = Inspection.objects.create(
+            inspector=actor,
+            place=place.strip(),
+            jurisdiction=jurisdiction,
+            jpath=jurisdiction.path,
+            unannounced=unannounced,
+            template=template or default_template(),
+            visited_at=visited_at or timezone.now(),
+        )
+        audit_created(
+            actor=actor,
+            obj=inspection,
+            fields={"place": inspection.place, "unannounced": unannounced},
+        )
+    return inspection
+
+
+def inspection_submit(
+    *,
+    actor,
+    inspection: Inspection,
+    answers: dict[int, tuple[str, str]],
+    deadline: dt.date | None = None,
+    responsible_unit: Unit | None = None,
+) -> Inspection:
+    """Record the checklist ({item id: (result, note)}) and open one finding per 'finding' answer.
+
+    Every item must be answered; a finding needs a note (what is wrong) and the rectification
+    deadline. Without findings the inspection closes at once."""
+    if inspection.inspector_id != actor.pk:
+        raise PermissionDenied
+    if inspection.state != Inspection.State.DRAFT:
+        raise CommandRefused(_("the checklist was already submitted"))
+    items = {
+        item.pk: item for item in CheckItem.objects.filter(gate__template_id=inspection.template_id)
+    }
+    missing = [item for pk, item in items.items() if pk not in answers]
+    if missing:
+        raise CommandRefused(_("check items not answered: %(count)s") % {"count": len(missing)})
+    unknown = set(answers) - set(items)
+    if unknown:
+        raise CommandRefused(_("those check items are not on this checklist"))
+    flagged = {
+        pk: note for pk, (result, note) in answers.items() if result == Answer.Result.FINDING
+    }
+    for result, _note in answers.values():
+        if result not in Answer.Result.values:
+            raise CommandRefused(_("an answer is either ok or a finding"))
+    if any(not note.strip() for note in flagged.values()):
+        raise CommandRefused(_("describe each finding"))
+    if flagged and deadline is None:
+        raise CommandRefused(_("a finding needs a rectification deadline"))
+    if responsible_unit is not None:
+        _within(actor, responsible_unit.path)
+    node = responsible_unit.jurisdiction if responsible_unit else inspection.jurisdiction
+    with transaction.atomic():
+        Answer.objects.bulk_create(
+            [
+                Answer(inspection=inspection, item_id=pk, result=result, note=note)
+                for pk, (result, note) in answers.items()
+            ]
+        )
+        Finding.objects.bulk_create(
+            [
+                Finding(
+                    inspection=inspection,
+                    item_id=pk,
+                    description=note.strip(),
+                    responsible_unit=responsible_unit,
+                    responsible_node=node,
+                    jpath=node.path,
+                    inspection_path=inspection.jpath,
+                    deadline=deadline,
+                )
+                for pk, note in flagged.items()
+            ]
+        )
+        inspection.state = Inspection.State.SUBMITTED if flagged else Inspection.State.CLOSED
+        if not flagged:
+            inspection.closed_at = timezone.now()
+        inspection.save(update_fields=["state", "closed_at"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=inspection,
+            changes={"state": ["draft", inspection.state], "findings": [0, len(flagged)]},
+        )
+    return inspection
+
+
+def finding_rectify(*, actor, finding: Finding, evidence_text: str, evidence_file=None) -> Finding:
+    """The responsible side reports the rectification with its evidence."""
+    _require(path_within(actor, finding.jpath))
+    if finding.state != Finding.State.OPEN:
+        raise CommandRefused(_("the finding is not open"))
+    if not evidence_text.strip():
+        raise CommandRefused(_("describe what was done as evidence"))
+    with transaction.atomic():
+        finding.state = Finding.State.RECTIFIED
+        finding.evidence_text = evidence_text.strip()
+        if evidence_file:
+            finding.evidence_file = evidence_file
+        finding.rectified_at = timezone.now()
+        finding.rectified_by = actor
+        finding.save()
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=finding,
+            jurisdiction_path=finding.jpath,
+            changes={"state": ["open", "rectified"]},
+        )
+    return finding
+
+
+def may_accept(actor, finding: Finding) -> bool:
+    inspection = finding.inspection
+    return inspection.inspector_id == actor.pk or (
+        roles.can_declare(actor) and path_within(actor, inspection.jpath)
+    )
+
+
+def finding_accept(*, actor, finding: Finding) -> Finding:
+    """The inspector accepts the evidence; the last accepted finding closes the inspection."""
+    _require(may_accept(actor, finding))
+    if finding.state != Finding.State.RECTIFIED:
+        raise CommandRefused(_("only a rectified finding can be accepted"))
+    with transaction.atomic():
+        finding.state = Finding.State.ACCEPTED
+        finding.accepted_at = timezone.now()
+        finding.accepted_by = actor
+        finding.save(update_fields=["state", "accepted_at", "accepted_by"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=finding,
+            jurisdiction_path=finding.jpath,
+            changes={"state": ["rectified", "accepted"]},
+        )
+        inspection = finding.inspection
+        if not inspection.findings.exclude(state=Finding.State.ACCEPTED).exists():
+            inspection.state = Inspection.State.CLOSED
+            inspection.closed_at = finding.accepted_at
+            inspection.save(update_fields=["state", "closed_at"])
+            audit_record(
+                actor=actor,
+                action=Action.UPDATE,
+                obj=inspection,
+                changes={"state": ["submitted", "closed"]},
+            )
+    return finding
+
+
+def finding_reject(*, actor, finding: Finding, reason: str) -> Finding:
+    """The evidence does not convince: the finding goes back to the responsible side."""
+    _require(may_accept(actor, finding))
+    if finding.state != Finding.State.RECTIFIED:
+        raise CommandRefused(_("only a rectified finding can be sent back"))
+    if not reason.strip():
+        raise CommandRefused(_("say why the rectification is not accepted"))
+    with transaction.atomic():
+        finding.state = Finding.State.OPEN
+        finding.rejection = reason.strip()
+        finding.save(update_fields=["state", "rejection"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=finding,
+            jurisdiction_path=finding.jpath,
+            changes={"state": ["rectified", "open"], "rejection": [None, finding.rejection]},
+        )
+    return finding
+
+
+def findings_overdue_alert(*, today: dt.date) -> int:
+    """One alert per finding still open after its deadline, to the responsible node."""
+    rows = Finding.objects.filter(state=Finding.State.OPEN, deadline__lt=today).values_list(
+        "id", "jpath", "description", "deadline"
+    )
+    alerts = [
+        Alert(
+            kind="command.finding_overdue",
+            title=_("Rectification overdue: %(text)s") % {"text": text[:80]},
+            body=_("due %(date)s") % {"date": deadline.isoformat()},
+            jurisdiction_path=jpath,
+            object_type="command.finding",
+            object_id=str(pk),
+            dedupe_key=f"command.finding.{pk}",
+        )
+        for pk, jpath, text, deadline in rows
+    ]
+    _bulk_alerts(alerts)
+    return len(alerts)
+
+
+# --- response levels -------------------------------------------------------------------------
+
+
+def response_level_declare(
+    *, actor, level: int, reason: str = "", jurisdiction=None, declared_at=None
+) -> ResponseLevel:
+    """A new declaration; the old ones stay as the history."""
+    _require(roles.can_declare(actor))
+    node = jurisdiction or actor.jurisdiction
+    if node is None:
+        raise CommandRefused(_("declare for a node"))
+    _within(actor, node.path)
+    if level not in ResponseLevel.Level.values:
+        raise CommandRefused(_("the response level is I, II, III or IV"))
+    with transaction.atomic():
+        record = ResponseLevel.objects.create(
+            jurisdiction=node,
+            jpath=node.path,
+            level=level,
+            declared_at=declared_at or timezone.now(),
+            declared_by=actor,
+            reason=reason,
+        )
+        audit_record(
+            actor=actor,
+            action=Action.CREATE,
+            obj=record,
+            jurisdiction_path=node.path,
+            changes={"level": [None, level], "reason": [None, reason]},
+        )
+    return record
+
+
+# --- risk areas ------------------------------------------------------------------------------
+
+
+def risk_area_declare(
+    *,
+    actor,
+    level: str,
+    since: dt.date,
+    reason: str = "",
+    preset: str = RiskArea.Preset.JUN_2022,
+    jurisdiction=None,
+    building=None,
+    name: str = "",
+) -> RiskArea:
+    _require(roles.can_declare(actor))
+    if (jurisdiction is None) == (building is None):
+        raise CommandRefused(_("declare the area on either a node or a building"))
+    if level not in LEVELS_OF_PRESET.get(preset, ()):
+        raise CommandRefused(
+            _("the level %(level)s is not part of the preset %(preset)s")
+            % {"level": level, "preset": preset}
+        )
+    path = jurisdiction.path if jurisdiction else building.grid.path
+    _within(actor, path)
+    with transaction.atomic():
+        area = RiskArea.objects.create(
+            name=name or (jurisdiction.name if jurisdiction else building.name),
+            level=level,
+            preset=preset,
+            jurisdiction=jurisdiction,
+            building=building,
+            jpath=path,
+            since=since,
+            level_since=since,
+            reason=reason,
+        )
+        audit_created(
+            actor=actor,
+            obj=area,
+            fields={"name": area.name, "level": level, "since": since, "preset": preset},
+        )
+    return area
+
+
+def risk_area_update(
+    *,
+    actor,
+    area: RiskArea,
+    last_case_on: dt.date | None = None,
+    negative_round_on: dt.date | None = None,
+    ended_on: dt.date | None = None,
+) -> RiskArea:
+    """HQ keeps the facts the review depends on, or ends the area."""
+    _require(roles.can_declare(actor))
+    before = {
+        "last_case_on": area.last_case_on,
+        "negative_round_on": area.negative_round_on,
+        "ended_on": area.ended_on,
+    }
+    if last_case_on is not None:
+        area.last_case_on = last_case_on
+    if negative_round_on is not None:
+        area.negative_round_on = negative_round_on
+    if ended_on is not None:
+        area.ended_on = ended_on
+    after = {
+        "last_case_on": area.last_case_on,
+        "negative_round_on": area.negative_round_on,
+        "ended_on": area.ended_on,
+    }
+    with transaction.atomic():
+        area.save(update_fields=list(after))
+        audit_updated(actor=actor, obj=area, before=before, after=after)
+    return area
+
+
+def last_cases_from_findings() -> dict[str, dt.date]:
+    """Latest positive finding per path, from mass testing (the only cases the system knows yet)."""
+    from fangkong.testing.models import PositiveFinding
+
+    return {
+        row["jpath"]: timezone.localdate(row["last"])
+        for row in PositiveFinding.objects.values("jpath").annotate(last=Max("at"))
+    }
+
+
+def _last_case_under(paths: list[str], dates: list[dt.date], prefix: str) -> dt.date | None:
+    start = bisect_left(paths, prefix)
+    end = bisect_left(paths, prefix + "\uffff")
+    return max(dates[start:end], default=None)
+
+
+def risk_areas_review(
+    *, today: dt.date, last_case_on_by_path: dict[str, dt.date] | None = None
+) -> list[Proposal]:
+    """The daily check: propose each downgrade its preset allows today; HQ decides.
+
+    Clean days run from the later of the last case and the day the current level took effect.
+    The last case is the later of the area's own field and any case under its path
+    (`last_case_on_by_path`, by default the positive findings of mass testing)."""
+    if last_case_on_by_path is None:
+        last_case_on_by_path = last_cases_from_findings()
+    pairs = sorted(last_case_on_by_path.items())
+    paths, dates = [p for p, _d in pairs], [d for _p, d in pairs]
+    areas = (
+        RiskArea.objects.filter(external=False, ended_on__isnull=True, since__lte=today)
+        .exclude(proposals__state=Proposal.State.PENDING)
+        .only(
+            "id",
+            "name",
+            "level",
+            "preset",
+            "jpath",
+            "level_since",
+            "last_case_on",
+            "negative_round_on",
+        )
+    )
+    proposals = []
+    for area in areas:
+        step = DOWNGRADES.get(area.preset, {}).get(area.level)
+        if step is None:
+            continue
+        known = [d for d in (area.last_case_on, _last_case_under(paths, dates, area.jpath)) if d]
+        last_case = max(known, default=None)
+        start = max(area.level_since, last_case) if last_case else area.level_since
+        clean = (today - start).days
+        if clean < step.clean_days:
+            continue
+        if step.needs_negative_round and not (
+            area.negative_round_on and area.negative_round_on > start
+        ):
+            continue
+        proposals.append(
+            Proposal(
+                area=area,
+                from_level=area.level,
+                to_level=step.to_level,
+                proposed_on=today,
+                clean_days=clean,
+                reason=_("%(days)s days without a case") % {"days": clean},
+            )
+        )
+    if not proposals:
+        return []
+    with transaction.atomic():
+        Proposal.objects.bulk_create(proposals)
+        created = list(
+            Proposal.objects.filter(proposed_on=today, state=Proposal.State.PENDING)
+            .filter(area_id__in=[p.area_id for p in proposals])
+            .select_related("area")
+        )
+        _bulk_alerts(
+            [
+                Alert(
+                    kind="command.risk_proposal",
+                    level=Alert.Level.INFO,
+                    title=_("Downgrade proposed: %(name)s") % {"name": p.area.name},
+                    jurisdiction_path=p.area.jpath,
+                    object_type="command.proposal",
+                    object_id=str(p.pk),
+                    dedupe_key=f"command.proposal.{p.pk}",
+                )
+                for p in created
+            ]
+        )
+    return created
+
+
+def proposal_decide(
+    *, actor, proposal: Proposal, approve: bool, today: dt.date | None = None
+) -> Proposal:
+    """HQ approves (the area changes level, or is lifted) or rejects a proposal."""
+    _require(roles.can_declare(actor))
+    if proposal.state != Proposal.State.PENDING:
+        raise CommandRefused(_("the proposal was already decided"))
+    area = proposal.area
+    _within(actor, area.jpath)
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        proposal.state = Proposal.State.APPROVED if approve else Proposal.State.REJECTED
+        proposal.decided_at = timezone.now()
+        proposal.decided_by = actor
+        proposal.save(update_fields=["state", "decided_at", "decided_by"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=proposal,
+            jurisdiction_path=area.jpath,
+            changes={"state": ["pending", proposal.state]},
+        )
+        if approve:
+            before = {
+                "level": area.level,
+                "level_since": area.level_since,
+                "ended_on": area.ended_on,
+            }
+            if proposal.to_level:
+                area.level = proposal.to_level
+                area.level_since = today
+            else:
+                area.ended_on = today
+            area.save(update_fields=["level", "level_since", "ended_on"])
+            audit_updated(
+                actor=actor,
+                obj=area,
+                before=before,
+                after={
+                    "level": area.level,
+                    "level_since": area.level_since,
+                    "ended_on": area.ended_on,
+                },
+            )
+    return proposal
+
+
+# --- other cities' risk areas from a file ----------------------------------------------------
+
+IMPORT_COLUMNS = ["province", "city", "district", "area_name", "level", "since"]
+_IMPORT_ALIASES = {
+    "省": "province",
+    "市": "city",
+    "区": "district",
+    "区县": "district",
+    "地区": "area_name",
+    "风险区": "area_name",
+    "名称": "area_name",
+    "等级": "level",
+    "风险等级": "level",
+    "起始日期": "since",
+}
+_LEVEL_WORDS = [
+    ("高", RiskLevel.HIGH),
+    ("中", RiskLevel.MEDIUM),
+    ("低", RiskLevel.LOW),
+    ("封控", RiskLevel.SEALED),
+    ("管控", RiskLevel.CONTROLLED),
+    ("防范", RiskLevel.PRECAUTION),
+]
+
+
+def parse_risk_level(value: str) -> str:
+    text = value.strip().lower()
+    if text in RiskLevel.values:
+        return text
+    for word, level in _LEVEL_WORDS:
+        if text.startswith(word):
+            return level
+    raise ValueError(value)
+
+
+def external_key(province: str, city: str, district: str, area_name: str) -> str:
+    return "|".join((province, city, district, area_name))
+
+
+def risk_areas_import(*, actor, source, filename: str = "") -> imports.ImportJob:
+    """Other cities' risk areas: one row per area, keyed by province, city, district and name.
+
+    Re-importing the same file changes nothing; a changed level or date updates the area."""
+    if actor is not None:
+        _require(roles.can_declare(actor))
+    return imports.run_import(
+        kind="command.risk_areas",
+        actor=actor,
+        source=source,
+        filename=filename,
+        aliases=_IMPORT_ALIASES,
+        required=IMPORT_COLUMNS,
+        body=lambda job, table: _import_body(actor, job, table),
+    )
+
+
+def _import_body(actor, job, table) -> imports.ImportJob:
+    errors = imports.RowErrors()
+    wanted: dict[str, dict] = {}
+    total = 0
+    for line, row in table.rows:
+        total += 1
+        values = table.original(row)
+        problems = []
+        for column in ("province", "city", "area_name"):
+            if not row.get(column):
+                problems.append(imports.RowError(line, column, "", _("this column is required")))
+        try:
+            level = parse_risk_level(row.get("level", ""))
+        except ValueError:
+            problems.append(
+                imports.RowError(line, "level", row.get("level", ""), _("unknown risk level"))
+            )
+        try:
+            since = imports.parse_date(row.get("since", ""))
+        except ValueError:
+            problems.append(
+                imports.RowError(line, "since", row.get("since", ""), _("not a date (YYYY-MM-DD)"))
+            )
+        if problems:
+            errors.reject(line, values, problems)
+            continue
+        key = external_key(row["province"], row["city"], row.get("district", ""), row["area_name"])
+        if key in wanted:
+            errors.reject_one(
+                line,
+                values,
+                "area_name",
+                row["area_name"],
+                _("the same area appears on line %(line)s") % {"line": wanted[key]["line"]},
+            )
+            continue
+        wanted[key] = {
+            "line": line,
+            "province": row["province"],
+            "city": row["city"],
+            "district": row.get("district", ""),
+            "name": row["area_name"],
+            "level": level,
+            "since": since,
+        }
+    existing = {
+        area.external_key: area for area in RiskArea.objects.filter(external_key__in=wanted)
+    }
+    new, changed, unchanged = [], [], 0
+    for key, data in wanted.items():
+        preset = (
+            RiskArea.Preset.ZONES
+            if data["level"] in LEVELS_OF_PRESET[RiskArea.Preset.ZONES]
+            else RiskArea.Preset.JUN_2022
+        )
+        area = existing.get(key)
+        if area is None:
+            new.append(
+                RiskArea(
+                    name=data["name"],
+                    level=data["level"],
+                    preset=preset,
+                    external=True,
+                    province=data["province"],
+                    city=data["city"],
+                    district=data["district"],
+                    external_key=key,
+                    since=data["since"],
+                    level_since=data["since"],
+                )
+            )
+        elif (area.level, area.since, area.ended_on) != (data["level"], data["since"], None):
+            area.level, area.since, area.level_since = data["level"], data["since"], data["since"]
+            area.preset, area.ended_on = preset, None
+            changed.append(area)
+        else:
+            unchanged += 1
+    with transaction.atomic():
+        RiskArea.objects.bulk_create(new)
+        RiskArea.objects.bulk_update(
+            changed, ["level", "since", "level_since", "preset", "ended_on"]
+        )
+        if new or changed:
+            audit_record(
+                actor=actor,
+                action=Action.IMPORT,
+                object_type="command.riskarea",
+                object_repr=job.filename,
+                jurisdiction_path=operator_or_actor_path(actor) or "",
+                changes={"created": len(new), "updated": len(changed)},
+            )
+    return imports.job_finish(
+        job,
+        header=table.header,
+        errors=errors,
+        total=total,
+        created=len(new),
+        updated=len(changed),
+        unchanged=unchanged,
+    )

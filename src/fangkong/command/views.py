@@ -1,0 +1,415 @@
+"""Pages of the command centre: the task board, inspections and findings, response level, risk areas."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from fangkong.common.scope import path_within
+
+from . import roles, selectors, services
+from .models import Answer, CheckItem, Priority, ResponseLevel, RiskArea, RiskLevel, Task
+
+PAGE_SIZE = 50
+
+
+class DispatchForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
+    deadline = forms.DateTimeField(label=_("Deadline"))
+    priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial="normal")
+    unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
+    node = forms.CharField(label=_("or node code (e.g. a grid)"), required=False)
+    username = forms.CharField(label=_("or user name"), required=False)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.fields["unit"].queryset = selectors.unit_list(actor=actor)
+
+    def clean(self):
+        data = super().clean()
+        chosen = [k for k in ("unit", "node", "username") if data.get(k)]
+        if len(chosen) != 1:
+            raise forms.ValidationError(
+                _("choose exactly one assignee: a unit, a node or a person")
+            )
+        if data.get("node"):
+            try:
+                data["assignee"] = {"node": selectors.node_within(self.actor, data["node"])}
+            except Http404:
+                self.add_error("node", _("no such node in your jurisdiction"))
+        elif data.get("username"):
+            user = (
+                get_user_model()
+                .objects.select_related("jurisdiction")
+                .filter(username=data["username"])
+                .first()
+            )
+            if (
+                user is None
+                or user.jurisdiction is None
+                or not path_within(self.actor, user.jurisdiction.path)
+            ):
+                self.add_error("username", _("no such user in your jurisdiction"))
+            else:
+                data["assignee"] = {"user": user}
+        else:
+            data["assignee"] = {"unit": data["unit"]}
+        return data
+
+
+class FeedbackForm(forms.Form):
+    text = forms.CharField(
+        label=_("Feedback"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+    percent = forms.IntegerField(
+        label=_("Progress (%)"), min_value=0, max_value=100, required=False
+    )
+    attachment = forms.FileField(label=_("Attachment"), required=False)
+
+
+@login_required
+def tasks(request):
+    """The board: what my unit must do, what I dispatched, overdue first; the dispatch form."""
+    form = None
+    if roles.can_dispatch(request.user):
+        form = DispatchForm(request.POST or None, actor=request.user)
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                task = services.task_dispatch(
+                    actor=request.user,
+                    title=data["title"],
+                    description=data["description"],
+                    deadline=data["deadline"],
+                    priority=data["priority"],
+                    **data["assignee"],
+                )
+                messages.success(request, _("Task dispatched."))
+                return redirect("command:task", pk=task.pk)
+            except services.CommandRefused as exc:
+                form.add_error(None, str(exc))
+    board = selectors.task_board(actor=request.user)
+    return render(
+        request,
+        "command/tasks.html",
+        {
+            "assigned": board["assigned"][:PAGE_SIZE],
+            "dispatched": board["dispatched"][:PAGE_SIZE],
+            "form": form,
+        },
+    )
+
+
+@login_required
+def task_detail(request, pk: int):
+    task = selectors.access_task(request.user, pk)
+    return render(
+        request,
+        "command/task.html",
+        {
+            "task": task,
+            "updates": task.updates.select_related("author"),
+            "feedback_form": FeedbackForm(),
+            "active": task.state in Task.ACTIVE,
+            "can_cancel": roles.can_dispatch(request.user)
+            and path_within(request.user, task.dispatcher_path),
+        },
+    )
+
+
+@login_required
+@require_POST
+def task_feedback(request, pk: int):
+    task = selectors.access_task(request.user, pk)
+    form = FeedbackForm(request.POST, request.FILES)
+    error = None
+    if form.is_valid():
+        try:
+            services.task_feedback(
+                actor=request.user,
+                task=task,
+                text=form.cleaned_data["text"],
+                percent=form.cleaned_data["percent"],
+                attachment=form.cleaned_data["attachment"],
+            )
+        except services.CommandRefused as exc:
+            error = str(exc)
+    else:
+        error = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+    if request.htmx:
+        task.refresh_from_db()
+        return render(
+            request,
+            "command/_updates.html",
+            {"task": task, "updates": task.updates.select_related("author"), "error": error},
+        )
+    if error:
+        messages.error(request, error)
+    return redirect("command:task", pk=pk)
+
+
+@login_required
+@require_POST
+def task_state(request, pk: int):
+    task = selectors.access_task(request.user, pk)
+    try:
+        services.task_set_state(
+            actor=request.user,
+            task=task,
+            state=request.POST.get("state", ""),
+            text=request.POST.get("text", ""),
+        )
+    except services.CommandRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("command:task", pk=pk)
+
+
+# --- inspections -----------------------------------------------------------------------------
+
+
+class InspectionForm(forms.Form):
+    place = forms.CharField(label=_("Place"), max_length=200)
+    node = forms.CharField(label=_("Node code"))
+    unannounced = forms.BooleanField(label=_("Unannounced visit"), required=False)
+
+
+@login_required
+def inspections(request):
+    form = InspectionForm(request.POST or None) if roles.can_inspect(request.user) else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                node = selectors.node_within(request.user, form.cleaned_data["node"])
+                inspection = services.inspection_start(
+                    actor=request.user,
+                    place=form.cleaned_data["place"],
+                    jurisdiction=node,
+                    unannounced=form.cleaned_data["unannounced"],
+                )
+                return redirect("command:checklist", pk=inspection.pk)
+            except Http404:
+                form.add_error("node", _("no such node in your jurisdiction"))
+            except services.CommandRefused as exc:
+                form.add_error(None, str(exc))
+    page = Paginator(selectors.inspection_list(actor=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "command/inspections.html", {"page": page, "form": form})
+
+
+@login_required
+def inspection_detail(request, pk: int):
+    inspection = selectors.access_inspection(request.user, pk)
+    return render(
+        request,
+        "command/inspection.html",
+        {
+            "inspection": inspection,
+            "answers": inspection.answers.select_related("item__gate").order_by(
+                "item__gate__order", "item__order"
+            ),
+            "findings": inspection.findings.select_related("responsible_unit", "responsible_node"),
+        },
+    )
+
+
+@login_required
+def checklist(request, pk: int):
+    """The six gates as one form: each item ok or a finding with its note."""
+    inspection = selectors.access_inspection(request.user, pk)
+    if inspection.inspector_id != request.user.pk or inspection.state != "draft":
+        return redirect("command:inspection", pk=pk)
+    items = list(
+        CheckItem.objects.filter(gate__template_id=inspection.template_id).select_related("gate")
+    )
+    error = None
+    if request.method == "POST":
+        answers = {
+            item.pk: (
+                request.POST.get(f"result_{item.pk}", ""),
+                request.POST.get(f"note_{item.pk}", ""),
+            )
+            for item in items
+            if request.POST.get(f"result_{item.pk}")
+        }
+        deadline = forms.DateField(required=False).clean(request.POST.get("deadline") or None)
+        try:
+            services.inspection_submit(
+                actor=request.user, inspection=inspection, answers=answers, deadline=deadline
+            )
+            return redirect("command:inspection", pk=pk)
+        except services.CommandRefused as exc:
+            error = str(exc)
+    return render(
+        request,
+        "command/checklist.html",
+        {"inspection": inspection, "items": items, "error": error, "results": Answer.Result},
+    )
+
+
+class RectifyForm(forms.Form):
+    evidence_text = forms.CharField(label=_("What was done"), widget=forms.Textarea)
+    evidence_file = forms.FileField(label=_("Evidence file"), required=False)
+
+
+@login_required
+def findings(request):
+    page = Paginator(
+        selectors.finding_list(actor=request.user, open_only=request.GET.get("all") != "1"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    return render(request, "command/findings.html", {"page": page, "today": timezone.localdate()})
+
+
+@login_required
+def finding_detail(request, pk: int):
+    finding = selectors.access_finding(request.user, pk)
+    form = RectifyForm()
+    if request.method == "POST":
+        step = request.POST.get("step")
+        try:
+            if step == "rectify":
+                form = RectifyForm(request.POST, request.FILES)
+                if form.is_valid():
+                    services.finding_rectify(
+                        actor=request.user, finding=finding, **form.cleaned_data
+                    )
+                    return redirect("command:finding", pk=pk)
+            elif step == "accept":
+                services.finding_accept(actor=request.user, finding=finding)
+                return redirect("command:finding", pk=pk)
+            elif step == "reject":
+                services.finding_reject(
+                    actor=request.user, finding=finding, reason=request.POST.get("reason", "")
+                )
+                return redirect("command:finding", pk=pk)
+        except services.CommandRefused as exc:
+            messages.error(request, str(exc))
+    return render(
+        request,
+        "command/finding.html",
+        {
+            "finding": finding,
+            "form": form,
+            "may_rectify": finding.state == "open" and path_within(request.user, finding.jpath),
+            "may_accept": finding.state == "rectified"
+            and services.may_accept(request.user, finding),
+        },
+    )
+
+
+# --- response level and risk areas -----------------------------------------------------------
+
+
+class LevelForm(forms.Form):
+    level = forms.TypedChoiceField(
+        label=_("Response level"), choices=ResponseLevel.Level.choices, coerce=int
+    )
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), required=False
+    )
+
+
+@login_required
+def response_level(request):
+    form = LevelForm(request.POST or None) if roles.can_declare(request.user) else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.response_level_declare(actor=request.user, **form.cleaned_data)
+                return redirect("command:response-level")
+            except services.CommandRefused as exc:
+                form.add_error(None, str(exc))
+    return render(
+        request,
+        "command/response_level.html",
+        {
+            "current": selectors.response_level_current(actor=request.user),
+            "history": selectors.response_level_history(actor=request.user)[:100],
+            "form": form,
+        },
+    )
+
+
+class RiskAreaForm(forms.Form):
+    node = forms.CharField(label=_("Node code"))
+    level = forms.ChoiceField(label=_("Level"), choices=RiskLevel.choices)
+    preset = forms.ChoiceField(label=_("Policy preset"), choices=RiskArea.Preset.choices)
+    since = forms.DateField(label=_("Since"))
+    reason = forms.CharField(label=_("Reason"), required=False)
+
+
+@login_required
+def risk_areas(request):
+    hq = roles.can_declare(request.user)
+    form = RiskAreaForm(request.POST or None) if hq else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if "file" in request.FILES:
+            upload = request.FILES["file"]
+            job = services.risk_areas_import(
+                actor=request.user, source=upload, filename=upload.name
+            )
+            messages.info(
+                request,
+                _("Imported: %(created)s new, %(updated)s updated, %(rejected)s rejected.")
+                % {"created": job.created, "updated": job.updated, "rejected": job.rejected},
+            )
+            for error in job.errors[:20]:
+                messages.error(
+                    request, f"line {error['line']}, {error['column']}: {error['reason']}"
+                )
+            return redirect("command:risk-areas")
+        form = RiskAreaForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                node = selectors.node_within(request.user, data.pop("node"))
+                services.risk_area_declare(actor=request.user, jurisdiction=node, **data)
+                return redirect("command:risk-areas")
+            except Http404:
+                form.add_error("node", _("no such node in your jurisdiction"))
+            except services.CommandRefused as exc:
+                form.add_error(None, str(exc))
+    areas = selectors.risk_area_list(actor=request.user)
+    return render(
+        request,
+        "command/risk_areas.html",
+        {
+            "local": areas.filter(external=False)[:200],
+            "external": areas.filter(external=True)[:200],
+            "proposals": selectors.proposal_list(actor=request.user),
+            "form": form,
+            "hq": hq,
+        },
+    )
+
+
+@login_required
+@require_POST
+def proposal_decide(request, pk: int):
+    proposal = selectors.access_proposal(request.user, pk)
+    try:
+        services.proposal_decide(
+            actor=request.user, proposal=proposal, approve=request.POST.get("decision") == "approve"
+        )
+    except services.CommandRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("command:risk-areas")

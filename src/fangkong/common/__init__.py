@@ -1,0 +1,1 @@
+"""Pieces every app shares: the jurisdiction guard, bulk-import machinery, masking."""

@@ -1,0 +1,67 @@
+"""Shared test fixtures (a pytest plugin): a small city tree with two grids, people in each, and users."""
+
+import pytest
+
+from fangkong.accounts.tests.factories import UserFactory
+from fangkong.geo.tests.factories import HouseholdFactory, JurisdictionFactory
+from fangkong.people.tests.factories import PersonFactory
+
+
+@pytest.fixture
+def tree(db):
+    """province > city > district > street > community > grids A and B, and district 2 > grid C."""
+    province = JurisdictionFactory(code="320000", level="province", name="江苏省")
+    city = JurisdictionFactory(code="320100", level="city", name="南京市", parent=province)
+    district = JurisdictionFactory(code="320102", level="district", name="玄武区", parent=city)
+    street = JurisdictionFactory(
+        code="320102001", level="street", name="梅园新村街道", parent=district
+    )
+    community = JurisdictionFactory(
+        code="320102001001", level="community", name="长江路社区", parent=street
+    )
+    grid_a = JurisdictionFactory(
+        code="320102001001G01", level="grid", name="第一网格", parent=community
+    )
+    grid_b = JurisdictionFactory(
+        code="320102001001G02", level="grid", name="第二网格", parent=community
+    )
+    district2 = JurisdictionFactory(code="320104", level="district", name="秦淮区", parent=city)
+    street2 = JurisdictionFactory(
+        code="320104001", level="street", name="夫子庙街道", parent=district2
+    )
+    community2 = JurisdictionFactory(
+        code="320104001001", level="community", name="钞库街社区", parent=street2
+    )
+    grid_c = JurisdictionFactory(
+        code="320104001001G01", level="grid", name="钞库街第一网格", parent=community2
+    )
+    return {
+        "province": province,
+        "city": city,
+        "district": district,
+        "street": street,
+        "community": community,
+        "grid_a": grid_a,
+        "grid_b": grid_b,
+        "district2": district2,
+        "grid_c": grid_c,
+    }
+
+
+@pytest.fixture
+def people(tree):
+    """Three people in grid A, two in grid B, one in grid C."""
+    household = HouseholdFactory(building__grid=tree["grid_a"])
+    return {
+        "a": [PersonFactory(grid=tree["grid_a"], household=household) for _ in range(3)],
+        "b": [PersonFactory(grid=tree["grid_b"]) for _ in range(2)],
+        "c": [PersonFactory(grid=tree["grid_c"])],
+    }
+
+
+@pytest.fixture
+def make_user(tree):
+    def make(role: str = "grid_worker", node: str = "grid_a", **kwargs):
+        return UserFactory(role=role, jurisdiction=tree[node], **kwargs)
+
+    return make

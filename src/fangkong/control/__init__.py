@@ -1,0 +1,1 @@
+"""Control of key persons: policies, control orders, daily checks, isolation sites and rooms."""

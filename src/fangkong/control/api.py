@@ -1,0 +1,186 @@
+"""REST endpoints of the control module: orders, checks, release, sites, rooms, the board."""
+
+from django.utils import timezone
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from fangkong.common.scope import access
+from fangkong.people.models import Person
+from fangkong.people.privacy import masked
+
+from . import roles, selectors, services
+from .models import Category, ControlOrder, Site
+
+
+def _refuse(error):
+    return Response(
+        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
+    )
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    person_name = serializers.CharField(source="person.name")
+    document_number = serializers.SerializerMethodField()
+    policy = serializers.StringRelatedField()
+    room = serializers.StringRelatedField()
+
+    class Meta:
+        model = ControlOrder
+        fields = [
+            "id",
+            "person",
+            "person_name",
+            "document_number",
+            "category",
+            "policy",
+            "status",
+            "start_date",
+            "end_date",
+            "measure",
+            "room",
+            "reason",
+            "source",
+        ]
+
+    def get_document_number(self, obj) -> str:
+        return masked(obj.person)["document_number"]
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=Category.choices)
+    start = serializers.DateTimeField(required=False)
+    reason = serializers.CharField(max_length=200, required=False, default="")
+    source = serializers.CharField(max_length=60, required=False, default="")
+
+
+class CheckSerializer(serializers.Serializer):
+    temperature = serializers.DecimalField(max_digits=3, decimal_places=1)
+    symptoms = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = OrderSerializer
+    queryset = ControlOrder.objects.none()
+
+    def get_queryset(self):
+        status = self.request.query_params.get("status", "open")
+        return selectors.order_list(actor=self.request.user, status=status or None).order_by("id")
+
+    def get_object(self):
+        return selectors.access_order(self.request.user, self.kwargs["pk"])
+
+    def create(self, request):
+        if not roles.can_manage_orders(request.user):
+            raise PermissionDenied
+        data = OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = access(
+            Person.objects.all(), request.user, "jpath", pk=data.validated_data["person"]
+        )
+        try:
+            order = services.control_order_open(
+                actor=request.user,
+                person=person,
+                category=data.validated_data["category"],
+                start=data.validated_data.get("start") or timezone.now(),
+                reason=data.validated_data["reason"],
+                source=data.validated_data["source"],
+            )
+        except services.ControlError as exc:
+            return _refuse(exc)
+        return Response(OrderSerializer(order).data, status=201)
+
+    @action(detail=True, methods=["post"])
+    def check(self, request, pk=None):
+        """Record today's health check (temperature, symptoms)."""
+        order = self.get_object()
+        if not roles.can_manage_orders(request.user):
+            raise PermissionDenied
+        data = CheckSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            check = services.health_check_record(
+                actor=request.user, order=order, **data.validated_data
+            )
+        except services.ControlError as exc:
+            return _refuse(exc)
+        return Response({"day": check.day, "temperature": str(check.temperature)}, status=201)
+
+    @action(detail=True, methods=["post"])
+    def release(self, request, pk=None):
+        order = self.get_object()
+        if not roles.can_manage_orders(request.user):
+            raise PermissionDenied
+        try:
+            order = services.control_order_release(actor=request.user, order=order)
+        except services.ControlError as exc:
+            return _refuse(exc)
+        return Response(OrderSerializer(order).data)
+
+    @action(detail=False, methods=["post"], url_path="assign-rooms")
+    def assign_rooms(self, request):
+        """Rooms for every open centralized order of the caller's subtree that has none."""
+        if not roles.can_manage_rooms(request.user):
+            raise PermissionDenied
+        orders = selectors.order_list(actor=request.user).filter(
+            measure="centralized", room__isnull=True
+        )
+        try:
+            result = services.rooms_assign_batch(
+                actor=request.user, orders=list(orders.values_list("id", flat=True))
+            )
+        except services.ControlError as exc:
+            return _refuse(exc)
+        return Response(result)
+
+    @action(detail=False)
+    def board(self, request):
+        node = selectors.actor_node(request.user)
+        if node is None:
+            raise PermissionDenied
+        data = selectors.control_board(actor=request.user, node=node)
+        return Response(
+            {
+                "node": node.code,
+                "day": data["day"],
+                "total": data["total"],
+                "children": [
+                    {
+                        **{k: v for k, v in r.items() if k != "node"},
+                        "code": r["node"].code,
+                        "name": r["node"].name,
+                    }
+                    for r in data["children"]
+                ],
+            }
+        )
+
+
+class IsolationSiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = ["id", "code", "name", "kind", "address", "capacity", "reserve_target", "active"]
+
+
+class IsolationSiteViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = IsolationSiteSerializer
+    queryset = Site.objects.none()
+
+    def get_queryset(self):
+        return selectors.site_list(actor=self.request.user).order_by("code")
+
+    def get_object(self):
+        return selectors.access_site(self.request.user, self.kwargs["pk"])
+
+    @action(detail=False)
+    def occupancy(self, request):
+        data = selectors.site_occupancy(actor=request.user)
+        return Response(
+            {
+                "sites": [{k: v for k, v in s.items() if k != "jpath"} for s in data["sites"]],
+                "total": data["total"],
+            }
+        )

@@ -1,0 +1,1 @@
+"""Local number and date formats that differ from Django's defaults."""

@@ -1,0 +1,129 @@
+"""Pages of the population registry: search, person detail, import with its error report, export."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from fangkong.accounts.roles import can_import_people, can_see_pii
+from fangkong.common.api import rejected_csv_response
+from fangkong.common.selectors import access_import_job, import_job_list
+
+from . import selectors
+from .api import export_response, import_upload
+from .models import Sex, Tag
+from .privacy import masked, person_pii_reveal
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Name, ID number or phone"), required=False)
+    jurisdiction = forms.CharField(
+        label=_("Jurisdiction code"),
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "list": "jurisdiction-options",
+                "hx-get": reverse_lazy("geo:autocomplete"),
+                "hx-trigger": "input changed delay:300ms",
+                "hx-target": "#jurisdiction-options",
+                "hx-sync": "this:replace",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
+    tag = forms.TypedChoiceField(
+        label=_("Tag"),
+        choices=[("", "—"), *Tag.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    age_min = forms.IntegerField(label=_("Age from"), min_value=0, max_value=130, required=False)
+    age_max = forms.IntegerField(label=_("Age to"), min_value=0, max_value=130, required=False)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"))
+
+
+@login_required
+def search(request):
+    form = SearchForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    page = Paginator(selectors.person_list(actor=request.user, filters=filters), 50).get_page(
+        request.GET.get("page")
+    )
+    rows = [(person, masked(person), selectors.age(person)) for person in page]
+    template = "people/_results.html" if request.htmx else "people/search.html"
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, template, {"form": form, "page": page, "rows": rows, "query": query.urlencode()}
+    )
+
+
+@login_required
+def detail(request, person_id: int):
+    person = selectors.access_person(request.user, person_id)
+    return render(
+        request,
+        "people/detail.html",
+        {
+            "person": person,
+            "masked": masked(person),
+            "age": selectors.age(person),
+            "members": selectors.household_members(actor=request.user, person=person),
+            "may_reveal": can_see_pii(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def reveal(request, person_id: int):
+    """htmx partial: the full ID number and phone, audited."""
+    person = selectors.access_person(request.user, person_id)
+    return render(
+        request,
+        "people/_pii.html",
+        {"pii": person_pii_reveal(actor=request.user, person=person), "revealed": True},
+    )
+
+
+@login_required
+def import_page(request):
+    if not can_import_people(request.user):
+        raise PermissionDenied
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = import_upload(actor=request.user, upload=form.cleaned_data["file"])
+        if job is None:
+            messages.info(
+                request, _("The file is queued; its report appears below when it has run.")
+            )
+            return redirect("people:import")
+        return redirect("people:import-job", job_id=job.pk)
+    jobs = import_job_list(actor=request.user, kind="people")[:20]
+    return render(request, "people/import.html", {"form": form, "jobs": jobs})
+
+
+@login_required
+def import_job(request, job_id: int):
+    job = access_import_job(request.user, job_id)
+    return render(request, "people/import_job.html", {"job": job, "errors": job.errors[:1000]})
+
+
+@login_required
+def import_rejected(request, job_id: int):
+    return rejected_csv_response(access_import_job(request.user, job_id))
+
+
+@login_required
+def export(request, fmt: str):
+    return export_response(actor=request.user, fmt=fmt)

@@ -1,0 +1,568 @@
+"""REST endpoints of mass testing: rounds, sites, labs, the scanner, lab results, worklists, coverage."""
+
+import io
+
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+
+from fangkong.common.api import ImportJobSerializer
+from fangkong.common.scope import path_within
+from fangkong.geo.models import Jurisdiction
+from fangkong.people.privacy import masked
+
+from . import bulk, roles, selectors, services
+from .models import Lab, Recheck, Result, Round, Site, Tube
+
+
+def _refuse(error: services.TestingError) -> Response:
+    code = (
+        status.HTTP_409_CONFLICT
+        if isinstance(error, services.Conflict)
+        else status.HTTP_400_BAD_REQUEST
+    )
+    return Response({"detail": str(error)}, status=code)
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    scope = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Round
+        fields = [
+            "id",
+            "code",
+            "name",
+            "status",
+            "scope",
+            "pool_size",
+            "pooling",
+            "target",
+            "starts_at",
+            "ends_at",
+            "warning_hours",
+            "breach_hours",
+            "created_at",
+        ]
+
+    def get_scope(self, obj) -> list[str]:
+        return [node.jurisdiction.code for node in obj.scope_nodes.all()]
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=120)
+    scope = serializers.ListField(child=serializers.CharField(), min_length=1)
+    pool_size = serializers.IntegerField(min_value=1, max_value=20, default=10)
+    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class PersonStatusSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    document_number = serializers.CharField()
+    grid_code = serializers.CharField()
+    address = serializers.CharField()
+
+
+def _person(person) -> dict:
+    return {
+        "id": person.pk,
+        "name": person.name,
+        "document_number": masked(person)["document_number"],
+        "grid_code": person.grid.code,
+        "address": person.address,
+    }
+
+
+class RoundViewSet(viewsets.ReadOnlyModelViewSet):
+    """Rounds whose scope overlaps the caller's subtree; progress, coverage and the lists of a round."""
+
+    serializer_class = RoundSerializer
+    queryset = Round.objects.none()
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.round_list(actor=self.request.user).prefetch_related(
+            "scope_nodes__jurisdiction"
+        )
+
+    def get_object(self):
+        return selectors.access_round(self.request.user, self.kwargs["code"])
+
+    @extend_schema(request=RoundCreateSerializer, responses={201: RoundSerializer})
+    def create(self, request):
+        if not roles.can_manage_rounds(request.user):
+            raise PermissionDenied
+        data = RoundCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        nodes = []
+        for code in data.validated_data["scope"]:
+            node = Jurisdiction.objects.filter(code=code).first()
+            if node is None or not path_within(request.user, node.path):
+                return Response({"scope": [f"{code}: not in your subtree"]}, status=400)
+            nodes.append(node)
+        fields = {k: v for k, v in data.validated_data.items() if k != "scope"}
+        try:
+            round_ = services.round_create(actor=request.user, scope=nodes, **fields)
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(RoundSerializer(round_).data, status=201)
+
+    @action(detail=True)
+    def progress(self, request, code=None):
+        """Expected, sampled, resulted and positive people for the caller's node and its children."""
+        data = selectors.round_progress(actor=request.user, round_=self.get_object())
+        return Response(
+            {
+                "node": data["node"].code if data["node"] else None,
+                "refreshed_at": data["refreshed_at"],
+                "total": data["total"],
+                "children": [
+                    {
+                        **{k: v for k, v in row.items() if k != "node"},
+                        "code": row["node"].code,
+                        "name": row["node"].name,
+                    }
+                    for row in data["children"]
+                ],
+            }
+        )
+
+    @extend_schema(responses=PersonStatusSerializer(many=True))
+    @action(detail=True)
+    def untested(self, request, code=None):
+        """People of the caller's subtree not yet sampled in this round (the grid worker's list)."""
+        people = selectors.untested_list(actor=request.user, round_=self.get_object())
+        page = self.paginate_queryset(people)
+        return self.get_paginated_response([_person(p) for p in page])
+
+    @action(detail=True)
+    def positives(self, request, code=None):
+        """Positive findings and people under temporary control, within the caller's subtree."""
+        round_ = self.get_object()
+        return Response(
+            {
+                "findings": [
+                    {**_person(f.person), "tube": f.tube.barcode, "at": f.at}
+                    for f in selectors.finding_list(actor=request.user, round_=round_)[:1000]
+                ],
+                "controls": [
+                    {**_person(c.person), "tube": c.tube.barcode, "since": c.since}
+                    for c in selectors.control_list(actor=request.user, round_=round_)[:5000]
+                ],
+            }
+        )
+
+    @action(detail=True)
+    def turnaround(self, request, code=None):
+        """Mean hours from sampling to report, per site, per lab and for the round."""
+        round_ = self.get_object()
+        return Response(
+            {
+                by: selectors.turnaround(actor=request.user, round_=round_, by=by)
+                for by in ("site", "lab", "round")
+            }
+        )
+
+    @action(detail=True)
+    def overdue(self, request, code=None):
+        """Tubes without a result past the warning (default 6 h) or breach (12 h) threshold."""
+        round_ = self.get_object()
+        page = self.paginate_queryset(selectors.overdue_tubes(actor=request.user, round_=round_))
+        now = timezone.now()
+        return self.get_paginated_response(
+            [
+                {
+                    "barcode": t.barcode,
+                    "site": t.site.code,
+                    "sampled_at": t.sampled_at,
+                    "level": t.level,
+                    "hours": round((now - t.sampled_at).total_seconds() / 3600, 1),
+                    "status": t.status,
+                }
+                for t in page
+            ]
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={201: ImportJobSerializer},
+    )
+    @action(
+        detail=True, methods=["post"], url_path="import-samples", parser_classes=[MultiPartParser]
+    )
+    def import_samples(self, request, code=None):
+        """A sample file `tube_barcode,id_number,sampled_at,site_code[,kind]`; bad rows come back with lines."""
+        if not roles.can_import_samples(request.user):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": ["required"]}, status=400)
+        job = bulk.import_samples(
+            actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
+        )
+        return Response(ImportJobSerializer(job).data, status=201)
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    jurisdiction = serializers.SlugRelatedField(
+        slug_field="code", queryset=Jurisdiction.objects.all()
+    )
+
+    class Meta:
+        model = Site
+        fields = [
+            "id",
+            "code",
+            "name",
+            "kind",
+            "jurisdiction",
+            "address",
+            "latitude",
+            "longitude",
+            "opening_hours",
+            "desks",
+            "samplers",
+        ]
+
+
+class SiteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Sampling sites and home-visit teams within the caller's subtree."""
+
+    serializer_class = SiteSerializer
+    queryset = Site.objects.none()
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.site_list(actor=self.request.user)
+
+    def get_object(self):
+        return selectors.access_site(self.request.user, self.kwargs["code"])
+
+    def create(self, request, *args, **kwargs):
+        if not roles.can_manage_rounds(request.user):
+            raise PermissionDenied
+        data = SiteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not path_within(request.user, data.validated_data["jurisdiction"].path):
+            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
+        try:
+            site = services.site_create(actor=request.user, **data.validated_data)
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(SiteSerializer(site).data, status=201)
+
+
+class LabSerializer(serializers.ModelSerializer):
+    jurisdiction = serializers.SlugRelatedField(
+        slug_field="code", queryset=Jurisdiction.objects.all()
+    )
+
+    class Meta:
+        model = Lab
+        fields = ["id", "code", "name", "jurisdiction", "daily_capacity"]
+
+
+class LabViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Labs and their daily capacity within the caller's subtree."""
+
+    serializer_class = LabSerializer
+    queryset = Lab.objects.none()
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.lab_list(actor=self.request.user)
+
+    def get_object(self):
+        return selectors.access_lab(self.request.user, self.kwargs["code"])
+
+    def create(self, request, *args, **kwargs):
+        if not roles.can_manage_rounds(request.user):
+            raise PermissionDenied
+        data = LabSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not path_within(request.user, data.validated_data["jurisdiction"].path):
+            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
+        try:
+            lab = services.lab_create(actor=request.user, **data.validated_data)
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(LabSerializer(lab).data, status=201)
+
+
+class TubeSerializer(serializers.ModelSerializer):
+    round = serializers.CharField(source="round.code")
+    site = serializers.CharField(source="site.code")
+    lab = serializers.CharField(source="lab.code", default=None)
+
+    class Meta:
+        model = Tube
+        fields = [
+            "barcode",
+            "round",
+            "site",
+            "kind",
+            "subject",
+            "subject_label",
+            "capacity",
+            "members",
+            "status",
+            "result",
+            "ct_orf1ab",
+            "ct_n",
+            "lab",
+            "opened_at",
+            "sampled_at",
+            "boxed_at",
+            "handed_over_at",
+            "received_at",
+            "tested_at",
+            "reported_at",
+        ]
+
+
+def _tube_data(tube) -> dict:
+    """TubeSerializer(tube).data without building a ModelSerializer's fields on every scan."""
+    global _TUBE_SERIALIZER
+    if _TUBE_SERIALIZER is None:
+        _TUBE_SERIALIZER = TubeSerializer()  # its fields are built once, then only read
+    return _TUBE_SERIALIZER.to_representation(tube)
+
+
+_TUBE_SERIALIZER: TubeSerializer | None = None
+
+
+class ScanSerializer(serializers.Serializer):
+    round = serializers.CharField(help_text="round code")
+    site = serializers.CharField(help_text="site code")
+    barcode = serializers.CharField(max_length=40)
+    code = serializers.CharField(
+        required=False, allow_blank=True, help_text="ID number or health-code payload"
+    )
+    kind = serializers.ChoiceField(choices=Tube.Kind.choices, default=Tube.Kind.POOL)
+    subject = serializers.ChoiceField(choices=Tube.Subject.choices, default=Tube.Subject.PERSON)
+    subject_label = serializers.CharField(required=False, allow_blank=True, default="")
+    capacity = serializers.IntegerField(required=False, min_value=1, max_value=20)
+
+
+class ScanResultSerializer(serializers.Serializer):
+    tube = TubeSerializer()
+    tube_created = serializers.BooleanField()
+    added = serializers.BooleanField()
+
+
+class ResultSerializer(serializers.Serializer):
+    tube_barcode = serializers.CharField()
+    result = serializers.ChoiceField(choices=Result.choices)
+    lab_code = serializers.CharField()
+    reported_at = serializers.DateTimeField(required=False)
+    ct_orf1ab = serializers.DecimalField(
+        max_digits=5, decimal_places=2, required=False, allow_null=True
+    )
+    ct_n = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
+
+
+class LabScanSerializer(serializers.Serializer):
+    lab = serializers.CharField(help_text="lab code")
+
+
+class TubeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Tubes sampled in the caller's subtree (or received by its labs); the scanner and lab endpoints."""
+
+    serializer_class = TubeSerializer
+    queryset = Tube.objects.none()
+    lookup_field = "barcode"
+
+    def get_queryset(self):
+        round_code = self.request.query_params.get("round")
+        round_ = selectors.access_round(self.request.user, round_code) if round_code else None
+        return selectors.tube_list(
+            actor=self.request.user, round_=round_, status=self.request.query_params.get("status")
+        )
+
+    def get_object(self):
+        return selectors.access_tube(self.request.user, self.kwargs["barcode"])
+
+    @extend_schema(
+        request=ScanSerializer, responses={200: ScanResultSerializer, 201: ScanResultSerializer}
+    )
+    @action(detail=False, methods=["post"])
+    def scan(self, request):
+        """Register a tube and add one swab; sending the same scan again returns 200 and changes nothing."""
+        if not roles.can_sample(request.user):
+            raise PermissionDenied
+        data = ScanSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        code = v.get("code", "")
+        wants_person = v["subject"] == Tube.Subject.PERSON and code
+        # Round, site and person in one query; an unknown person is refused by tube_scan below.
+        round_, site, person = selectors.scan_targets(
+            request.user, v["round"], v["site"], services.scan_number(code) if wants_person else ""
+        )
+        try:
+            result = services.tube_scan(
+                actor=request.user,
+                round_=round_,
+                barcode=v["barcode"],
+                site=site,
+                code=code,
+                person=person,
+                kind=v["kind"],
+                subject=v["subject"],
+                subject_label=v["subject_label"],
+                capacity=v.get("capacity"),
+            )
+        except services.TestingError as exc:
+            return _refuse(exc)
+        body = {
+            "tube": _tube_data(result.tube),
+            "tube_created": result.tube_created,
+            "added": result.added,
+        }
+        return Response(body, status=201 if result.added else 200)
+
+    @action(detail=True, methods=["post"])
+    def close(self, request, barcode=None):
+        """Close the tube: no more swabs; its people may be sampled in another tube."""
+        if not roles.can_sample(request.user):
+            raise PermissionDenied
+        try:
+            tube = services.tube_close(actor=request.user, tube=self.get_object())
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(TubeSerializer(tube).data)
+
+    @extend_schema(request=LabScanSerializer, responses=TubeSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, barcode=None):
+        """The lab scans the tube on arrival; scanning again changes nothing."""
+        if not roles.can_report(request.user):
+            raise PermissionDenied
+        data = LabScanSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lab = selectors.access_lab(request.user, data.validated_data["lab"])
+        try:
+            tube = services.tube_receive(actor=request.user, tube=self.get_object(), lab=lab)
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(TubeSerializer(tube).data)
+
+
+class ResultViewSet(viewsets.GenericViewSet):
+    """Results from lab systems: a JSON list, or a CSV file `tube_barcode,result,reported_at,lab_code[,ct_orf1ab,ct_n]`."""
+
+    serializer_class = ResultSerializer
+    queryset = Tube.objects.none()
+
+    @extend_schema(request=ResultSerializer(many=True), responses={200: ImportJobSerializer})
+    def create(self, request):
+        if not roles.can_report(request.user):
+            raise PermissionDenied
+        items = request.data if isinstance(request.data, list) else [request.data]
+        data = ResultSerializer(data=items, many=True)
+        data.is_valid(raise_exception=True)
+        outcomes = []
+        for item in data.validated_data:
+            try:
+                tube = selectors.access_tube(request.user, item["tube_barcode"])
+                lab = selectors.access_lab(request.user, item["lab_code"])
+                done = services.result_record(
+                    actor=request.user,
+                    tube=tube,
+                    result=item["result"],
+                    lab=lab,
+                    reported_at=item.get("reported_at"),
+                    ct_orf1ab=item.get("ct_orf1ab"),
+                    ct_n=item.get("ct_n"),
+                )
+                outcomes.append({"tube_barcode": tube.barcode, "changed": done["changed"]})
+            except Http404:
+                outcomes.append(
+                    {"tube_barcode": item["tube_barcode"], "error": "no such tube or lab"}
+                )
+            except services.TestingError as exc:
+                outcomes.append({"tube_barcode": item["tube_barcode"], "error": str(exc)})
+        failed = any("error" in o for o in outcomes)
+        return Response(
+            outcomes, status=207 if failed and len(outcomes) > 1 else (409 if failed else 200)
+        )
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        },
+        responses={201: ImportJobSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
+    def import_file(self, request):
+        if not roles.can_report(request.user):
+            raise PermissionDenied
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"file": ["required"]}, status=400)
+        job = bulk.import_results(
+            actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
+        )
+        return Response(ImportJobSerializer(job).data, status=201)
+
+
+class RecheckSerializer(serializers.ModelSerializer):
+    person = serializers.SerializerMethodField()
+    round = serializers.CharField(source="round.code")
+    source_tube = serializers.CharField(source="source_tube.barcode")
+
+    class Meta:
+        model = Recheck
+        fields = [
+            "id",
+            "round",
+            "person",
+            "source_tube",
+            "reason",
+            "status",
+            "result",
+            "created_at",
+        ]
+
+    def get_person(self, obj) -> dict:
+        return _person(obj.person)
+
+
+class RecheckViewSet(viewsets.ReadOnlyModelViewSet):
+    """The single-tube re-check worklist of the caller's subtree (home-visit teams)."""
+
+    serializer_class = RecheckSerializer
+    queryset = Recheck.objects.none()
+
+    def get_queryset(self):
+        params = self.request.query_params
+        round_ = (
+            selectors.access_round(self.request.user, params["round"])
+            if params.get("round")
+            else None
+        )
+        return selectors.recheck_list(
+            actor=self.request.user, round_=round_, status=params.get("status")
+        )
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ValueError, Recheck.DoesNotExist):
+            raise Http404 from None

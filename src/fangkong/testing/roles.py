@@ -1,0 +1,31 @@
+"""Who may do what in mass testing, decided in one place from the account roles."""
+
+from fangkong.accounts.roles import Role, WorkingGroup
+
+ROUND_ROLES = {Role.COMMANDER, Role.HQ_STAFF, Role.ADMIN}
+SAMPLE_ROLES = {Role.SAMPLER, Role.ADMIN}
+REPORT_ROLES = {Role.LAB_STAFF, Role.ADMIN}
+
+
+def _is(user, roles) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.is_superuser or user.role in roles
+    )
+
+
+def can_manage_rounds(user) -> bool:
+    if _is(user, {Role.COMMANDER, Role.ADMIN}):
+        return True
+    return _is(user, {Role.HQ_STAFF}) and user.working_group in ("", WorkingGroup.TESTING)
+
+
+def can_sample(user) -> bool:
+    return _is(user, SAMPLE_ROLES)
+
+
+def can_report(user) -> bool:
+    return _is(user, REPORT_ROLES)
+
+
+def can_import_samples(user) -> bool:
+    return _is(user, SAMPLE_ROLES | ROUND_ROLES)

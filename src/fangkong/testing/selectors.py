@@ -1,0 +1,321 @@
+"""Reads of mass testing, every one scoped to the actor's subtree first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from fangkong.common.scope import access, actor_path, scoped
+from fangkong.geo.models import Jurisdiction
+from fangkong.people.models import Person
+
+from . import bulk
+from .models import GridStat, Lab, PositiveFinding, Recheck, Round, Site, TemporaryControl, Tube
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p]
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+
+
+def round_list(*, actor) -> QuerySet[Round]:
+    """Rounds whose scope overlaps the actor's subtree: above it (the city round a grid worker
+    works in) or inside it (a district round seen by the city)."""
+    prefix = actor_path(actor)
+    qs = Round.objects.all()
+    if prefix is None:
+        return qs.none()
+    if prefix != "/":
+        inside = Q(scope_nodes__path__startswith=prefix) | Q(
+            scope_nodes__path__in=_ancestors(prefix)
+        )
+        qs = qs.filter(pk__in=Round.objects.filter(inside).values("pk"))
+    return qs.order_by("-created_at", "-id")
+
+
+def access_round(actor, code_or_id) -> Round:
+    lookup = {"pk": int(code_or_id)} if str(code_or_id).isdigit() else {"code": code_or_id}
+    try:
+        return round_list(actor=actor).get(**lookup)
+    except Round.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def site_list(*, actor) -> QuerySet[Site]:
+    return scoped(Site.objects.select_related("jurisdiction"), actor)
+
+
+def access_site(actor, code: str) -> Site:
+    return access(Site.objects.select_related("jurisdiction"), actor, code=code)
+
+
+def lab_list(*, actor) -> QuerySet[Lab]:
+    return scoped(Lab.objects.select_related("jurisdiction"), actor)
+
+
+def access_lab(actor, code: str) -> Lab:
+    return access(Lab.objects.all(), actor, code=code)
+
+
+def _tube_scope(actor) -> Q:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return Q(pk__in=[])
+    if prefix == "/":
+        return Q()
+    # Lab staff see the tubes their lab received as well as tubes sampled in their subtree.
+    return Q(jpath__startswith=prefix) | Q(lab__jpath__startswith=prefix)
+
+
+def tube_list(*, actor, round_: Round | None = None, status: str | None = None) -> QuerySet[Tube]:
+    qs = Tube.objects.filter(_tube_scope(actor)).select_related("site", "lab", "round")
+    if round_ is not None:
+        qs = qs.filter(round=round_)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
+
+
+def access_tube(actor, barcode: str) -> Tube:
+    try:
+        return (
+            Tube.objects.filter(_tube_scope(actor))
+            .select_related("site", "lab", "round")
+            .get(barcode=barcode)
+        )
+    except Tube.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def tube_members(*, actor, tube: Tube) -> QuerySet[Person]:
+    return scoped(
+        Person.objects.filter(testing_samples__tube=tube).select_related("grid"), actor
+    ).order_by("id")
+
+
+def recheck_list(
+    *, actor, round_: Round | None = None, status: str | None = None
+) -> QuerySet[Recheck]:
+    qs = scoped(
+        Recheck.objects.select_related("person", "person__grid", "source_tube", "round"), actor
+    )
+    if round_ is not None:
+        qs = qs.filter(round=round_)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("status", "created_at", "id")
+
+
+def finding_list(*, actor, round_: Round | None = None) -> QuerySet[PositiveFinding]:
+    qs = scoped(
+        PositiveFinding.objects.select_related("person", "person__grid", "tube", "round"), actor
+    )
+    return qs.filter(round=round_) if round_ is not None else qs
+
+
+def control_list(
+    *, actor, round_: Round | None = None, active: bool = True
+) -> QuerySet[TemporaryControl]:
+    qs = scoped(
+        TemporaryControl.objects.select_related("person", "person__grid", "tube", "round"), actor
+    )
+    if round_ is not None:
+        qs = qs.filter(round=round_)
+    return qs.filter(released_at__isnull=True) if active else qs
+
+
+def untested_list(*, actor, round_: Round, node: Jurisdiction | None = None) -> QuerySet[Person]:
+    """People of the actor's subtree (or a node inside it) not yet sampled in the round."""
+    within = node.path if node is not None else actor_path(actor)
+    if within is None:
+        return Person.objects.none()
+    sql, params = bulk.untested_sql(round_, within if within != "/" else "/")
+    return (
+        scoped(Person.objects.filter(id__in=_raw_ids(sql, params)), actor)
+        .select_related("grid")
+        .order_by("jpath", "name", "id")
+    )
+
+
+def _raw_ids(sql, params):
+    from django.db.models.expressions import RawSQL
+
+    return RawSQL(sql, params)
+
+
+def missed_rounds(*, actor, rounds: list[Round], min_missed: int = 2) -> list[tuple[Person, int]]:
+    """People of the actor's subtree missed in at least `min_missed` of the given rounds."""
+    missed: dict[int, int] = defaultdict(int)
+    prefix = actor_path(actor)
+    if prefix is None:
+        return []
+    for round_ in rounds:
+        sql, params = bulk.untested_sql(round_, prefix)
+        for (person_id,) in bulk._rows(sql, params):
+            missed[person_id] += 1
+    ids = [pid for pid, n in missed.items() if n >= min_missed]
+    people = scoped(Person.objects.filter(id__in=ids).select_related("grid"), actor).order_by(
+        "jpath", "name"
+    )
+    return [(p, missed[p.pk]) for p in people]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+STAT_FIELDS = ["expected", "sampled", "resulted", "negative", "recheck", "positive", "resample"]
+
+
+def round_progress(
+    *, actor, round_: Round, node: Jurisdiction | None = None, max_age_seconds: int = 300
+) -> dict:
+    """Counts of the round for the actor's node (or one inside it) and each of its children.
+
+    Reads the per-grid counts; when they are missing or older than `max_age_seconds` they are
+    recounted first (one statement)."""
+    prefix = node.path if node is not None else actor_path(actor)
+    if prefix is None:
+        raise Http404
+    if node is None and prefix != "/":
+        node = Jurisdiction.objects.get(path=prefix)
+    stats = GridStat.objects.filter(round=round_)
+    newest = stats.order_by("-refreshed_at").values_list("refreshed_at", flat=True).first()
+    if newest is None or (timezone.now() - newest).total_seconds() > max_age_seconds:
+        bulk.stats_refresh(round_id=round_.pk)
+        newest = timezone.now()
+    rows = list(
+        stats.filter(path__startswith=prefix if prefix != "/" else "/").values_list(
+            "path", *STAT_FIELDS
+        )
+    )
+    if node is not None:
+        children = list(Jurisdiction.objects.filter(parent=node).order_by("path"))
+    else:
+        children = list(Jurisdiction.objects.filter(parent__isnull=True).order_by("path"))
+    total = dict.fromkeys(STAT_FIELDS, 0)
+    by_child = {child.path: dict.fromkeys(STAT_FIELDS, 0) for child in children}
+    for path, *values in rows:
+        for key, value in zip(STAT_FIELDS, values, strict=True):
+            total[key] += value
+        for child_path in by_child:
+            if path.startswith(child_path):
+                for key, value in zip(STAT_FIELDS, values, strict=True):
+                    by_child[child_path][key] += value
+                break
+    return {
+        "node": node,
+        "total": _rates(total),
+        "refreshed_at": newest,
+        "children": [
+            {"node": child, **_rates(by_child[child.path])}
+            for child in children
+            if by_child[child.path]["expected"]
+        ],
+    }
+
+
+def _rates(counts: dict) -> dict:
+    expected = counts["expected"] or 0
+    return {**counts, "coverage": round(100 * counts["sampled"] / expected, 1) if expected else 0.0}
+
+
+# --------------------------------------------------------------------------- turnaround
+
+
+def turnaround(*, actor, round_: Round, by: str = "site") -> list[dict]:
+    """Mean hours from sampling to report per site or lab (or for the whole round: by='round')."""
+    qs = tube_list(actor=actor, round_=round_).filter(
+        reported_at__isnull=False, sampled_at__isnull=False
+    )
+    span = ExpressionWrapper(F("reported_at") - F("sampled_at"), output_field=DurationField())
+    key = {"site": "site__code", "lab": "lab__code", "round": "round__code"}[by]
+    rows = qs.order_by().values(key).annotate(tubes=Count("id"), mean=Avg(span)).order_by(key)
+    return [
+        {"key": row[key], "tubes": row["tubes"], "mean_hours": round(_hours(row["mean"]), 2)}
+        for row in rows
+    ]
+
+
+def _hours(value) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds() / 3600
+    return float(value) / 3_600_000_000  # SQLite returns microseconds
+
+
+def overdue_tubes(*, actor, round_: Round, now: dt.datetime | None = None) -> QuerySet[Tube]:
+    """Tubes sampled at least the warning threshold ago and not reported, oldest first, each with
+    `level` = 'warning' or 'breach'."""
+    now = now or timezone.now()
+    warning, breach = round_.thresholds
+    qs = (
+        tube_list(actor=actor, round_=round_)
+        .filter(reported_at__isnull=True, sampled_at__lte=now - dt.timedelta(hours=warning))
+        .exclude(status=Tube.Status.OPEN)
+    )
+    from django.db.models import Case, CharField, Value, When
+
+    return qs.annotate(
+        level=Case(
+            When(sampled_at__lte=now - dt.timedelta(hours=breach), then=Value("breach")),
+            default=Value("warning"),
+            output_field=CharField(),
+        )
+    ).order_by("sampled_at", "id")
+
+
+# Columns of the scanner's one lookup: the site and person parts come back as plain values.
+_SITE_COLS = ("id", "code", "name", "kind", "jurisdiction_id", "jpath", "address", "latitude")
+_SITE_COLS += ("longitude", "opening_hours", "desks", "samplers")
+_PERSON_COLS = ("id", "document_type", "document_number", "jpath", "grid_id")
+
+
+def scan_targets(
+    actor, round_code, site_code: str, number: str
+) -> tuple[Round, Site, Person | None]:
+    """The scanner's round, site and person in one query, with the same guards as access_round and
+    access_site (outside the actor's subtree they do not exist: 404). The person is None when
+    `number` is empty or unknown; the caller decides what that means."""
+    from fangkong.people.models import DocumentType
+
+    jurisdiction_id = getattr(actor, "jurisdiction_id", None)
+    fallback = "/" if jurisdiction_id is None and getattr(actor, "is_superuser", False) else None
+    by_pk = str(round_code).isdigit()
+    types = list(DocumentType.values)
+    marks = ", ".join(["%s"] * len(types))
+    site_sql = ", ".join(f"s.{c} AS s__{c}" for c in _SITE_COLS)
+    person_sql = ", ".join(f"p.{c} AS p__{c}" for c in _PERSON_COLS)
+    # pfx is the actor's subtree: a round is visible when a scope node lies inside it or above it.
+    sql = (
+        f"SELECT r.*, {site_sql}, {person_sql}, "
+        "CASE WHEN x.pfx IS NULL THEN 0 WHEN x.pfx = '/' THEN 1 WHEN EXISTS (SELECT 1 FROM "
+        "testing_roundscope rs WHERE rs.round_id = r.id AND (substr(rs.path, 1, length(x.pfx)) = x.pfx "
+        "OR substr(x.pfx, 1, length(rs.path)) = rs.path)) THEN 1 ELSE 0 END AS round_visible, "
+        "CASE WHEN x.pfx IS NULL OR s.id IS NULL THEN 0 WHEN x.pfx = '/' THEN 1 "
+        "WHEN substr(s.jpath, 1, length(x.pfx)) = x.pfx THEN 1 ELSE 0 END AS site_visible "
+        "FROM testing_round r "
+        "CROSS JOIN (SELECT COALESCE((SELECT path FROM geo_jurisdiction WHERE id = %s), %s) AS pfx) x "
+        "LEFT JOIN testing_site s ON s.code = %s "
+        f"LEFT JOIN people_person p ON p.document_type IN ({marks}) AND p.document_number = %s "
+        f"WHERE r.{'id' if by_pk else 'code'} = %s ORDER BY p.id LIMIT 1"
+    )
+    params = [jurisdiction_id, fallback, site_code, *types, number, round_code]
+    found = list(Round.objects.raw(sql, params))
+    if not found or not found[0].round_visible:
+        raise Http404
+    row = found[0]
+    if not row.site_visible:
+        raise Http404
+    db = Round.objects.db
+    site = Site.from_db(db, list(_SITE_COLS), [getattr(row, f"s__{c}") for c in _SITE_COLS])
+    person = None
+    if row.p__id is not None:
+        person = Person.from_db(
+            db, list(_PERSON_COLS), [getattr(row, f"p__{c}") for c in _PERSON_COLS]
+        )
+    return row, site, person

@@ -1,0 +1,1 @@
+"""Case investigation, contact tracing and the big-data co-location engine."""

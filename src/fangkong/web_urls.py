@@ -1,0 +1,19 @@
+"""Page routes."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from fangkong.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("geo/", include("fangkong.geo.urls")),
+    path("people/", include("fangkong.people.urls")),
+    path("testing/", include("fangkong.testing.urls")),
+    path("control/", include("fangkong.control.urls")),
+    path("supplies/", include("fangkong.supplies.urls")),
+    path("command/", include("fangkong.command.urls")),
+    path("audit/", include("fangkong.audit.urls")),
+]

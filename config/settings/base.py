@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "fangkong.testing",
     "fangkong.tracing",
     "fangkong.control",
+    "fangkong.care",
+    "fangkong.checkpoints",
     "fangkong.command",
     "fangkong.supplies",
     "fangkong.analytics",

@@ -4,7 +4,10 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from fangkong.accounts.api import MeView, TokenView
+from fangkong.analytics.api_urls import ROUTES as ANALYTICS_ROUTES
 from fangkong.audit.api import AuditEntryViewSet
+from fangkong.care.api_urls import ROUTES as CARE_ROUTES
+from fangkong.checkpoints.api_urls import ROUTES as CHECKPOINT_ROUTES
 from fangkong.command.api_urls import ROUTES as COMMAND_ROUTES
 from fangkong.common.api import ImportJobViewSet
 from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
@@ -12,6 +15,7 @@ from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
+from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
 
 router = DefaultRouter()
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -20,9 +24,13 @@ router.register("imports", ImportJobViewSet, basename="import-job")
 router.register("audit", AuditEntryViewSet, basename="audit")
 for prefix, viewset, basename in [
     *TESTING_ROUTES,
+    *TRACING_ROUTES,
     *CONTROL_ROUTES,
+    *CARE_ROUTES,
+    *CHECKPOINT_ROUTES,
     *SUPPLIES_ROUTES,
     *COMMAND_ROUTES,
+    *ANALYTICS_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

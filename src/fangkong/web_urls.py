@@ -12,8 +12,12 @@ urlpatterns = [
     path("geo/", include("fangkong.geo.urls")),
     path("people/", include("fangkong.people.urls")),
     path("testing/", include("fangkong.testing.urls")),
+    path("tracing/", include("fangkong.tracing.urls")),
     path("control/", include("fangkong.control.urls")),
+    path("care/", include("fangkong.care.urls")),
+    path("checkpoints/", include("fangkong.checkpoints.urls")),
     path("supplies/", include("fangkong.supplies.urls")),
     path("command/", include("fangkong.command.urls")),
+    path("analytics/", include("fangkong.analytics.urls")),
     path("audit/", include("fangkong.audit.urls")),
 ]

@@ -1,0 +1,6 @@
+"""Page routes of the analytics module."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "analytics"
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""The care app's REST routes, for the project router."""
+
+ROUTES: list = []

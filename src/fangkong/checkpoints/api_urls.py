@@ -1,0 +1,3 @@
+"""The checkpoints app's REST routes, for the project router."""
+
+ROUTES: list = []

@@ -84,3 +84,38 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class Setting(models.TextChoices):
+    HOUSEHOLD = "household", _("Household")
+    WORKPLACE = "workplace", _("Workplace")
+    SCHOOL = "school", _("School")
+    HEALTHCARE = "healthcare", _("Healthcare")
+    VENUE = "venue", _("Venue")
+    TRANSPORT = "transport", _("Transport")
+    COLOCATION = "colocation", _("Co-location")
+
+
+class Activity(models.Model):
+    """One entry of a case's activity timeline: where, when, with whom."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities")
+    setting = models.CharField(_("setting"), max_length=12, choices=Setting.choices)
+    place = models.CharField(_("place"), max_length=200)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    # The node the place lies in (a district at least), for bulletins by district and for scope.
+    place_jpath = models.CharField(max_length=255, blank=True)
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("to"), null=True, blank=True)
+    companions = models.TextField(_("companions"), blank=True)
+    # Publishable in the public bulletin (a public place, not a home).
+    public = models.BooleanField(_("public place"), default=False)
+
+    class Meta:
+        ordering = ["case", "start", "id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [models.Index(fields=["start"], name="activity_start")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.place}"

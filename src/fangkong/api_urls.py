@@ -9,7 +9,7 @@ from fangkong.audit.api import AuditEntryViewSet
 from fangkong.care.api_urls import ROUTES as CARE_ROUTES
 from fangkong.checkpoints.api_urls import ROUTES as CHECKPOINT_ROUTES
 from fangkong.command.api_urls import ROUTES as COMMAND_ROUTES
-from fangkong.common.api import ImportJobViewSet
+from fangkong.common.api import AlertViewSet, ImportJobViewSet
 from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
 from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
@@ -22,6 +22,7 @@ router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
 router.register("people", PersonViewSet, basename="person")
 router.register("imports", ImportJobViewSet, basename="import-job")
 router.register("audit", AuditEntryViewSet, basename="audit")
+router.register("alerts", AlertViewSet, basename="alert")
 for prefix, viewset, basename in [
     *TESTING_ROUTES,
     *TRACING_ROUTES,

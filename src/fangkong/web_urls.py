@@ -19,5 +19,6 @@ urlpatterns = [
     path("supplies/", include("fangkong.supplies.urls")),
     path("command/", include("fangkong.command.urls")),
     path("analytics/", include("fangkong.analytics.urls")),
+    path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
 ]

@@ -1,7 +1,7 @@
 """Raising and acknowledging alerts in the one alert centre."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from fangkong.audit.models import Action
@@ -62,3 +62,15 @@ def alert_list(*, actor, open_only: bool = False, kind: str | None = None) -> Qu
     if open_only:
         qs = qs.filter(acknowledged_at__isnull=True)
     return qs.filter(kind=kind) if kind else qs
+
+
+def alert_kinds(*, actor) -> list[tuple[str, int]]:
+    """The kinds of open alerts in the actor's subtree with their counts, for the filter bar."""
+    rows = (
+        alert_list(actor=actor, open_only=True)
+        .order_by()
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .order_by("-n", "kind")
+    )
+    return list(rows)

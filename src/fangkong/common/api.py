@@ -1,13 +1,16 @@
-"""REST endpoints of import jobs and their rejected rows."""
+"""REST endpoints of import jobs and their rejected rows, and of the alert centre."""
 
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
+from .alerts import alert_acknowledge, alert_list
 from .imports import rejected_rows_csv
-from .models import ImportJob
+from .models import Alert, ImportJob
+from .scope import access
 from .selectors import access_import_job, import_job_list
 
 
@@ -68,3 +71,66 @@ def rejected_csv_response(job: ImportJob) -> HttpResponse:
     response = HttpResponse(rejected_rows_csv(job), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rejected-{job.pk}.csv"'
     return response
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", default=None, read_only=True
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "kind",
+            "level",
+            "title",
+            "body",
+            "jurisdiction_path",
+            "object_type",
+            "object_id",
+            "created_at",
+            "acknowledged_at",
+            "acknowledged_by",
+        ]
+
+
+class AlertFilterSerializer(serializers.Serializer):
+    open = serializers.BooleanField(required=False, help_text="only alerts not yet acknowledged")
+    kind = serializers.CharField(required=False)
+
+
+class AlertViewSet(viewsets.ReadOnlyModelViewSet):
+    """The one alert centre: every module's alerts within the caller's subtree."""
+
+    serializer_class = AlertSerializer
+    queryset = Alert.objects.none()
+
+    def get_queryset(self):
+        filters = AlertFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        return alert_list(
+            actor=self.request.user, open_only=data.get("open", False), kind=data.get("kind")
+        ).select_related("acknowledged_by")
+
+    def get_object(self):
+        try:
+            pk = int(self.kwargs["pk"])
+        except ValueError:
+            raise Http404 from None
+        return access(self.get_queryset(), self.request.user, "jurisdiction_path", pk=pk)
+
+    @extend_schema(parameters=[AlertFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        try:
+            alert_id = int(pk)
+        except ValueError:
+            raise Http404 from None
+        alert = alert_acknowledge(actor=request.user, alert_id=alert_id)
+        return Response(AlertSerializer(alert).data)

@@ -26,6 +26,7 @@ MODULES = [
     ("command:response-level", _("Response level"), None),
     ("supplies:overview", _("Supplies"), None),
     ("supplies:requests", _("Supply requests"), None),
+    ("common:alerts", _("Alert centre"), None),
     ("audit:list", _("Audit log"), can_read_audit),
 ]
 

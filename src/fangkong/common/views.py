@@ -1,0 +1,39 @@
+"""The alert centre page: every module's alerts within the user's subtree, acknowledged in place."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from .alerts import alert_acknowledge, alert_kinds, alert_list
+from .models import Alert
+
+
+@login_required
+def alerts(request):
+    status = request.GET.get("status", "open")
+    kind = request.GET.get("kind") or None
+    level = request.GET.get("level") or None
+    qs = alert_list(actor=request.user, open_only=status == "open", kind=kind)
+    if level in Alert.Level.values:
+        qs = qs.filter(level=level)
+    page = Paginator(qs.select_related("acknowledged_by"), 50).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "kind": kind or "",
+        "level": level or "",
+        "kinds": alert_kinds(actor=request.user),
+        "levels": Alert.Level.choices,
+        "open_count": alert_list(actor=request.user, open_only=True).count(),
+    }
+    return render(request, "common/alerts.html", context)
+
+
+@login_required
+@require_POST
+def alert_ack(request, pk: int):
+    alert = alert_acknowledge(actor=request.user, alert_id=pk)
+    if request.htmx:
+        return render(request, "common/_alert_row.html", {"alert": alert})
+    return redirect(request.POST.get("next") or "common:alerts")

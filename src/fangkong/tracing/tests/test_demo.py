@@ -9,7 +9,14 @@ from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
 from fangkong.geo.models import Level
 from fangkong.testing import demo as testing_demo
 from fangkong.tracing import demo, selectors
-from fangkong.tracing.models import Case, CaseEvent, Classification, ClusterEvent, Contact, LeadState
+from fangkong.tracing.models import (
+    Case,
+    CaseEvent,
+    Classification,
+    ClusterEvent,
+    Contact,
+    LeadState,
+)
 
 
 @pytest.fixture
@@ -45,9 +52,11 @@ def test_outbreak_story(story):
     sizes = sorted((c["cases"] for c in graph["components"]), reverse=True)
     assert sizes[0] >= 30 and any(2 <= s < 5 for s in sizes)
     # Later cases are found under control more often than early ones.
-    early = [r for r in by_day[: len(by_day) // 3]]
-    late = [r for r in by_day[-len(by_day) // 3 :]]
-    share = lambda rows: sum(r["under_control"] for r in rows) / max(1, sum(r["cases"] for r in rows))  # noqa: E731
+    early, late = by_day[: len(by_day) // 3], by_day[-len(by_day) // 3 :]
+
+    def share(rows):
+        return sum(r["under_control"] for r in rows) / max(1, sum(r["cases"] for r in rows))
+
     assert share(late) > share(early) + 0.2
     # Leads in every state; the demo grid's worker has leads to verify.
     states = set(Contact.objects.values_list("state", flat=True))

@@ -6,6 +6,9 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from fangkong.common import events
 from fangkong.common.models import Alert
@@ -422,3 +425,22 @@ def test_cluster_threshold_four_versus_five(people, tree):
     ]
     figures = selectors.key_figures(actor=root)
     assert (figures["clusters"], figures["cases_per_cluster"], figures["cases"]) == (1, 5.0, 6)
+
+
+@given(
+    onset=st.dates(min_value=dt.date(2020, 1, 1), max_value=dt.date(2023, 12, 31)),
+    preset=st.sampled_from(["plan-ed8", "plan-ed9", "nov-2022"]),
+)
+@hypothesis_settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_window_opens_at_local_midnight_n_days_before_onset(tree, onset, preset):
+    choose(tree, preset)
+    case = Case(
+        jpath=tree["grid_a"].path, onset_date=onset, report_date=onset, classification="confirmed"
+    )
+    start, end = services.window_derive(case)
+    local = timezone.localtime(start)
+    assert (local.hour, local.minute) == (0, 0)
+    assert (onset - local.date()).days == services.LOOKBACK_DAYS[preset]
+    assert end is None

@@ -11,6 +11,7 @@ registry are counted and dropped.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 from collections import defaultdict
@@ -51,20 +52,44 @@ CHUNK = 5000
 INDEX_DAYS = 14  # the page's default index: every case reported in the last two weeks
 
 
-def data_dir() -> Path:
-    """FANGKONG_COLOCATION_DATA (setting or environment), else var/media/colocation/configured."""
-    configured = getattr(settings, "FANGKONG_COLOCATION_DATA", "") or os.environ.get(
+def _configured() -> str:
+    return getattr(settings, "FANGKONG_COLOCATION_DATA", "") or os.environ.get(
         "FANGKONG_COLOCATION_DATA", ""
     )
-    return (
-        Path(configured) if configured else Path(settings.MEDIA_ROOT) / "colocation" / "configured"
-    )
+
+
+def data_dir() -> Path:
+    """FANGKONG_COLOCATION_DATA (setting or environment), else var/media/colocation/configured."""
+    configured = _configured()
+    if configured:
+        return Path(configured)
+    return Path(settings.MEDIA_ROOT) / "colocation" / "configured"
+
+
+def _database() -> str:
+    from django.db import connection
+
+    return str(connection.settings_dict.get("NAME", ""))
+
+
+def mark_data_dir(path: Path) -> None:
+    """Tie data written into the default directory to this database (its keys are this
+    registry's), so a test run's or another database's files are never matched here."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "dataset.json").write_text(json.dumps({"database": _database()}))
 
 
 def configured_sources() -> dict[str, str]:
     """{rule: path} of the data present: `presence`, `scans`, `manifests` as a .parquet/.csv file
     or a directory of them."""
     base = data_dir()
+    if not _configured():
+        try:
+            marker = json.loads((base / "dataset.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        if marker.get("database") != _database():
+            return {}
     found = {}
     for rule, name in SOURCE_NAMES.items():
         for candidate in (base / name, base / f"{name}.parquet", base / f"{name}.csv"):

@@ -86,6 +86,9 @@ def tracing_demo(stdout, seed: int) -> None:
         story.testing_positives()
         story.outbreak()
         story.contacts()
+    # After the commit, as in the live system: the big data of the first district, and one
+    # co-location run over it for the newest cases, whose companions go to their grids.
+    story.colocation()
     stdout.write(story.summary(time.perf_counter() - began))
 
 
@@ -461,6 +464,45 @@ class _Story:
             services.lead_control(actor=None, contact=contact, start=contact.verified_at)
             self.stats["orders"] += 1
 
+    def colocation(self) -> None:
+        import os
+
+        from . import colocation
+        from .synthdata import write_data
+
+        if os.environ.get("FANGKONG_COLOCATION_DATA") or not self.in_district:
+            return  # an operator's own data is never overwritten
+        grid_of = dict(
+            Person.objects.filter(jpath__startswith=self.district.path).values_list("id", "grid_id")
+        )
+        ids = np.array(sorted(grid_of), dtype=np.int64)
+        grids = np.array([grid_of[int(p)] for p in ids], dtype=np.int64)
+        out = colocation.data_dir()
+        colocation.mark_data_dir(out)
+        self.stats["presence"], self.stats["scans"] = write_data(
+            out,
+            ids,
+            grids,
+            self.today - dt.timedelta(days=13),
+            days=14,
+            seed=int(self.rng.integers(0, 2**31)),
+        )
+        newest = list(
+            Case.objects.filter(
+                jpath__startswith=self.district.path, classification=Classification.CONFIRMED
+            )
+            .order_by("-reported_at", "-id")
+            .values_list("id", flat=True)[:3]
+        )
+        from .models import ColocationRun
+
+        run = ColocationRun.objects.create(
+            rule=Origin.CELL, data=str(out / "presence"), case_ids=newest, jpath=self.district.path
+        )
+        colocation.colocation_run_execute(run_id=run.pk)
+        run.refresh_from_db()
+        self.stats["run"] = (run.status, run.rows, run.leads_created, run.pushed)
+
     def summary(self, seconds: float) -> str:
         cases = Case.objects.exclude(classification=Classification.EXCLUDED)
         under = cases.filter(under_control_when_found=True).count()
@@ -478,6 +520,7 @@ class _Story:
             f"流调溯源: {cases.count()} 例 ({self.stats['positives']} 例来自核酸筛查), "
             f"{len(CLUSTERS)} 起聚集性疫情, 管控内发现 {100 * under / max(1, cases.count()):.0f}%, "
             f"密接/次密接 {sum(states.values())} 人 (待推送 {states['candidate']}, 待核实 {states['pushed']}, "
-            f"已核实 {states['verified']}, 已管控 {states['under_control']}, 已排除 {states['excluded']}) "
-            f"({seconds:.1f} s)"
+            f"已核实 {states['verified']}, 已管控 {states['under_control']}, 已排除 {states['excluded']}); "
+            f"时空伴随碰撞 {self.stats.get('presence', 0):,} 条基站记录, "
+            f"新增线索 {self.stats.get('run', ('', 0, 0, 0))[2]} 条 ({seconds:.1f} s)"
         )

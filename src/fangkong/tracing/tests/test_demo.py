@@ -8,19 +8,21 @@ from django.core.management import call_command
 from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
 from fangkong.geo.models import Level
 from fangkong.testing import demo as testing_demo
-from fangkong.tracing import demo, selectors
+from fangkong.tracing import colocation, demo, selectors
 from fangkong.tracing.models import (
     Case,
     CaseEvent,
     Classification,
     ClusterEvent,
+    ColocationRun,
     Contact,
     LeadState,
 )
 
 
 @pytest.fixture
-def story(db):
+def story(db, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
     users = demo_accounts_ensure()
     testing_demo.testing_demo(io.StringIO(), 7)
@@ -63,9 +65,12 @@ def test_outbreak_story(story):
     assert states == set(LeadState.values)
     grid = demo_nodes()[Level.GRID]
     assert Contact.objects.filter(jpath__startswith=grid.path, state=LeadState.PUSHED).exists()
-
-
-def test_running_again_creates_nothing(story):
+    # The demo's big data is configured for this database, and one run found companions.
+    assert set(colocation.configured_sources()) == {"cell", "venue"}
+    run = ColocationRun.objects.get()
+    assert (run.status, run.index_persons) == ("done", 3) and run.rows > 0
+    assert Contact.objects.filter(origin="cell", links__source_case_id__in=run.case_ids).exists()
+    # Running again creates nothing.
     before = (Case.objects.count(), Contact.objects.count())
     out = io.StringIO()
     demo.tracing_demo(out, 7)

@@ -116,10 +116,11 @@ def _event(case, kind, actor, *, before="", after="", note="", at=None) -> CaseE
     )
 
 
-def _next_code(day: dt.date) -> str:
+def _next_code(day: dt.date, attempt: int = 0) -> str:
+    """Case numbers run per report date (20220412-001, -002, …); a retry skips ahead."""
     prefix = f"{day:%Y%m%d}-"
     taken = Case.objects.filter(code__startswith=prefix).count()
-    return f"{prefix}{taken + 1:03d}"
+    return f"{prefix}{taken + 1 + attempt:03d}"
 
 
 def _has_open_order(person_id: int) -> bool:
@@ -197,7 +198,7 @@ def case_open(
         )
         _rederive(case)
         for attempt in range(5):
-            case.code = code or _next_code(case.report_date)
+            case.code = code or _next_code(case.report_date, attempt)
             try:
                 with transaction.atomic():
                     case.save()

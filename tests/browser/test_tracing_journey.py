@@ -43,16 +43,17 @@ def test_grid_worker_and_epidemiologist(page, live_server, people, tree):
     page.wait_for_url(f"{base}/")
     page.click("nav.sidebar >> text=线索核查清单")
     page.wait_for_selector(f".lead:has-text('{one.person.name}')")
-    page.click(f".lead:has-text('{one.person.name}') >> button[value=verify]")
-    page.wait_for_selector("text=已核实")
+    with page.expect_navigation():
+        page.click(f".lead:has-text('{one.person.name}') >> button[value=verify]")
     card = page.locator(f".lead:has-text('{two.person.name}')")
     card.locator("input[name=reason]").fill("当时在外地出差")
-    card.locator("button[value=exclude]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        card.locator("button[value=exclude]").click()
     assert Contact.objects.get(pk=one.pk).state == LeadState.VERIFIED
     assert Contact.objects.get(pk=two.pk).excluded_reason == "当时在外地出差"
-    page.click(f".lead:has-text('{one.person.name}') >> button[value=control]")
-    page.wait_for_selector("text=已管控")
+    with page.expect_navigation():
+        page.click(f".lead:has-text('{one.person.name}') >> button[value=control]")
+    assert "已管控" in page.inner_text(".message")
     assert Contact.objects.get(pk=one.pk).control_order_id is not None
 
     page.click("form[action='/logout/'] button")

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from fangkong.accounts.tests.factories import UserFactory
+from fangkong.control.presets import policy_presets_ensure
 from fangkong.tracing import services
 from fangkong.tracing.models import Contact, LeadState
 from fangkong.tracing.services import LOCAL
@@ -13,6 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_grid_worker_and_epidemiologist(page, live_server, people, tree):
+    # A transactional test before this one may have flushed the presets the migration loaded.
+    policy_presets_ensure()
     UserFactory(username="gw", role="grid_worker", jurisdiction=tree["grid_a"])
     UserFactory(username="epi", role="epidemiologist", jurisdiction=tree["city"])
     exposed = dt.datetime(2022, 4, 11, 18, tzinfo=LOCAL)

@@ -444,3 +444,29 @@ def test_window_opens_at_local_midnight_n_days_before_onset(tree, onset, preset)
     assert (local.hour, local.minute) == (0, 0)
     assert (onset - local.date()).days == services.LOOKBACK_DAYS[preset]
     assert end is None
+
+
+def test_lead_under_control_keeps_an_existing_order_and_respects_the_policy(tree, people):
+    case = open_case(people["a"][0])
+    already = open_order(people["b"][0], category="positive_pool")
+    lead = services.contact_add(
+        actor=None,
+        person=people["b"][0],
+        source_case=case,
+        setting="venue",
+        last_exposure_at=at("2022-04-11"),
+    )
+    lead = services.lead_control(actor=None, contact=services.lead_verify(actor=None, contact=lead))
+    assert lead.control_order_id == already.pk
+    choose(tree, "nov-2022")
+    secondary = services.contact_add(
+        actor=None,
+        person=people["b"][1],
+        source_contact=lead,
+        setting="household",
+        last_exposure_at=at("2022-04-11"),
+    )
+    secondary = services.lead_verify(actor=None, contact=secondary)
+    with pytest.raises(services.TracingError, match="does not put this category under control"):
+        services.lead_control(actor=None, contact=secondary)
+    assert Contact.objects.get(pk=secondary.pk).state == LeadState.VERIFIED

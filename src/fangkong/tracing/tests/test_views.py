@@ -111,3 +111,34 @@ def test_scope_on_pages(client, make_user, world):
     login(client, make_user, role="epidemiologist", node="district2")
     assert client.get(f"/tracing/cases/{world['case_a'].pk}/investigate/").status_code == 404
     assert world["case_a"].code not in client.get("/tracing/").content.decode()
+
+
+def test_colocation_page_runs_an_upload_to_pushed_leads(
+    client, make_user, world, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from fangkong.tracing.models import ColocationRun
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    login(client, make_user)
+    case = world["case_a"]
+    services.case_times_set(actor=None, case=case, isolated_at=at("2022-04-12", 20))
+    data = (
+        "person_id,venue_id,scanned_at\n"
+        f"{case.person_id},V9,2022-04-11 10:00:00\n"
+        f"{world['b'][1].pk},V9,2022-04-11 10:25:00\n"
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/tracing/colocation/",
+            {"rule": "venue", "cases": case.code, "upload": SimpleUploadedFile("scans.csv", data)},
+        )
+    run = ColocationRun.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/tracing/colocation/{run.pk}/"
+    partial = client.get(f"/tracing/colocation/{run.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'value="100"' in partial and "hx-trigger" not in partial and "完成" in partial
+    assert Contact.objects.get(person=world["b"][1]).state == LeadState.PUSHED
+    assert client.get(f"/tracing/colocation/{run.pk}/result.csv").status_code == 200
+    refused = client.post("/tracing/colocation/", {"rule": "cell", "cases": "NO-SUCH"})
+    assert "请上传文件" in refused.content.decode()

@@ -66,6 +66,7 @@ DemoStep = Callable[..., None]
 # so a later module may build on an earlier one's data (e.g. tracing on testing results).
 DEMO_STEPS: list[DemoStep | str] = [
     "fangkong.testing.demo.testing_demo",
+    "fangkong.tracing.demo.tracing_demo",
     "fangkong.control.demo.control_demo",
     "fangkong.supplies.demo.supplies_demo",
     "fangkong.command.demo.command_demo",

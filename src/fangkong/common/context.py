@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 from fangkong.accounts.roles import can_import_people, can_read_audit, can_see_pii
 from fangkong.control.roles import can_manage_orders
 from fangkong.testing.roles import can_report, can_sample
+from fangkong.tracing.roles import can_run_colocation, can_work_leads
 
 # (url name, label, who sees it); later modules add their entries here as they are built.
 MODULES = [
@@ -18,6 +19,10 @@ MODULES = [
     ("testing:scanner", _("Scanner"), can_sample),
     ("testing:lab", _("Lab"), can_report),
     ("testing:rechecks", _("Re-checks"), None),
+    ("tracing:cases", _("Cases"), None),
+    ("tracing:worklist", _("Lead worklist"), can_work_leads),
+    ("tracing:chains", _("Transmission chains"), None),
+    ("tracing:colocation", _("Big-data co-location"), can_run_colocation),
     ("control:board", _("Control board"), None),
     ("control:checks", _("Daily health checks"), can_manage_orders),
     ("command:tasks", _("Tasks"), None),

@@ -1,6 +1,21 @@
 """Page routes of the tracing module."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "tracing"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.cases, name="cases"),
+    path("cases/<int:pk>/", views.case_detail, name="case"),
+    path("cases/<int:pk>/investigate/", views.investigate, name="investigate"),
+    path("leads/", views.worklist, name="worklist"),
+    path("chains/", views.chains, name="chains"),
+    path("chains/export.csv", views.chains_csv, name="chains_csv"),
+    path("chains/<int:root>/", views.component, name="component"),
+    path("clusters/<int:pk>/", views.cluster_event, name="cluster"),
+    path("colocation/", views.colocation_page, name="colocation"),
+    path("colocation/<int:pk>/", views.colocation_run, name="colocation_run"),
+    path("colocation/<int:pk>/result.csv", views.colocation_result, name="colocation_result"),
+    path("plotly.min.js", views.plotly_js, name="plotly"),
+]

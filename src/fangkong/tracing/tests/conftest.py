@@ -26,3 +26,14 @@ def engine(request):
     if request.param == "spark":
         request.getfixturevalue("spark")
     return request.param
+
+
+@pytest.fixture
+def english(client):
+    """Tests that assert the English source text of messages ask for this."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield

@@ -1,0 +1,568 @@
+"""REST endpoints of tracing: cases and their history, activities, contacts/leads, clusters."""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from fangkong.common.scope import access
+from fangkong.people.models import Person
+from fangkong.people.privacy import masked
+
+from . import roles, selectors, services
+from .models import (
+    Activity,
+    Case,
+    CaseEvent,
+    Classification,
+    ClusterEvent,
+    Contact,
+    ContactKind,
+    FoundBy,
+    LeadState,
+    Setting,
+    Severity,
+)
+
+
+def _refuse(error: services.TracingError) -> Response:
+    code = (
+        status.HTTP_409_CONFLICT
+        if isinstance(error, services.Conflict)
+        else status.HTTP_400_BAD_REQUEST
+    )
+    return Response({"detail": str(error)}, status=code)
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    # Named apart from the other modules' "kind" fields, so the schema's enum names stay clean.
+    event = serializers.ChoiceField(source="kind", choices=CaseEvent.Kind.choices, read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["event", "from_value", "to_value", "note", "at"]
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    person_name = serializers.CharField(source="person.name", read_only=True)
+    document_number = serializers.SerializerMethodField()
+    grid = serializers.CharField(source="person.grid.code", read_only=True)
+    cluster_event = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "code",
+            "person",
+            "person_name",
+            "document_number",
+            "grid",
+            "classification",
+            "severity",
+            "found_by",
+            "under_control_when_found",
+            "onset_date",
+            "sampling_date",
+            "report_date",
+            "onset_at",
+            "first_visit_at",
+            "reported_at",
+            "diagnosed_at",
+            "isolated_at",
+            "admitted_at",
+            "window_start",
+            "window_end",
+            "window_edited",
+            "cluster_event",
+            "source_tube",
+        ]
+
+    def get_document_number(self, obj) -> str:
+        return masked(obj.person)["document_number"]
+
+
+class IntervalSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    hours = serializers.FloatField(allow_null=True)
+
+
+class CaseDetailSerializer(CaseSerializer):
+    history = CaseEventSerializer(source="events", many=True, read_only=True)
+    intervals = serializers.SerializerMethodField()
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "history", "intervals"]
+
+    @extend_schema_field(IntervalSerializer(many=True))
+    def get_intervals(self, obj) -> list[dict]:
+        return [{**i, "label": str(i["label"])} for i in selectors.case_intervals(obj)]
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    classification = serializers.ChoiceField(choices=Classification.choices)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False, default="")
+    found_by = serializers.ChoiceField(choices=FoundBy.choices, default=FoundBy.OTHER)
+    reported_at = serializers.DateTimeField(required=False)
+    onset_date = serializers.DateField(required=False, allow_null=True)
+    sampling_date = serializers.DateField(required=False, allow_null=True)
+    onset_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ReclassifySerializer(serializers.Serializer):
+    classification = serializers.ChoiceField(choices=Classification.choices)
+    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class SeveritySerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class TimesSerializer(serializers.Serializer):
+    onset_date = serializers.DateField(required=False, allow_null=True)
+    sampling_date = serializers.DateField(required=False, allow_null=True)
+    onset_at = serializers.DateTimeField(required=False, allow_null=True)
+    first_visit_at = serializers.DateTimeField(required=False, allow_null=True)
+    reported_at = serializers.DateTimeField(required=False, allow_null=True)
+    diagnosed_at = serializers.DateTimeField(required=False, allow_null=True)
+    isolated_at = serializers.DateTimeField(required=False, allow_null=True)
+    admitted_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class WindowSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(allow_null=True, help_text="null: derive from the policy")
+    end = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class AggregateSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    cases = serializers.IntegerField()
+    mean_hours = serializers.FloatField(allow_null=True)
+    median_hours = serializers.FloatField(allow_null=True)
+
+
+class FiguresSerializer(serializers.Serializer):
+    cases = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    asymptomatic = serializers.IntegerField()
+    under_control = serializers.IntegerField()
+    under_control_share = serializers.FloatField(allow_null=True)
+    clusters = serializers.IntegerField()
+    cases_in_clusters = serializers.IntegerField()
+    cases_per_cluster = serializers.FloatField(allow_null=True)
+
+
+CASE_FILTERS = [
+    OpenApiParameter("classification", OpenApiTypes.STR, enum=Classification.values),
+    OpenApiParameter("severity", OpenApiTypes.STR, enum=Severity.values),
+    OpenApiParameter("found_by", OpenApiTypes.STR, enum=FoundBy.values),
+    OpenApiParameter("since", OpenApiTypes.DATE, description="report date from"),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="report date to"),
+    OpenApiParameter("cluster", OpenApiTypes.STR, description="cluster event code"),
+    OpenApiParameter("q", OpenApiTypes.STR, description="case number or name"),
+]
+
+
+def _filters(request) -> dict:
+    keys = ("classification", "severity", "found_by", "since", "until", "cluster", "q")
+    return {k: request.query_params.get(k) for k in keys if request.query_params.get(k)}
+
+
+@extend_schema(parameters=CASE_FILTERS)
+class CaseViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Cases in the caller's subtree; reclassification keeps the case and its history."""
+
+    queryset = Case.objects.none()
+
+    def get_serializer_class(self):
+        return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
+
+    def get_queryset(self):
+        return selectors.case_list(
+            actor=self.request.user, filters=_filters(self.request)
+        ).order_by("-reported_at", "-id")
+
+    def get_object(self):
+        return selectors.access_case(self.request.user, self.kwargs["pk"])
+
+    def _answer(self, call, *args, **kwargs):
+        try:
+            case = call(*args, **kwargs)
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(
+            CaseDetailSerializer(selectors.access_case(self.request.user, case.pk)).data
+        )
+
+    @extend_schema(request=CaseCreateSerializer, responses={201: CaseDetailSerializer})
+    def create(self, request):
+        _require(roles.can_investigate(request.user))
+        data = CaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        person = access(Person.objects.all(), request.user, "jpath", pk=fields.pop("person"))
+        try:
+            case = services.case_open(actor=request.user, person=person, **fields)
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(CaseDetailSerializer(case).data, status=201)
+
+    @extend_schema(request=ReclassifySerializer, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reclassify(self, request, pk=None):
+        case = self.get_object()
+        _require(roles.can_investigate(request.user))
+        data = ReclassifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(
+            services.case_reclassify, actor=request.user, case=case, **data.validated_data
+        )
+
+    @extend_schema(request=SeveritySerializer, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def severity(self, request, pk=None):
+        case = self.get_object()
+        _require(roles.can_investigate(request.user))
+        data = SeveritySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(
+            services.case_severity_set, actor=request.user, case=case, **data.validated_data
+        )
+
+    @extend_schema(request=TimesSerializer, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def times(self, request, pk=None):
+        """Record the moments of the five earlies; the intervals follow."""
+        case = self.get_object()
+        _require(roles.can_investigate(request.user))
+        data = TimesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(
+            services.case_times_set, actor=request.user, case=case, **data.validated_data
+        )
+
+    @extend_schema(request=WindowSerializer, responses=CaseDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def window(self, request, pk=None):
+        """Edit the infectious window; a null start derives it from the policy again."""
+        case = self.get_object()
+        _require(roles.can_investigate(request.user))
+        data = WindowSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(
+            services.case_window_set,
+            actor=request.user,
+            case=case,
+            start=data.validated_data["start"],
+            end=data.validated_data.get("end"),
+        )
+
+    @extend_schema(parameters=CASE_FILTERS, responses=AggregateSerializer(many=True))
+    @action(detail=False)
+    def intervals(self, request):
+        """The five-earlies intervals in aggregate: cases counted, mean and median hours."""
+        rows = selectors.intervals_aggregate(actor=request.user, filters=_filters(request))
+        return Response([{**r, "label": str(r["label"])} for r in rows])
+
+    @extend_schema(parameters=CASE_FILTERS, responses=FiguresSerializer)
+    @action(detail=False)
+    def figures(self, request):
+        """Key figures: cases, share found under control, clusters and cases per cluster."""
+        return Response(selectors.key_figures(actor=request.user, filters=_filters(request)))
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    case_code = serializers.CharField(source="case.code", read_only=True)
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "case",
+            "case_code",
+            "setting",
+            "place",
+            "address",
+            "start",
+            "end",
+            "companions",
+            "public",
+        ]
+
+
+@extend_schema(parameters=[OpenApiParameter("case", OpenApiTypes.INT)])
+class ActivityViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The activity timelines of the cases in the caller's subtree."""
+
+    serializer_class = ActivitySerializer
+    queryset = Activity.objects.none()
+
+    def get_queryset(self):
+        return selectors.activity_list(
+            actor=self.request.user, case_id=self.request.query_params.get("case")
+        ).order_by("case_id", "start", "id")
+
+    def get_object(self):
+        return selectors.access_activity(self.request.user, self.kwargs["pk"])
+
+    def create(self, request):
+        _require(roles.can_investigate(request.user))
+        data = ActivitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        case = selectors.access_case(request.user, fields.pop("case").pk)
+        try:
+            activity = services.activity_add(actor=request.user, case=case, **fields)
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(ActivitySerializer(activity).data, status=201)
+
+
+class LinkSerializer(serializers.Serializer):
+    source_case = serializers.CharField(allow_null=True)
+    source_contact = serializers.IntegerField(allow_null=True)
+    setting = serializers.CharField()
+    origin = serializers.CharField()
+    last_exposure_at = serializers.DateTimeField()
+    episodes = serializers.IntegerField()
+    overlap_minutes = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    person_name = serializers.CharField(source="person.name", read_only=True)
+    document_number = serializers.SerializerMethodField()
+    phone = serializers.SerializerMethodField()
+    grid = serializers.CharField(source="person.grid.code", read_only=True)
+    case = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # "lead_state" and "contact_kind": named apart from other modules' state/kind enums.
+    lead_state = serializers.ChoiceField(source="state", choices=LeadState.choices, read_only=True)
+    contact_kind = serializers.ChoiceField(
+        source="kind", choices=ContactKind.choices, read_only=True
+    )
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "person",
+            "person_name",
+            "document_number",
+            "phone",
+            "grid",
+            "contact_kind",
+            "lead_state",
+            "setting",
+            "origin",
+            "last_exposure_at",
+            "pushed_at",
+            "verified_at",
+            "reachable",
+            "excluded_reason",
+            "control_order",
+            "case",
+        ]
+
+    def get_document_number(self, obj) -> str:
+        return masked(obj.person)["document_number"]
+
+    def get_phone(self, obj) -> str:
+        return masked(obj.person)["phone"]
+
+
+class ContactDetailSerializer(ContactSerializer):
+    links = serializers.SerializerMethodField()
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "links"]
+
+    @extend_schema_field(LinkSerializer(many=True))
+    def get_links(self, obj) -> list[dict]:
+        return [
+            {
+                "source_case": link.source_case.code if link.source_case_id else None,
+                "source_contact": link.source_contact_id,
+                "setting": link.setting,
+                "origin": link.origin,
+                "last_exposure_at": link.last_exposure_at,
+                "episodes": link.episodes,
+                "overlap_minutes": link.overlap_minutes,
+            }
+            for link in obj.links.select_related("source_case")
+        ]
+
+
+class ContactCreateSerializer(serializers.Serializer):
+    person = serializers.IntegerField()
+    source_case = serializers.IntegerField(required=False, allow_null=True)
+    source_contact = serializers.IntegerField(required=False, allow_null=True)
+    contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
+    setting = serializers.ChoiceField(choices=Setting.choices)
+    last_exposure_at = serializers.DateTimeField()
+
+
+class VerifySerializer(serializers.Serializer):
+    reachable = serializers.BooleanField(default=True)
+    note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
+
+
+class ExcludeSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("state", OpenApiTypes.STR, enum=LeadState.values),
+        OpenApiParameter("case", OpenApiTypes.INT, description="contacts of this case"),
+    ]
+)
+class ContactViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Close and secondary contacts (leads) whose home grid lies in the caller's subtree."""
+
+    queryset = Contact.objects.none()
+
+    def get_serializer_class(self):
+        return ContactDetailSerializer if self.action == "retrieve" else ContactSerializer
+
+    def get_queryset(self):
+        return selectors.contact_list(
+            actor=self.request.user,
+            state=self.request.query_params.get("state") or None,
+            case_id=self.request.query_params.get("case") or None,
+        ).order_by("-last_exposure_at", "id")
+
+    def get_object(self):
+        return selectors.access_contact(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(request=ContactCreateSerializer, responses={201: ContactDetailSerializer})
+    def create(self, request):
+        _require(roles.can_investigate(request.user))
+        data = ContactCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        # The exposed person may live anywhere: a contact is pushed across district borders.
+        person = Person.objects.filter(pk=fields.pop("person")).first()
+        if person is None:
+            return Response({"person": ["unknown person"]}, status=400)
+        source_case = fields.pop("source_case", None)
+        source_contact = fields.pop("source_contact", None)
+        fields["kind"] = fields.pop("contact_kind", None)
+        try:
+            contact = services.contact_add(
+                actor=request.user,
+                person=person,
+                source_case=selectors.access_case(request.user, source_case)
+                if source_case
+                else None,
+                source_contact=selectors.access_contact(request.user, source_contact)
+                if source_contact
+                else None,
+                **fields,
+            )
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(ContactDetailSerializer(contact).data, status=201)
+
+    def _answer(self, call, **kwargs):
+        _require(roles.can_work_leads(self.request.user))
+        try:
+            contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(ContactDetailSerializer(contact).data)
+
+    @extend_schema(request=VerifySerializer, responses=ContactDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        """The grid worker found the person (reachable) — or reports them unreachable."""
+        data = VerifySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(services.lead_verify, **data.validated_data)
+
+    @extend_schema(request=ExcludeSerializer, responses=ContactDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def exclude(self, request, pk=None):
+        data = ExcludeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(services.lead_exclude, reason=data.validated_data["reason"])
+
+    @extend_schema(request=None, responses=ContactDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def control(self, request, pk=None):
+        """Put a verified lead under control: the control module opens the order."""
+        return self._answer(services.lead_control, start=timezone.now())
+
+
+class ClusterEventSerializer(serializers.ModelSerializer):
+    cases = serializers.IntegerField(source="n_cases", read_only=True)
+
+    class Meta:
+        model = ClusterEvent
+        fields = ["id", "code", "name", "setting", "place", "cases", "notes", "created_at"]
+
+
+class ComponentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cases = serializers.IntegerField()
+    is_cluster = serializers.BooleanField()
+    first_report = serializers.DateField()
+    last_report = serializers.DateField()
+    generations = serializers.IntegerField()
+    index_case = serializers.CharField()
+    setting = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    under_control = serializers.IntegerField()
+
+
+class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+    """Named cluster events, and the connected components of the transmission graph."""
+
+    serializer_class = ClusterEventSerializer
+    queryset = ClusterEvent.objects.none()
+
+    def get_queryset(self):
+        return selectors.cluster_event_list(actor=self.request.user).order_by("code")
+
+    def get_object(self):
+        event = selectors.access_cluster_event(self.request.user, self.kwargs["pk"])
+        return selectors.cluster_event_list(actor=self.request.user).get(pk=event.pk)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("min_cases", OpenApiTypes.INT, description="default 5")],
+        responses=ComponentSerializer(many=True),
+    )
+    @action(detail=False)
+    def components(self, request):
+        """Linked groups of two or more cases; `is_cluster` from `min_cases` (default 5) up."""
+        try:
+            min_cases = int(request.query_params.get("min_cases") or services.CLUSTER_MIN_CASES)
+        except ValueError:
+            return Response({"min_cases": ["a whole number"]}, status=400)
+        graph = selectors.transmission_graph(actor=request.user, min_cases=max(2, min_cases))
+        return Response(graph["components"])

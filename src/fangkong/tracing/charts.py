@@ -1,0 +1,150 @@
+"""Plotly pictures of tracing: the transmission network and the daily cases found under control.
+The page loads plotly.min.js from tracing:plotly (the installed package), so it works offline."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .models import Classification
+
+COLOURS = {
+    Classification.CONFIRMED: "#b71c1c",
+    Classification.ASYMPTOMATIC: "#ef6c00",
+    Classification.SUSPECTED: "#9e9d24",
+    Classification.EXCLUDED: "#90a4ae",
+}
+
+
+def _layout(graph) -> dict[int, tuple[float, float]]:
+    """A tidy picture without a graph library: each chain a horizontal band, generation on x,
+    cases of one generation stacked inside the band; the largest chains on top."""
+    by_component = defaultdict(list)
+    for case in graph["cases"]:
+        by_component[case["component"]].append(case)
+    order = sorted(by_component.values(), key=lambda g: (-len(g), g[0]["report_date"]))
+    pos, top = {}, 0.0
+    for group in order:
+        rows = defaultdict(int)
+        for case in group:
+            g = case["generation"]
+            pos[case["id"]] = (g, -(top + rows[g]))
+            rows[g] += 1
+        top += max(rows.values()) + 1
+    return pos
+
+
+def network_html(graph, *, max_cases: int = 1500) -> str:
+    linked = {a for a, _b, _s in graph["edges"]} | {b for _a, b, _s in graph["edges"]}
+    cases = [c for c in graph["cases"] if c["id"] in linked][:max_cases]
+    if not cases:
+        return ""
+    shown = {c["id"] for c in cases}
+    sub = {**graph, "cases": cases}
+    pos = _layout(sub)
+    xs, ys = [], []
+    for a, b, _s in graph["edges"]:
+        if a in shown and b in shown:
+            xs += [pos[a][0], pos[b][0], None]
+            ys += [pos[a][1], pos[b][1], None]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": "#b0bec5", "width": 1},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    for classification, colour in COLOURS.items():
+        group = [c for c in cases if c["classification"] == classification]
+        if not group:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[c["id"]][0] for c in group],
+                y=[pos[c["id"]][1] for c in group],
+                mode="markers+text",
+                name=str(Classification(classification).label),
+                text=[c["code"][4:] for c in group],
+                textposition="middle right",
+                textfont={"size": 9},
+                marker={
+                    "size": 12,
+                    "color": colour,
+                    "symbol": [
+                        "diamond" if c["under_control_when_found"] else "circle" for c in group
+                    ],
+                    "line": {"width": 1, "color": "#fff"},
+                },
+                customdata=[reverse("tracing:case", args=[c["id"]]) for c in group],
+                hovertext=[
+                    f"{c['code']} {c['person__name']}<br>{_('report date')}: {c['report_date']}"
+                    f"<br>{_('generation')}: {c['generation']}"
+                    + (f"<br>{c['cluster_event__name']}" if c["cluster_event__name"] else "")
+                    for c in group
+                ],
+                hoverinfo="text",
+            )
+        )
+    height = max(320, min(2400, 22 * (1 + max(-y for _x, y in pos.values()))))
+    fig.update_layout(
+        height=height,
+        margin={"l": 20, "r": 20, "t": 30, "b": 30},
+        xaxis={"title": _("generation"), "dtick": 1, "zeroline": False},
+        yaxis={"visible": False},
+        plot_bgcolor="#fff",
+        legend={"orientation": "h", "y": 1.02},
+    )
+    div = pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id="network",
+        config={"displaylogo": False},
+    )
+    # A click on a case opens its page.
+    return div + (
+        "<script>document.getElementById('network').on('plotly_click',"
+        "function(e){var u=e.points[0].customdata;if(u){window.location=u;}});</script>"
+    )
+
+
+def curve_html(rows) -> str:
+    """New cases per report date, split by whether they were already under control."""
+    if not rows:
+        return ""
+    days = [str(r["report_date"]) for r in rows]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=days,
+            y=[r["under_control"] for r in rows],
+            name=_("found under control"),
+            marker_color="#1565c0",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=days,
+            y=[r["cases"] - r["under_control"] for r in rows],
+            name=_("found in the community"),
+            marker_color="#b71c1c",
+        )
+    )
+    fig.update_layout(
+        barmode="stack",
+        height=300,
+        margin={"l": 40, "r": 20, "t": 30, "b": 40},
+        legend={"orientation": "h", "y": 1.1},
+        plot_bgcolor="#fff",
+    )
+    return pio.to_html(
+        fig, include_plotlyjs=False, full_html=False, div_id="curve", config={"displaylogo": False}
+    )

@@ -1,0 +1,563 @@
+"""Pages of tracing: the case list and page, the investigation form, the grid worker's lead
+worklist, the chain and cluster pages with their network picture, and the co-location page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import cache_control
+
+from fangkong.people.models import Person
+from fangkong.people.privacy import masked
+
+from . import charts, colocation, roles, selectors, services
+from .models import (
+    Classification,
+    ColocationRun,
+    ContactKind,
+    FoundBy,
+    LeadState,
+    Origin,
+    Setting,
+    Severity,
+)
+
+DT = {"type": "datetime-local"}
+
+
+def _dt_field(label, required=False):
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=forms.DateTimeInput(attrs=DT, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+    )
+
+
+def _date_field(label):
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class TimesForm(forms.Form):
+    onset_date = _date_field(gettext_lazy("onset date"))
+    sampling_date = _date_field(gettext_lazy("sampling date"))
+    onset_at = _dt_field(gettext_lazy("onset"))
+    first_visit_at = _dt_field(gettext_lazy("first medical visit"))
+    diagnosed_at = _dt_field(gettext_lazy("diagnosed"))
+    isolated_at = _dt_field(gettext_lazy("isolated"))
+    admitted_at = _dt_field(gettext_lazy("admitted"))
+
+
+class ClassForm(forms.Form):
+    classification = forms.ChoiceField(
+        label=gettext_lazy("classification"), choices=Classification.choices
+    )
+    note = forms.CharField(label=gettext_lazy("note"), required=False, max_length=255)
+
+
+class SeverityForm(forms.Form):
+    severity = forms.ChoiceField(label=gettext_lazy("severity"), choices=Severity.choices)
+
+
+class WindowForm(forms.Form):
+    window_start = _dt_field(gettext_lazy("infectious window from"))
+    window_end = _dt_field(gettext_lazy("infectious window to"))
+    derive = forms.BooleanField(label=gettext_lazy("derive from the policy"), required=False)
+
+
+class ActivityForm(forms.Form):
+    setting = forms.ChoiceField(label=gettext_lazy("setting"), choices=Setting.choices)
+    place = forms.CharField(label=gettext_lazy("place"), max_length=200)
+    address = forms.CharField(label=gettext_lazy("address"), max_length=255, required=False)
+    start = _dt_field(gettext_lazy("from"), required=True)
+    end = _dt_field(gettext_lazy("to"))
+    companions = forms.CharField(label=gettext_lazy("companions"), required=False)
+    public = forms.BooleanField(label=gettext_lazy("public place"), required=False)
+
+
+class ExposureForm(forms.Form):
+    setting = forms.ChoiceField(label=gettext_lazy("setting"), choices=Setting.choices)
+    place = forms.CharField(label=gettext_lazy("place"), max_length=200, required=False)
+    start = _dt_field(gettext_lazy("from"))
+    source_case = forms.CharField(label=gettext_lazy("source case number"), required=False)
+    notes = forms.CharField(label=gettext_lazy("notes"), required=False, max_length=255)
+
+
+class TravelForm(forms.Form):
+    origin = forms.CharField(label=gettext_lazy("from"), max_length=100)
+    destination = forms.CharField(label=gettext_lazy("to"), max_length=100)
+    departed_at = _dt_field(gettext_lazy("departed"), required=True)
+    arrived_at = _dt_field(gettext_lazy("arrived"))
+    mode = forms.CharField(label=gettext_lazy("means of transport"), required=False, max_length=40)
+    reference = forms.CharField(label=gettext_lazy("train/flight"), required=False, max_length=40)
+
+
+class ContactForm(forms.Form):
+    id_number = forms.CharField(label=gettext_lazy("ID number of the contact"), max_length=32)
+    kind = forms.ChoiceField(label=gettext_lazy("kind"), choices=ContactKind.choices)
+    source_contact = forms.IntegerField(
+        label=gettext_lazy("exposed to contact no. (secondary)"), required=False
+    )
+    setting = forms.ChoiceField(label=gettext_lazy("setting"), choices=Setting.choices)
+    last_exposure_at = _dt_field(gettext_lazy("last exposure"), required=True)
+
+
+class ColocationForm(forms.Form):
+    rule = forms.ChoiceField(
+        label=gettext_lazy("rule"),
+        choices=[(o.value, o.label) for o in (Origin.CELL, Origin.VENUE, Origin.TRANSPORT)],
+    )
+    upload = forms.FileField(label=gettext_lazy("data file (Parquet or CSV)"), required=False)
+    cases = forms.CharField(
+        label=gettext_lazy("case numbers (empty: every case of the last 14 days)"), required=False
+    )
+    minutes = forms.IntegerField(
+        label=gettext_lazy("minimum minutes together / maximum gap"), required=False, min_value=1
+    )
+
+
+def _filters(request) -> dict:
+    keys = ("classification", "severity", "found_by", "since", "until", "cluster", "q")
+    return {k: request.GET.get(k) for k in keys if request.GET.get(k)}
+
+
+@login_required
+def cases(request):
+    filters = _filters(request)
+    listing = selectors.case_list(actor=request.user, filters=filters).order_by(
+        "-reported_at", "-id"
+    )
+    page = Paginator(listing, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tracing/cases.html",
+        {
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "figures": selectors.key_figures(actor=request.user, filters=filters),
+            "intervals": selectors.intervals_aggregate(actor=request.user, filters=filters),
+            "leads": selectors.lead_counts(actor=request.user),
+            "classifications": Classification.choices,
+            "severities": Severity.choices,
+            "found_by": FoundBy.choices,
+            "curve": charts.curve_html(
+                selectors.under_control_by_day(actor=request.user, filters=filters)
+            ),
+        },
+    )
+
+
+def _case_context(request, case):
+    contacts = list(selectors.case_contacts(actor=request.user, case=case)[:500])
+    return {
+        "case": case,
+        "pii": masked(case.person),
+        "activities": case.activities.all(),
+        "exposures": selectors.exposure_list(case=case),
+        "travels": case.travels.all(),
+        "contacts": [(c, masked(c.person)) for c in contacts],
+        "intervals": selectors.case_intervals(case),
+        "history": case.events.select_related("actor"),
+        "as_contact": getattr(case, "as_contact", None),
+        "may_investigate": roles.can_investigate(request.user),
+    }
+
+
+@login_required
+def case_detail(request, pk: int):
+    case = selectors.access_case(request.user, pk)
+    return render(request, "tracing/case.html", _case_context(request, case))
+
+
+def _case_by_code(request, code: str):
+    found = selectors.case_list(actor=request.user).filter(code=code.strip()).first()
+    if found is None:
+        raise services.TracingError(_("No case numbered %s in your jurisdiction.") % code)
+    return found
+
+
+@login_required
+def investigate(request, pk: int):
+    """The epidemiologist's form: the five-earlies times, class, severity, window, timeline,
+    exposures, travel and contacts of one case; each part posts on its own."""
+    case = selectors.access_case(request.user, pk)
+    if not roles.can_investigate(request.user):
+        raise PermissionDenied
+    part = request.POST.get("part", "")
+    bound = {part: request.POST} if request.method == "POST" else {}
+    local = {
+        f: timezone.localtime(getattr(case, f)) if getattr(case, f) else None
+        for f in (
+            "onset_at",
+            "first_visit_at",
+            "diagnosed_at",
+            "isolated_at",
+            "admitted_at",
+            "window_start",
+            "window_end",
+        )
+    }
+    forms_ = {
+        "times": TimesForm(
+            bound.get("times"),
+            initial={**local, "onset_date": case.onset_date, "sampling_date": case.sampling_date},
+            prefix="t",
+        ),
+        "class": ClassForm(
+            bound.get("class"), initial={"classification": case.classification}, prefix="c"
+        ),
+        "severity": SeverityForm(
+            bound.get("severity"), initial={"severity": case.severity}, prefix="s"
+        ),
+        "window": WindowForm(bound.get("window"), initial=local, prefix="w"),
+        "activity": ActivityForm(bound.get("activity"), prefix="a"),
+        "exposure": ExposureForm(bound.get("exposure"), prefix="e"),
+        "travel": TravelForm(bound.get("travel"), prefix="r"),
+        "contact": ContactForm(bound.get("contact"), prefix="k"),
+    }
+    if request.method == "POST":
+        form = forms_.get(part)
+        if form is None:
+            raise Http404
+        if form.is_valid():
+            try:
+                _apply(request, case, part, form.cleaned_data)
+                messages.success(request, _("Saved."))
+                return redirect("tracing:investigate", pk=case.pk)
+            except services.TracingError as exc:
+                form.add_error(None, str(exc))
+    context = _case_context(request, case)
+    context["forms"] = forms_
+    return render(request, "tracing/investigate.html", context)
+
+
+def _apply(request, case, part, data) -> None:
+    actor = request.user
+    if part == "times":
+        services.case_times_set(actor=actor, case=case, **data)
+    elif part == "class":
+        if data["classification"] != case.classification:
+            services.case_reclassify(
+                actor=actor, case=case, classification=data["classification"], note=data["note"]
+            )
+    elif part == "severity":
+        services.case_severity_set(actor=actor, case=case, severity=data["severity"])
+    elif part == "window":
+        start = None if data["derive"] else data["window_start"]
+        if start is None and not data["derive"]:
+            raise services.TracingError(_("Give the start of the window, or derive it."))
+        services.case_window_set(actor=actor, case=case, start=start, end=data["window_end"])
+    elif part == "activity":
+        services.activity_add(actor=actor, case=case, **data)
+    elif part == "exposure":
+        source = (
+            _case_by_code(request, data.pop("source_case")) if data.get("source_case") else None
+        )
+        data.pop("source_case", None)
+        services.exposure_add(actor=actor, case=case, source_case=source, **data)
+    elif part == "travel":
+        services.travel_add(actor=actor, case=case, **data)
+    elif part == "contact":
+        person = Person.objects.filter(document_number=data["id_number"].strip().upper()).first()
+        if person is None:
+            raise services.TracingError(_("No person with this ID number in the registry."))
+        source_contact = None
+        if data["source_contact"]:
+            source_contact = selectors.access_contact(actor, data["source_contact"])
+        services.contact_add(
+            actor=actor,
+            person=person,
+            kind=data["kind"] if source_contact is None else ContactKind.SECONDARY,
+            setting=data["setting"],
+            last_exposure_at=data["last_exposure_at"],
+            source_case=None if source_contact else case,
+            source_contact=source_contact,
+        )
+
+
+@login_required
+def worklist(request):
+    """The grid worker's phone list: leads pushed to the grid, verify or exclude each; the
+    verified ones go under control."""
+    if request.method == "POST":
+        if not roles.can_work_leads(request.user):
+            raise PermissionDenied
+        contact = selectors.access_contact(request.user, request.POST.get("contact"))
+        what = request.POST.get("do")
+        note = request.POST.get("note", "")
+        calls = {
+            "verify": lambda: services.lead_verify(actor=request.user, contact=contact, note=note),
+            "unreachable": lambda: services.lead_verify(
+                actor=request.user, contact=contact, reachable=False, note=note
+            ),
+            "exclude": lambda: services.lead_exclude(
+                actor=request.user, contact=contact, reason=request.POST.get("reason", "")
+            ),
+            "control": lambda: services.lead_control(actor=request.user, contact=contact),
+        }
+        if what not in calls:
+            raise Http404
+        try:
+            done = calls[what]()
+            messages.success(
+                request,
+                _("%(name)s: %(state)s")
+                % {"name": contact.person.name, "state": LeadState(done.state).label},
+            )
+        except services.TracingError as exc:
+            messages.error(request, str(exc))
+        return redirect(f"{reverse('tracing:worklist')}?state={request.GET.get('state', '')}")
+    state = request.GET.get("state", "")
+    if state and state not in LeadState.values:
+        raise Http404
+    page = Paginator(selectors.worklist(actor=request.user, state=state), 30).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "tracing/worklist.html",
+        {
+            "page": page,
+            "rows": [(c, masked(c.person)) for c in page],
+            "state": state,
+            "counts": selectors.lead_counts(actor=request.user),
+            "states": LeadState.choices,
+            "may_work": roles.can_work_leads(request.user),
+        },
+    )
+
+
+@login_required
+def chains(request):
+    graph = selectors.transmission_graph(actor=request.user, filters=_filters(request))
+    return render(
+        request,
+        "tracing/chains.html",
+        {
+            "graph": graph,
+            "figures": selectors.key_figures(actor=request.user),
+            "events": selectors.cluster_event_list(actor=request.user).order_by("code"),
+            "network": charts.network_html(graph),
+            "components": graph["components"],
+        },
+    )
+
+
+@login_required
+def component(request, root: int):
+    """One chain or cluster: the connected component of the case `root` (its first case)."""
+    graph = selectors.transmission_graph(actor=request.user)
+    found = next((c for c in graph["components"] if c["id"] == root), None)
+    if found is None:
+        raise Http404
+    members = [c for c in graph["cases"] if c["component"] == root]
+    ids = {c["id"] for c in members}
+    sub = {
+        **graph,
+        "cases": members,
+        "edges": [e for e in graph["edges"] if e[0] in ids],
+        "components": [found],
+    }
+    return render(
+        request,
+        "tracing/cluster.html",
+        {
+            "component": found,
+            "members": members,
+            "network": charts.network_html(sub),
+            "event": None,
+        },
+    )
+
+
+@login_required
+def cluster_event(request, pk: int):
+    event = selectors.access_cluster_event(request.user, pk)
+    graph = selectors.transmission_graph(actor=request.user, filters={"cluster": event.code})
+    members = graph["cases"]
+    return render(
+        request,
+        "tracing/cluster.html",
+        {
+            "event": event,
+            "component": graph["components"][0] if graph["components"] else None,
+            "members": members,
+            "network": charts.network_html(graph),
+        },
+    )
+
+
+@login_required
+def chains_csv(request):
+    """The graph as CSV: one row per case with its chain, generation and sources."""
+    graph = selectors.transmission_graph(actor=request.user)
+    code = {c["id"]: c["code"] for c in graph["cases"]}
+    sources: dict[int, list[str]] = {}
+    for a, b, setting in graph["edges"]:
+        sources.setdefault(b, []).append(f"{code[a]}({setting})")
+    size = {c["id"]: c["cases"] for c in graph["components"]}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "case",
+            "classification",
+            "report_date",
+            "onset_date",
+            "chain",
+            "chain_cases",
+            "is_cluster",
+            "generation",
+            "sources",
+            "cluster_event",
+            "under_control_when_found",
+        ]
+    )
+    for c in graph["cases"]:
+        n = size.get(c["component"], 1)
+        writer.writerow(
+            [
+                c["code"],
+                c["classification"],
+                c["report_date"],
+                c["onset_date"] or "",
+                code[c["component"]],
+                n,
+                int(n >= graph["min_cases"]),
+                c["generation"],
+                ";".join(sources.get(c["id"], [])),
+                c["cluster_event__code"] or "",
+                int(c["under_control_when_found"]),
+            ]
+        )
+    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="transmission-chains.csv"'
+    return response
+
+
+@login_required
+def colocation_page(request):
+    may_run = roles.can_run_colocation(request.user)
+    form = ColocationForm(request.POST or None, request.FILES or None)
+    sources = colocation.configured_sources()
+    if request.method == "POST":
+        if not may_run:
+            raise PermissionDenied
+        if form.is_valid():
+            run = _start_run(request, form, sources)
+            if run is not None:
+                return redirect("tracing:colocation_run", pk=run.pk)
+    return render(
+        request,
+        "tracing/colocation.html",
+        {
+            "form": form,
+            "may_run": may_run,
+            "sources": sources,
+            "runs": selectors.colocation_run_list(actor=request.user)[:20],
+        },
+    )
+
+
+def _start_run(request, form, sources):
+    data = form.cleaned_data
+    rule = data["rule"]
+    upload = data.get("upload")
+    if upload is not None:
+        suffix = Path(upload.name).suffix.lower()
+        if suffix not in (".parquet", ".csv"):
+            form.add_error("upload", _("Upload a .parquet or .csv file."))
+            return None
+        target = (
+            Path(settings.MEDIA_ROOT) / "colocation" / "uploads" / f"{uuid.uuid4().hex}{suffix}"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        path = str(target)
+    elif rule in sources:
+        path = sources[rule]
+    else:
+        form.add_error("upload", _("No data is configured for this rule; upload a file."))
+        return None
+    case_ids = []
+    codes = [
+        c.strip() for c in (data.get("cases") or "").replace("，", ",").split(",") if c.strip()
+    ]
+    if codes:
+        found = dict(
+            selectors.case_list(actor=request.user).filter(code__in=codes).values_list("code", "id")
+        )
+        missing = sorted(set(codes) - set(found))
+        if missing:
+            form.add_error("cases", _("Unknown case numbers: %s") % ", ".join(missing))
+            return None
+        case_ids = sorted(found.values())
+    params = {}
+    if data.get("minutes"):
+        params = {
+            "cell": {"min_overlap_minutes": data["minutes"]},
+            "venue": {"max_gap_minutes": data["minutes"]},
+        }.get(rule, {})
+    from fangkong.common.scope import actor_path
+
+    return colocation.colocation_run_start(
+        actor=request.user,
+        rule=rule,
+        data=path,
+        jpath=actor_path(request.user) or "/",
+        case_ids=case_ids,
+        params=params,
+    )
+
+
+@login_required
+def colocation_run(request, pk: int):
+    run = selectors.access_colocation_run(request.user, pk)
+    template = "tracing/_run.html" if request.htmx else "tracing/colocation_run.html"
+    return render(
+        request,
+        template,
+        {
+            "run": run,
+            "finished": run.status in (ColocationRun.Status.DONE, ColocationRun.Status.FAILED),
+        },
+    )
+
+
+@login_required
+def colocation_result(request, pk: int):
+    run = selectors.access_colocation_run(request.user, pk)
+    path = colocation.result_path(run)
+    if not path.exists():
+        raise Http404
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"colocation-{run.pk}.csv")
+
+
+@cache_control(max_age=86400, public=True)
+def plotly_js(request):
+    """plotly.min.js from the installed plotly package: charts work without the internet."""
+    from plotly.offline import get_plotlyjs
+
+    return HttpResponse(get_plotlyjs(), content_type="application/javascript; charset=utf-8")

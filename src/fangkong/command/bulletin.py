@@ -171,6 +171,11 @@ def bulletin_data(*, node: Jurisdiction, day: dt.date) -> dict:
     }
 
 
+def _month_day(day: dt.date, en: bool) -> str:
+    # Django's zh-hans MONTH_DAY_FORMAT pads the month ("04月1日"); bulletins write "4月1日".
+    return formats.date_format(day, "j F") if en else f"{day.month}月{day.day}日"
+
+
 def compose(data: dict, language: str) -> tuple[str, str]:
     """(title, text) of the bulletin in `language` ('zh-hans' or 'en'), from `bulletin_data`."""
     from fangkong.tracing.models import FoundBy
@@ -178,7 +183,7 @@ def compose(data: dict, language: str) -> tuple[str, str]:
     en = language.startswith("en")
     with translation.override(language):
         day = dt.date.fromisoformat(data["day"])
-        date = formats.date_format(day, "MONTH_DAY_FORMAT")
+        date = _month_day(day, en)
         node = data["node_en"] if en else data["node"]
         t = data["totals"]
         title = _("%(node)s epidemic bulletin for %(date)s") % {
@@ -251,7 +256,7 @@ def compose(data: dict, language: str) -> tuple[str, str]:
         if data["places"]:
             lines = [_("Public places the cases visited:")]
             for i, p in enumerate(data["places"], start=1):
-                when = formats.date_format(dt.date.fromisoformat(p["date"]), "MONTH_DAY_FORMAT")
+                when = _month_day(dt.date.fromisoformat(p["date"]), en)
                 span = f"{p['start']}–{p['end']}" if p["end"] else p["start"]
                 where = f"{p['place']} ({p['address']})" if p["address"] and en else p["place"]
                 if p["address"] and not en:

@@ -1146,9 +1146,9 @@ def daily_reports_flag_late(*, now: dt.datetime | None = None) -> int:
 # --- bulletins (信息发布) ----------------------------------------------------------------------
 
 
-def bulletin_generate(*, actor, node, day: dt.date) -> Bulletin:
+def bulletin_generate(*, actor, node, day: dt.date, force: bool = False) -> Bulletin:
     """Generate the day's bulletin from the data as a draft (regenerated while it is still an
-    unedited draft; an edited or approved one is kept)."""
+    unedited draft, or an edited one with `force`; an approved one is kept)."""
     from . import bulletin as composer
 
     _require(actor is None or roles.can_edit_bulletin(actor))
@@ -1159,7 +1159,9 @@ def bulletin_generate(*, actor, node, day: dt.date) -> Bulletin:
     title_en, body_en = composer.compose(data, "en")
     with transaction.atomic():
         existing = Bulletin.objects.select_for_update().filter(jurisdiction=node, day=day).first()
-        if existing is not None and (existing.state != Bulletin.State.DRAFT or existing.edited):
+        if existing is not None and (
+            existing.state != Bulletin.State.DRAFT or (existing.edited and not force)
+        ):
             return existing
         fields = dict(
             title_zh=title_zh,
@@ -1176,6 +1178,7 @@ def bulletin_generate(*, actor, node, day: dt.date) -> Bulletin:
         else:
             for key, value in fields.items():
                 setattr(existing, key, value)
+            existing.edited = False
             existing.save()
             bulletin = existing
     return bulletin

@@ -11,6 +11,8 @@ from fangkong.testing.roles import can_report, can_sample
 # (url name, label, who sees it); later modules add their entries here as they are built.
 MODULES = [
     ("home", _("Overview"), None),
+    ("analytics:dashboard", _("HQ dashboard"), None),
+    ("analytics:situation", _("Situation analysis"), None),
     ("geo:tree", _("Jurisdictions"), None),
     ("people:search", _("Population"), None),
     ("people:import", _("Import"), can_import_people),
@@ -24,6 +26,8 @@ MODULES = [
     ("command:inspections", _("Inspections"), None),
     ("command:risk-areas", _("Risk areas"), None),
     ("command:response-level", _("Response level"), None),
+    ("command:reports", _("Daily reports"), None),
+    ("command:bulletins", _("Bulletins"), None),
     ("supplies:overview", _("Supplies"), None),
     ("supplies:requests", _("Supply requests"), None),
     ("audit:list", _("Audit log"), can_read_audit),

@@ -120,3 +120,24 @@ def test_plotly_is_served_from_the_package(client, tree, city):
     assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
     assert "max-age=31536000" in response["Cache-Control"]
     assert client.get("/analytics/plotly-0.0.1.min.js").status_code == 404
+
+
+def test_api_endpoints_and_scope(tree, city, make_user):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(city["commander"])
+    body = client.get("/api/v1/analytics/dashboard/?node=320102").json()
+    assert body["node"] == "320102"
+    tiles = {t["key"]: t["value"] for t in body["tiles"]}
+    assert tiles["cases_confirmed"] == 1 and tiles["cases_asymptomatic"] == 1
+    assert body["open_alerts"] == 1 and body["overdue_tasks"] == 1
+    situation = client.get("/api/v1/analytics/situation/").json()
+    assert situation["node"] == "320100" and len(situation["dates"]) == 60
+    assert situation["cases"][-2:] == [1, 2]
+    other = APIClient()
+    other.force_authenticate(make_user(role="hq_staff", node="district2"))
+    assert other.get("/api/v1/analytics/dashboard/?node=320102").status_code == 404
+    assert other.get("/api/v1/analytics/situation/?node=320100").status_code == 404
+    own = other.get("/api/v1/analytics/dashboard/").json()
+    assert own["node"] == "320104" and own["open_alerts"] == 1

@@ -230,7 +230,9 @@ def map_figure(
                     "y": [sum(ys) / len(ys)],
                     "text": [f"{child.name}<br>{n}"],
                     "textfont": {"size": 11},
-                    "hoverinfo": "skip",
+                    # "none", not "skip": no label, but a click on the name still drills down.
+                    "hoverinfo": "none",
+                    "customdata": [child.code],
                     "showlegend": False,
                 }
             )
@@ -283,8 +285,9 @@ def dashboard_data(*, actor, node: Jurisdiction, today: dt.date, colour_by: str 
     from fangkong.supplies.selectors import cover_table
 
     cfg = situation.config()
-    now_values = figures.collect(node.path, today)
-    before_values = figures.collect(node.path, today - dt.timedelta(days=1))
+    yesterday = today - dt.timedelta(days=1)
+    both = figures.collect_days(node.path, [yesterday, today])
+    now_values, before_values = both[today], both[yesterday]
     now_values.update(_beds(now_values))
     before_values.update(_beds(before_values))
     start = today - dt.timedelta(days=CURVE_DAYS - 1)

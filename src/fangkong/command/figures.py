@@ -4,8 +4,9 @@ A provider is a function ``figures(path, day) -> dict[str, int | float | None]``
 at ``path`` for the local day ``day``. The daily report and the HQ dashboard both read the
 merged dict, so a module that is built later (e.g. care's beds) plugs in by adding its dotted
 path to ``FIGURE_PROVIDERS`` (or to the ``FANGKONG_FIGURE_PROVIDERS`` setting) without any change
-here. A provider may carry ``figure_labels`` (key -> label) and ``figure_minimum`` (keys rolled up
-by minimum rather than by sum) as function attributes.
+here. A provider may carry ``figure_labels`` (key -> label), ``figure_minimum`` (keys rolled up
+by minimum rather than by sum) and ``for_days`` (the same figures for several days in one call,
+``for_days(path, days) -> {day: dict}``) as function attributes.
 
 Every provider costs a handful of indexed aggregate queries, never a query per row.
 """
@@ -59,6 +60,20 @@ def collect(path: str, day: dt.date) -> dict:
     return merged
 
 
+def collect_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
+    """`collect` for several days at once; providers with a multi-day form answer in one go."""
+    merged: dict[dt.date, dict] = {day: {} for day in days}
+    for provider in providers():
+        many = getattr(provider, "for_days", None)
+        if many is not None:
+            for day, values in many(path, list(days)).items():
+                merged[day].update(values)
+        else:
+            for day in days:
+                merged[day].update(provider(path, day))
+    return merged
+
+
 def labels() -> dict[str, str]:
     out = dict(LABELS)
     for provider in providers():
@@ -94,74 +109,120 @@ def roll_up(children: list[dict]) -> dict:
 # --- the built-in providers ------------------------------------------------------------------
 
 
-def case_figures(path: str, day: dt.date) -> dict:
-    """New cases reported on the day by class, how the confirmed and asymptomatic ones were found,
-    and the running totals."""
+def _one_day(for_days):
+    """The single-day provider of a multi-day one; collect_days() calls the multi-day form, so
+    the dashboard's today-and-yesterday costs one scan per table instead of two."""
+
+    def figures(path: str, day: dt.date) -> dict:
+        return for_days(path, [day])[day]
+
+    figures.for_days = for_days
+    figures.__name__ = for_days.__name__.removesuffix("_days")
+    figures.__doc__ = for_days.__doc__
+    return figures
+
+
+def case_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
+    """New cases reported on each day by class, how the confirmed and asymptomatic ones were
+    found, and the running totals: one aggregate over the subtree's cases."""
     from fangkong.tracing.models import Case, Classification, FoundBy
 
-    cases = Case.objects.filter(jpath__startswith=path)
     positive = [Classification.CONFIRMED, Classification.ASYMPTOMATIC]
     control = Q(under_control_when_found=True) | Q(found_by=FoundBy.UNDER_CONTROL)
-    new = cases.filter(report_date=day).aggregate(
-        confirmed=Count("id", filter=Q(classification=Classification.CONFIRMED)),
-        asymptomatic=Count("id", filter=Q(classification=Classification.ASYMPTOMATIC)),
-        suspected=Count("id", filter=Q(classification=Classification.SUSPECTED)),
-        under_control=Count("id", filter=Q(classification__in=positive) & control),
-        community=Count("id", filter=Q(classification__in=positive) & ~control),
-    )
-    total = cases.filter(report_date__lte=day, classification__in=positive).aggregate(
-        confirmed=Count("id", filter=Q(classification=Classification.CONFIRMED)),
-        asymptomatic=Count("id", filter=Q(classification=Classification.ASYMPTOMATIC)),
+    aggregates = {}
+    for i, day in enumerate(days):
+        on = Q(report_date=day)
+        aggregates |= {
+            f"c{i}": Count("id", filter=on & Q(classification=Classification.CONFIRMED)),
+            f"a{i}": Count("id", filter=on & Q(classification=Classification.ASYMPTOMATIC)),
+            f"s{i}": Count("id", filter=on & Q(classification=Classification.SUSPECTED)),
+            f"u{i}": Count("id", filter=on & Q(classification__in=positive) & control),
+            f"m{i}": Count("id", filter=on & Q(classification__in=positive) & ~control),
+            f"tc{i}": Count(
+                "id",
+                filter=Q(report_date__lte=day, classification=Classification.CONFIRMED),
+            ),
+            f"ta{i}": Count(
+                "id",
+                filter=Q(report_date__lte=day, classification=Classification.ASYMPTOMATIC),
+            ),
+        }
+    row = Case.objects.filter(jpath__startswith=path, report_date__lte=max(days)).aggregate(
+        **aggregates
     )
     return {
-        "cases_confirmed": new["confirmed"],
-        "cases_asymptomatic": new["asymptomatic"],
-        "cases_suspected": new["suspected"],
-        "cases_under_control": new["under_control"],
-        "cases_community": new["community"],
-        "cases_total_confirmed": total["confirmed"],
-        "cases_total_asymptomatic": total["asymptomatic"],
+        day: {
+            "cases_confirmed": row[f"c{i}"],
+            "cases_asymptomatic": row[f"a{i}"],
+            "cases_suspected": row[f"s{i}"],
+            "cases_under_control": row[f"u{i}"],
+            "cases_community": row[f"m{i}"],
+            "cases_total_confirmed": row[f"tc{i}"],
+            "cases_total_asymptomatic": row[f"ta{i}"],
+        }
+        for i, day in enumerate(days)
     }
 
 
-def control_figures(path: str, day: dt.date) -> dict:
-    """People under each control measure on the day: the step of each order in force then."""
+def control_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
+    """People under each control measure on each day: the step of each order in force then,
+    for orders not released or cancelled before the day. One aggregate."""
     from fangkong.control.models import Measure, OrderStep
 
-    _start, end = day_bounds(day)
-    steps = (
+    aggregates = {}
+    for i, day in enumerate(days):
+        start, _end = day_bounds(day)
+        for measure in Measure.values:
+            aggregates[f"{measure}{i}"] = Count(
+                "order_id",
+                distinct=True,
+                filter=Q(start_date__lte=day, end_date__gte=day, measure=measure)
+                & (Q(order__released_at__isnull=True) | Q(order__released_at__gte=start)),
+            )
+    row = (
         OrderStep.objects.filter(
             order__jpath__startswith=path,
-            start_date__lte=day,
-            end_date__gte=day,
-            order__start_date__lte=day,
+            start_date__lte=max(days),
+            end_date__gte=min(days),
         )
         .exclude(order__status="cancelled")
-        .exclude(order__released_at__lt=end - dt.timedelta(days=1))
-        .values_list("measure")
-        .annotate(n=Count("order_id", distinct=True))
-        .order_by()
+        .aggregate(**aggregates)
     )
-    counts = dict(steps)
-    out = {f"control_{m}": counts.get(m, 0) for m in Measure.values}
-    out["control_total"] = sum(out.values())
+    out = {}
+    for i, day in enumerate(days):
+        values = {f"control_{m}": row[f"{m}{i}"] for m in Measure.values}
+        values["control_total"] = sum(values.values())
+        out[day] = values
     return out
 
 
-def testing_figures(path: str, day: dt.date) -> dict:
-    """Tubes and swabs sampled on the day, tubes reported and positive, rounds open now."""
+def testing_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
+    """Tubes and swabs sampled on each day, tubes reported and positive, and the rounds open now:
+    one pass over the subtree's tubes of those days."""
     from fangkong.testing.models import Round, Tube
-
-    start, end = day_bounds(day)
-    tubes = Tube.objects.filter(jpath__startswith=path)
-    sampled = tubes.filter(sampled_at__gte=start, sampled_at__lt=end).aggregate(
-        tubes=Count("id"), swabs=Sum("members")
-    )
-    reported = tubes.filter(reported_at__gte=start, reported_at__lt=end).aggregate(
-        tubes=Count("id"), positive=Count("id", filter=Q(result="positive"))
-    )
     from fangkong.testing.selectors import _ancestors
 
+    first, _ = day_bounds(min(days))
+    _, last = day_bounds(max(days))
+    aggregates = {}
+    for i, day in enumerate(days):
+        start, end = day_bounds(day)
+        sampled = Q(sampled_at__gte=start, sampled_at__lt=end)
+        reported = Q(reported_at__gte=start, reported_at__lt=end)
+        aggregates |= {
+            f"st{i}": Count("id", filter=sampled),
+            f"sw{i}": Sum("members", filter=sampled),
+            f"rt{i}": Count("id", filter=reported),
+            f"rp{i}": Count("id", filter=reported & Q(result="positive")),
+        }
+    row = (
+        Tube.objects.filter(jpath__startswith=path)
+        .filter(
+            Q(sampled_at__gte=first, sampled_at__lt=last)
+            | Q(reported_at__gte=first, reported_at__lt=last)
+        )
+        .aggregate(**aggregates)
+    )
     rounds = (
         Round.objects.filter(status=Round.Status.OPEN)
         .filter(Q(scope_nodes__path__startswith=path) | Q(scope_nodes__path__in=_ancestors(path)))
@@ -170,16 +231,20 @@ def testing_figures(path: str, day: dt.date) -> dict:
         .count()
     )
     return {
-        "tests_tubes_sampled": sampled["tubes"],
-        "tests_swabs": sampled["swabs"] or 0,
-        "tests_tubes_reported": reported["tubes"],
-        "tests_tubes_positive": reported["positive"],
-        "tests_rounds_open": rounds,
+        day: {
+            "tests_tubes_sampled": row[f"st{i}"],
+            "tests_swabs": row[f"sw{i}"] or 0,
+            "tests_tubes_reported": row[f"rt{i}"],
+            "tests_tubes_positive": row[f"rp{i}"],
+            "tests_rounds_open": rounds,
+        }
+        for i, day in enumerate(days)
     }
 
 
-def room_figures(path: str, day: dt.date) -> dict:
-    """Isolation rooms in service and free now (rooms keep no history of their state)."""
+def room_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
+    """Isolation rooms in service, free and occupied now: rooms keep no history of their state,
+    so every day asked for gets today's count."""
     from fangkong.control.models import Room
 
     counts = (
@@ -191,11 +256,18 @@ def room_figures(path: str, day: dt.date) -> dict:
             occupied=Count("id", filter=Q(state=Room.State.OCCUPIED)),
         )
     )
-    return {
+    values = {
         "rooms_total": counts["total"],
         "rooms_free": counts["free"],
         "rooms_occupied": counts["occupied"],
     }
+    return {day: dict(values) for day in days}
+
+
+case_figures = _one_day(case_figures_days)
+control_figures = _one_day(control_figures_days)
+testing_figures = _one_day(testing_figures_days)
+room_figures = _one_day(room_figures_days)
 
 
 def supply_figures(path: str, day: dt.date) -> dict:

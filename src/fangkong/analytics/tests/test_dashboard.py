@@ -141,3 +141,16 @@ def test_api_endpoints_and_scope(tree, city, make_user):
     assert other.get("/api/v1/analytics/situation/?node=320100").status_code == 404
     own = other.get("/api/v1/analytics/dashboard/").json()
     assert own["node"] == "320104" and own["open_alerts"] == 1
+
+
+def test_outlines_command(tree):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("analytics", "outlines", stdout=out)
+    assert (
+        out.getvalue().strip()
+        == f"{Jurisdiction.objects.exclude(level__in=['province', 'grid']).count()} outlines set"
+    )

@@ -171,3 +171,15 @@ def test_control_rooms_and_a_plugged_in_provider(story, settings, people):
 
 def beds(path, day):
     return {"beds_free_cabin": 12}
+
+
+def test_cli_assembles_and_flags(story):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("command", "daily-reports", "--day", "2022-03-31", stdout=out)
+    assert out.getvalue().strip() == "5 daily reports for 2022-03-31 assembled"
+    call_command("command", "reports-late", stdout=out)
+    assert "10 reports late" in out.getvalue()

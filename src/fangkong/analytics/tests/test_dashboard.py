@@ -154,3 +154,11 @@ def test_outlines_command(tree):
         out.getvalue().strip()
         == f"{Jurisdiction.objects.exclude(level__in=['province', 'grid']).count()} outlines set"
     )
+
+
+def test_home_page_leads_commanders_to_the_dashboard(client, tree, city, make_user):
+    client.force_login(city["commander"])
+    html = client.get("/").content.decode()
+    assert "打开指挥大屏" in html and 'href="/analytics/"' in html
+    client.force_login(make_user(node="grid_a"))
+    assert "打开指挥大屏" not in client.get("/").content.decode()

@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_commander_dashboard_journey(page, live_server, tree, settings):
     settings.FANGKONG_BULLETIN_PDF = False
+    settings.FANGKONG_DASHBOARD_CACHE_SECONDS = 0
     UserFactory(username="commander", role="commander", jurisdiction=tree["city"])
     today = timezone.localdate()
     for back in range(20):
@@ -53,7 +54,9 @@ def test_commander_dashboard_journey(page, live_server, tree, settings):
 
     # The panel refreshes itself (htmx polling): trigger it now instead of waiting a minute.
     before = page.inner_text("#refreshed")
-    page.evaluate("htmx.ajax('GET', document.querySelector('#panel').getAttribute('hx-get'), '#panel')")
+    page.evaluate(
+        "htmx.ajax('GET', document.querySelector('#panel').getAttribute('hx-get'), '#panel')"
+    )
     page.wait_for_function(
         "() => document.querySelector('#refreshed') && document.querySelector('#map-chart .main-svg')"
     )

@@ -30,8 +30,16 @@ TILES = [
     ("tasks_overdue", True),
 ]
 CURVE_DAYS = 60
+REFRESH_SECONDS = 60
 COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"]
 RISK_COLOURS = {0: "#c0392b", 1: "#e67e22", 2: "#f1c40f", None: "#dfe6e9"}
+
+
+def cache_seconds() -> int:
+    """How long a node's figures are reused: the panel's refresh period (0 turns it off)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "FANGKONG_DASHBOARD_CACHE_SECONDS", REFRESH_SECONDS))
 
 
 def dashboard_node(actor, code: str | None) -> Jurisdiction:
@@ -286,7 +294,7 @@ def dashboard_data(*, actor, node: Jurisdiction, today: dt.date, colour_by: str 
 
     cfg = situation.config()
     yesterday = today - dt.timedelta(days=1)
-    both = figures.collect_days(node.path, [yesterday, today])
+    both = figures.collect_days(node.path, [yesterday, today], cache_seconds=cache_seconds())
     now_values, before_values = both[today], both[yesterday]
     now_values.update(_beds(now_values))
     before_values.update(_beds(before_values))

@@ -60,8 +60,22 @@ def collect(path: str, day: dt.date) -> dict:
     return merged
 
 
-def collect_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
-    """`collect` for several days at once; providers with a multi-day form answer in one go."""
+def collect_days(path: str, days: list[dt.date], *, cache_seconds: int = 0) -> dict[dt.date, dict]:
+    """`collect` for several days at once; providers with a multi-day form answer in one go.
+
+    With `cache_seconds` the merged figures are kept that long per node and days (the HQ
+    dashboard passes its refresh period: however many screens watch a node, its figures are
+    computed once a refresh). Daily reports never pass it: a signature freezes fresh figures."""
+    if cache_seconds > 0:
+        from django.core.cache import cache
+
+        key = f"fangkong:figures:{path}:{','.join(d.isoformat() for d in days)}"
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        fresh = collect_days(path, days)
+        cache.set(key, fresh, cache_seconds)
+        return fresh
     merged: dict[dt.date, dict] = {day: {} for day in days}
     for provider in providers():
         many = getattr(provider, "for_days", None)
@@ -173,9 +187,10 @@ def control_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
     for i, day in enumerate(days):
         start, _end = day_bounds(day)
         for measure in Measure.values:
+            # An order's steps follow one another without overlap, so at most one is in force on
+            # a day: counting steps counts people, without a DISTINCT sort.
             aggregates[f"{measure}{i}"] = Count(
-                "order_id",
-                distinct=True,
+                "id",
                 filter=Q(start_date__lte=day, end_date__gte=day, measure=measure)
                 & (Q(order__released_at__isnull=True) | Q(order__released_at__gte=start)),
             )

@@ -162,3 +162,19 @@ def test_home_page_leads_commanders_to_the_dashboard(client, tree, city, make_us
     assert "打开指挥大屏" in html and 'href="/analytics/"' in html
     client.force_login(make_user(node="grid_a"))
     assert "打开指挥大屏" not in client.get("/").content.decode()
+
+
+def test_figures_are_reused_for_one_refresh_period(tree, city, people, settings):
+    first = dashboard.dashboard_data(
+        actor=city["commander"], node=tree["city"], today=city["today"]
+    )
+    CaseFactory(person=people["a"][2], report_date=city["today"])
+    cached = dashboard.dashboard_data(
+        actor=city["commander"], node=tree["city"], today=city["today"]
+    )
+    assert cached["figures"]["cases_confirmed"] == first["figures"]["cases_confirmed"] == 1
+    settings.FANGKONG_DASHBOARD_CACHE_SECONDS = 0
+    fresh = dashboard.dashboard_data(
+        actor=city["commander"], node=tree["city"], today=city["today"]
+    )
+    assert fresh["figures"]["cases_confirmed"] == 2

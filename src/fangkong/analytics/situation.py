@@ -350,7 +350,11 @@ def situation(*, node: Jurisdiction, today: dt.date, days: int = 60, cfg=None) -
         below_days += 1
     projection = None
     demand: list[dict] = []
-    figures = figure_providers.collect(node.path, today)
+    from .dashboard import cache_seconds
+
+    figures = figure_providers.collect_days(node.path, [today], cache_seconds=cache_seconds())[
+        today
+    ]
     if series.last_shape is not None:
         projection = forecast(
             curve["total"],

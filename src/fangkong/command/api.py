@@ -636,6 +636,7 @@ class DailyReportSerializer(serializers.ModelSerializer):
             "due_at",
             "signed_at",
             "signed_by",
+            "signer",
             "late",
             "overdue",
         ]

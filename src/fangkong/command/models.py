@@ -479,6 +479,9 @@ class DailyReport(models.Model):
     signed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Who signed, as shown on the report: the user's name, or the name an operator entered for a
+    # report that came in by phone or paper (a town's, 镇村组三级登记报告).
+    signer = models.CharField(_("signed by"), max_length=60, blank=True)
     late = models.BooleanField(_("late"), default=False)
     assembled_at = models.DateTimeField(_("assembled"), null=True, blank=True)
 

@@ -1018,7 +1018,8 @@ def _clean_entries(entries: dict) -> dict:
 
 
 def daily_report_fill(*, actor, report: DailyReport, entries: dict) -> DailyReport:
-    _require(_report_staff(actor, report))
+    """The unit's own fields; actor None is the operator entering a report that came in on paper."""
+    _require(actor is None or _report_staff(actor, report))
     if report.state != DailyReport.State.DRAFT:
         raise CommandRefused(_("the report is signed; ask the level above to return it"))
     cleaned = _clean_entries(entries)
@@ -1036,13 +1037,18 @@ def daily_report_fill(*, actor, report: DailyReport, entries: dict) -> DailyRepo
     return report
 
 
-def daily_report_sign(*, actor, report: DailyReport, now: dt.datetime | None = None) -> DailyReport:
+def daily_report_sign(
+    *, actor, report: DailyReport, now: dt.datetime | None = None, signer: str = ""
+) -> DailyReport:
     """Sign the node's report: every report one level down must be signed first. The figures are
     assembled afresh and frozen with the roll-up of the reports below; a signature after the
-    deadline marks the report late."""
+    deadline marks the report late. Actor None is the operator recording a signature given on
+    paper or by phone, under the name `signer`."""
     from . import figures
 
-    _require(_report_staff(actor, report))
+    _require(actor is None or _report_staff(actor, report))
+    if actor is None and not signer.strip():
+        raise CommandRefused(_("say who signed the report"))
     now = now or timezone.now()
     with transaction.atomic():
         report = DailyReport.objects.select_for_update().get(pk=report.pk)
@@ -1066,6 +1072,7 @@ def daily_report_sign(*, actor, report: DailyReport, now: dt.datetime | None = N
         )
         report.state = DailyReport.State.SIGNED
         report.signed_at, report.signed_by = now, actor
+        report.signer = (str(actor) if actor is not None else signer.strip())[:60]
         report.late = now > report.due_at
         report.assembled_at = now
         report.save()
@@ -1105,8 +1112,9 @@ def daily_report_return(*, actor, report: DailyReport, reason: str) -> DailyRepo
     with transaction.atomic():
         report.state = DailyReport.State.DRAFT
         report.signed_at = report.signed_by = None
+        report.signer = ""
         report.late = False
-        report.save(update_fields=["state", "signed_at", "signed_by", "late"])
+        report.save(update_fields=["state", "signed_at", "signed_by", "signer", "late"])
         audit_record(
             actor=actor,
             action=Action.UPDATE,

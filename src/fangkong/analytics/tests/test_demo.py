@@ -44,6 +44,14 @@ def test_story(story, client):
     assert DailyReport.objects.filter(day=yesterday, level="street", state="signed").exists()
     city = DailyReport.objects.get(day=today - dt.timedelta(days=3), level="city")
     assert city.rollup["entry_volunteers"] > 0 and city.signed_by.username == "commander"
+    street = DailyReport.objects.filter(level="street", state="signed").first()
+    assert street.signed_by is None and street.signer.endswith(
+        ("值班长", "值班员", "副主任", "常务副指挥")
+    )
+    from fangkong.accounts.demo import DEMO_ACCOUNTS
+    from fangkong.accounts.models import User
+
+    assert User.objects.count() == len(DEMO_ACCOUNTS)
     states = list(Bulletin.objects.order_by("day").values_list("state", flat=True))
     assert states == ["published"] * 6 + ["draft"]
     assert Bulletin.objects.get(day=yesterday).state == "draft"

@@ -94,6 +94,7 @@ def test_sign_off_goes_up_level_by_level_and_rolls_up(story):
     assert city.rollup["entry_staff_on_duty"] == 40
     assert city.figures["cases_confirmed"] == 3
     assert (city.state, city.late, city.signed_by) == ("signed", False, users["city"])
+    assert city.signer == str(users["city"])
     with pytest.raises(services.CommandRefused, match="already signed"):
         services.daily_report_sign(actor=users["city"], report=city, now=at(2, 9, 40))
 
@@ -183,3 +184,13 @@ def test_cli_assembles_and_flags(story):
     assert out.getvalue().strip() == "5 daily reports for 2022-03-31 assembled"
     call_command("command", "reports-late", stdout=out)
     assert "10 reports late" in out.getvalue()
+
+
+def test_operator_records_a_paper_signature(story):
+    street = story["reports"]["320104001"]
+    with pytest.raises(services.CommandRefused, match="who signed"):
+        services.daily_report_sign(actor=None, report=street, now=at(2, 7))
+    street = services.daily_report_sign(
+        actor=None, report=street, now=at(2, 7), signer="夫子庙街道值班长"
+    )
+    assert (street.signed_by, street.signer, street.late) == (None, "夫子庙街道值班长", False)

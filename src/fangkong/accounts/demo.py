@@ -70,6 +70,7 @@ DEMO_STEPS: list[DemoStep | str] = [
     "fangkong.control.demo.control_demo",
     "fangkong.supplies.demo.supplies_demo",
     "fangkong.command.demo.command_demo",
+    "fangkong.analytics.demo.analytics_demo",
 ]
 
 

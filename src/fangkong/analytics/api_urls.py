@@ -1,3 +1,8 @@
 """The analytics app's REST routes, for the project router."""
 
-ROUTES: list = []
+from .api import DashboardViewSet, SituationViewSet
+
+ROUTES = [
+    ("analytics/situation", SituationViewSet, "analytics-situation"),
+    ("analytics/dashboard", DashboardViewSet, "analytics-dashboard"),
+]

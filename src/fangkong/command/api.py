@@ -1,4 +1,7 @@
-"""REST endpoints of the command centre: units, tasks, inspections, findings, response levels, risk areas."""
+"""REST endpoints of the command centre: units, tasks, inspections, findings, response levels, risk areas,
+daily reports and bulletins."""
+
+import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
@@ -15,6 +18,8 @@ from fangkong.geo.models import Building
 from . import selectors, services
 from .models import (
     Answer,
+    Bulletin,
+    DailyReport,
     Finding,
     Inspection,
     Priority,
@@ -605,3 +610,130 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._decide(False)
+
+
+# --- daily reports and bulletins -------------------------------------------------------------
+
+
+class DailyReportSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="jurisdiction.code", read_only=True)
+    node_name = serializers.CharField(source="jurisdiction.name", read_only=True)
+    signed_by = serializers.CharField(source="signed_by.username", read_only=True, default=None)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DailyReport
+        fields = [
+            "id",
+            "node",
+            "node_name",
+            "level",
+            "day",
+            "state",
+            "figures",
+            "rollup",
+            "entries",
+            "due_at",
+            "signed_at",
+            "signed_by",
+            "signer",
+            "late",
+            "overdue",
+        ]
+
+    def get_overdue(self, obj) -> bool:
+        return bool(getattr(obj, "overdue", 0))
+
+
+class ReportEntriesSerializer(serializers.Serializer):
+    entries = serializers.DictField(child=serializers.CharField(allow_blank=True))
+
+
+class DailyReportViewSet(viewsets.ReadOnlyModelViewSet):
+    """Daily reports (三级登记报告) of the caller's subtree; `?day=YYYY-MM-DD`, `?level=`."""
+
+    serializer_class = DailyReportSerializer
+    queryset = DailyReport.objects.none()
+
+    def get_queryset(self):
+        day = self.request.query_params.get("day")
+        try:
+            day = dt.date.fromisoformat(day) if day else None
+        except ValueError as exc:
+            raise serializers.ValidationError({"day": "YYYY-MM-DD"}) from exc
+        return selectors.daily_report_list(
+            actor=self.request.user, day=day, level=self.request.query_params.get("level")
+        )
+
+    def get_object(self):
+        return selectors.access_daily_report(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(request=ReportEntriesSerializer, responses={200: DailyReportSerializer})
+    @action(detail=True, methods=["post"])
+    def entries(self, request, pk=None):
+        report = self.get_object()
+        data = ReportEntriesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            report = services.daily_report_fill(
+                actor=request.user, report=report, entries=data.validated_data["entries"]
+            )
+        except services.CommandRefused as exc:
+            return _refused(exc)
+        return Response(DailyReportSerializer(report).data)
+
+    @extend_schema(request=None, responses={200: DailyReportSerializer})
+    @action(detail=True, methods=["post"])
+    def sign(self, request, pk=None):
+        report = self.get_object()
+        try:
+            report = services.daily_report_sign(actor=request.user, report=report)
+        except services.CommandRefused as exc:
+            return _refused(exc)
+        return Response(DailyReportSerializer(report).data)
+
+
+class BulletinSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="jurisdiction.code", read_only=True)
+    pdf_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Bulletin
+        fields = [
+            "id",
+            "node",
+            "day",
+            "state",
+            "title_zh",
+            "body_zh",
+            "title_en",
+            "body_en",
+            "edited",
+            "approved_at",
+            "published_at",
+            "pdf_url",
+        ]
+
+    def get_pdf_url(self, obj) -> str | None:
+        if obj.state != Bulletin.State.PUBLISHED:
+            return None
+        from django.urls import reverse
+
+        return reverse("command:bulletin-pdf", args=[obj.pk])
+
+
+class BulletinViewSet(viewsets.ReadOnlyModelViewSet):
+    """Bulletins of the caller's subtree, and the published ones of the nodes above;
+    `?published=1` for the history only. The text is anonymised at generation."""
+
+    serializer_class = BulletinSerializer
+    queryset = Bulletin.objects.none()
+
+    def get_queryset(self):
+        return selectors.bulletin_list(
+            actor=self.request.user,
+            published_only=self.request.query_params.get("published") == "1",
+        )
+
+    def get_object(self):
+        return selectors.access_bulletin(self.request.user, self.kwargs["pk"])

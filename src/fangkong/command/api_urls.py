@@ -1,6 +1,8 @@
 """The command app's REST routes, for the lead to register on the project router."""
 
 from .api import (
+    BulletinViewSet,
+    DailyReportViewSet,
     FindingViewSet,
     InspectionViewSet,
     ProposalViewSet,
@@ -18,4 +20,6 @@ ROUTES = [
     ("command/response-levels", ResponseLevelViewSet, "command-response-level"),
     ("command/risk-areas", RiskAreaViewSet, "command-risk-area"),
     ("command/proposals", ProposalViewSet, "command-proposal"),
+    ("command/daily-reports", DailyReportViewSet, "command-daily-report"),
+    ("command/bulletins", BulletinViewSet, "command-bulletin"),
 ]

@@ -448,3 +448,101 @@ class Proposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id}: {self.from_level} -> {self.to_level or '-'}"
+
+
+# --- daily reports (三级登记报告) and bulletins ------------------------------------------------
+
+
+class DailyReport(models.Model):
+    """One node's report for one day: figures assembled from the modules, plus what the unit
+    fills in; signed by the node's own staff once every report below it is signed."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Not signed")
+        SIGNED = "signed", _("Signed")
+
+    jurisdiction = models.ForeignKey(
+        "geo.Jurisdiction", on_delete=models.PROTECT, related_name="+", verbose_name=_("node")
+    )
+    jpath = models.CharField(max_length=255)
+    level = models.CharField(_("level"), max_length=16)
+    day = models.DateField(_("day"))
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.DRAFT)
+    # {"cases_confirmed": 3, ...}: the modules' figures for the node's subtree, frozen at signing.
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
+    # The sum (or minimum) of the signed reports one level down, frozen at signing.
+    rollup = models.JSONField(_("roll-up of the reports below"), default=dict, blank=True)
+    # What the unit fills in: numbers (summed upwards) and text.
+    entries = models.JSONField(_("entries"), default=dict, blank=True)
+    due_at = models.DateTimeField(_("due"))
+    signed_at = models.DateTimeField(_("signed"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Who signed, as shown on the report: the user's name, or the name an operator entered for a
+    # report that came in by phone or paper (a town's, 镇村组三级登记报告).
+    signer = models.CharField(_("signed by"), max_length=60, blank=True)
+    late = models.BooleanField(_("late"), default=False)
+    assembled_at = models.DateTimeField(_("assembled"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "jpath"]
+        verbose_name = _("daily report")
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "day"], name="dailyreport_node_day")
+        ]
+        indexes = [
+            _path_index("jpath", "dailyreport_jpath_like"),
+            models.Index(fields=["day", "state"], name="dailyreport_day_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction_id} {self.day}"
+
+
+class Bulletin(models.Model):
+    """The daily public bulletin (通报) of one node, in Chinese and English: generated from the
+    data as a draft, edited, approved, then published as HTML and PDF."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
+        PUBLISHED = "published", _("Published")
+
+    jurisdiction = models.ForeignKey(
+        "geo.Jurisdiction", on_delete=models.PROTECT, related_name="+", verbose_name=_("node")
+    )
+    jpath = models.CharField(max_length=255)
+    day = models.DateField(_("day"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    title_zh = models.CharField(_("title (Chinese)"), max_length=200)
+    body_zh = models.TextField(_("text (Chinese)"))
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
+    # The anonymised figures the text was generated from, kept for the record.
+    data = models.JSONField(default=dict, blank=True)
+    edited = models.BooleanField(_("edited by hand"), default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("generated"), auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    pdf = models.FileField(_("PDF"), upload_to="command/bulletins/%Y/%m/", blank=True)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        verbose_name = _("bulletin")
+        constraints = [
+            models.UniqueConstraint(fields=["jurisdiction", "day"], name="bulletin_node_day")
+        ]
+        indexes = [_path_index("jpath", "bulletin_jpath_like")]
+
+    def __str__(self) -> str:
+        return self.title_zh

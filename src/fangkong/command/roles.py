@@ -27,3 +27,13 @@ def can_inspect(user) -> bool:
 def can_declare(user) -> bool:
     """Response levels, risk areas and their proposals are HQ decisions."""
     return _is(user, HQ_ROLES)
+
+
+def can_edit_bulletin(user) -> bool:
+    """HQ staff (the publicity group among them) draft and edit bulletins."""
+    return _is(user, HQ_ROLES)
+
+
+def can_approve_bulletin(user) -> bool:
+    """A bulletin goes out only on a commander's approval."""
+    return _is(user, {Role.COMMANDER, Role.ADMIN})

@@ -10,7 +10,18 @@ from django.utils import timezone
 from fangkong.common.scope import actor_path, scope_q, scoped
 from fangkong.geo.models import Jurisdiction
 
-from .models import SEVERITY, Finding, Inspection, Proposal, ResponseLevel, RiskArea, Task, Unit
+from .models import (
+    SEVERITY,
+    Bulletin,
+    DailyReport,
+    Finding,
+    Inspection,
+    Proposal,
+    ResponseLevel,
+    RiskArea,
+    Task,
+    Unit,
+)
 
 
 def _either(actor, *fields: str) -> Q:
@@ -210,3 +221,52 @@ def is_risk_origin(text_or_code: str) -> RiskArea | None:
         return (-named, SEVERITY[area.level], -len(area.name))
 
     return min(candidates, key=rank)
+
+
+# --- daily reports and bulletins -------------------------------------------------------------
+
+
+def daily_report_list(*, actor, day=None, level: str | None = None) -> QuerySet[DailyReport]:
+    qs = scoped(DailyReport.objects.select_related("jurisdiction", "signed_by"), actor, "jpath")
+    if day is not None:
+        qs = qs.filter(day=day)
+    if level:
+        qs = qs.filter(level=level)
+    return qs.annotate(
+        overdue=Case(
+            When(state=DailyReport.State.DRAFT, due_at__lt=timezone.now(), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    ).order_by("-day", "jpath")
+
+
+def access_daily_report(actor, report_id: int) -> DailyReport:
+    try:
+        return daily_report_list(actor=actor).get(pk=report_id)
+    except DailyReport.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
+    """Bulletins of the actor's node and the nodes below, and the published ones of the nodes
+    above (a public bulletin is public: a district reads the city's)."""
+    prefix = actor_path(actor)
+    if prefix is None:
+        return Bulletin.objects.none()
+    qs = Bulletin.objects.select_related("jurisdiction", "approved_by", "published_by")
+    if prefix != "/":
+        qs = qs.filter(
+            Q(jpath__startswith=prefix)
+            | Q(jpath__in=_ancestor_paths(prefix), state=Bulletin.State.PUBLISHED)
+        )
+    if published_only:
+        qs = qs.filter(state=Bulletin.State.PUBLISHED)
+    return qs.order_by("-day", "-id")
+
+
+def access_bulletin(actor, bulletin_id: int) -> Bulletin:
+    try:
+        return bulletin_list(actor=actor).get(pk=bulletin_id)
+    except Bulletin.DoesNotExist as exc:
+        raise Http404 from exc

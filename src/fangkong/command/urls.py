@@ -18,4 +18,10 @@ urlpatterns = [
     path("response-level/", views.response_level, name="response-level"),
     path("risk-areas/", views.risk_areas, name="risk-areas"),
     path("proposals/<int:pk>/decide/", views.proposal_decide, name="proposal-decide"),
+    path("reports/", views.reports, name="reports"),
+    path("reports/<int:pk>/", views.report_detail, name="report"),
+    path("bulletins/", views.bulletins, name="bulletins"),
+    path("bulletins/<int:pk>/", views.bulletin_detail, name="bulletin"),
+    path("bulletins/<int:pk>/print/", views.bulletin_print, name="bulletin-print"),
+    path("bulletins/<int:pk>/pdf/", views.bulletin_pdf, name="bulletin-pdf"),
 ]

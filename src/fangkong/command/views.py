@@ -1,4 +1,7 @@
-"""Pages of the command centre: the task board, inspections and findings, response level, risk areas."""
+"""Pages of the command centre: the task board, inspections and findings, response level, risk areas,
+daily reports and bulletins."""
+
+import datetime as dt
 
 from django import forms
 from django.contrib import messages
@@ -6,8 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -413,3 +417,222 @@ def proposal_decide(request, pk: int):
     except services.CommandRefused as exc:
         messages.error(request, str(exc))
     return redirect("command:risk-areas")
+
+
+# --- daily reports ---------------------------------------------------------------------------
+
+
+def _report_day(request) -> dt.date:
+    raw = request.GET.get("day")
+    if raw:
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    # The report due this morning is yesterday's.
+    return timezone.localdate() - dt.timedelta(days=1)
+
+
+@login_required
+def reports(request):
+    """The day's reports of every level the user sees, as a tree, with state and deadline."""
+    day = _report_day(request)
+    if request.method == "POST":
+        if not roles.can_declare(request.user) or request.user.jurisdiction is None:
+            raise PermissionDenied
+        services.daily_reports_assemble(day=day, root=request.user.jurisdiction)
+        messages.success(request, _("The day's reports were assembled from the modules."))
+        return redirect(f"{request.path}?day={day.isoformat()}")
+    rows = list(selectors.daily_report_list(actor=request.user, day=day))
+    depth0 = min((r.jpath.count("/") for r in rows), default=0)
+    for r in rows:
+        r.indent = r.jpath.count("/") - depth0
+    return render(
+        request,
+        "command/reports.html",
+        {
+            "day": day,
+            "previous": day - dt.timedelta(days=1),
+            "next": day + dt.timedelta(days=1),
+            "rows": rows,
+            "signed": sum(1 for r in rows if r.state == "signed"),
+            "late": sum(1 for r in rows if r.late or r.overdue),
+            "may_assemble": roles.can_declare(request.user),
+        },
+    )
+
+
+@login_required
+def report_detail(request, pk: int):
+    report = selectors.access_daily_report(request.user, pk)
+    own = services._report_staff(request.user, report)
+    if request.method == "POST":
+        step = request.POST.get("step")
+        try:
+            if step == "fill":
+                entries = {key: request.POST.get(key, "") for key, _k, _l in services.ENTRY_FIELDS}
+                services.daily_report_fill(actor=request.user, report=report, entries=entries)
+                messages.success(request, _("Saved."))
+            elif step == "sign":
+                services.daily_report_sign(actor=request.user, report=report)
+                messages.success(request, _("Report signed."))
+            elif step == "return":
+                child = selectors.access_daily_report(request.user, int(request.POST["child"]))
+                services.daily_report_return(
+                    actor=request.user, report=child, reason=request.POST.get("reason", "")
+                )
+                messages.success(request, _("Report returned for correction."))
+        except services.CommandRefused as exc:
+            messages.error(request, str(exc))
+        return redirect("command:report", pk=pk)
+    from . import figures
+
+    labels = figures.labels()
+    keys = list(dict.fromkeys([*report.figures, *report.rollup]))
+    rows = [
+        {
+            "key": key,
+            "label": labels.get(key, key),
+            "value": report.figures.get(key),
+            "rollup": report.rollup.get(key),
+        }
+        for key in keys
+        if not key.startswith("entry_")
+    ]
+    entry_rows = [
+        {
+            "key": key,
+            "kind": kind,
+            "label": label,
+            "value": report.entries.get(key, ""),
+            "rollup": report.rollup.get(f"entry_{key}"),
+        }
+        for key, kind, label in services.ENTRY_FIELDS
+    ]
+    children = list(services.report_children(report))
+    return render(
+        request,
+        "command/report.html",
+        {
+            "report": report,
+            "rows": rows,
+            "entry_rows": entry_rows,
+            "children": children,
+            "may_fill": own and report.state == "draft",
+            "may_sign": own
+            and report.state == "draft"
+            and all(c.state == "signed" for c in children),
+            "may_return": own and report.state == "draft",
+            "overdue": report.state == "draft" and timezone.now() > report.due_at,
+        },
+    )
+
+
+# --- bulletins -------------------------------------------------------------------------------
+
+
+@login_required
+def bulletins(request):
+    """Today's draft (or the generate button) and the history of published bulletins."""
+    editor = roles.can_edit_bulletin(request.user)
+    node = request.user.jurisdiction
+    if request.method == "POST":
+        if not editor or node is None:
+            raise PermissionDenied
+        try:
+            day = dt.date.fromisoformat(request.POST.get("day", ""))
+        except ValueError:
+            day = timezone.localdate()
+        bulletin = services.bulletin_generate(actor=request.user, node=node, day=day)
+        return redirect("command:bulletin", pk=bulletin.pk)
+    qs = selectors.bulletin_list(actor=request.user)
+    page = Paginator(qs.filter(state="published"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "command/bulletins.html",
+        {
+            "page": page,
+            "pending": qs.exclude(state="published")[:20],
+            "editor": editor,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+def bulletin_detail(request, pk: int):
+    bulletin = selectors.access_bulletin(request.user, pk)
+    if request.method == "POST":
+        step = request.POST.get("step")
+        try:
+            if step == "edit":
+                services.bulletin_edit(
+                    actor=request.user,
+                    bulletin=bulletin,
+                    title_zh=request.POST.get("title_zh", ""),
+                    body_zh=request.POST.get("body_zh", ""),
+                    title_en=request.POST.get("title_en", ""),
+                    body_en=request.POST.get("body_en", ""),
+                )
+                messages.success(request, _("Draft saved."))
+            elif step == "regenerate":
+                services.bulletin_generate(
+                    actor=request.user, node=bulletin.jurisdiction, day=bulletin.day, force=True
+                )
+                messages.success(request, _("Draft generated again from the data."))
+            elif step == "approve":
+                services.bulletin_approve(actor=request.user, bulletin=bulletin)
+                messages.success(request, _("Bulletin approved."))
+            elif step == "publish":
+                html = render(
+                    request, "command/bulletin_print.html", {"b": bulletin, "auto_print": False}
+                ).content.decode()
+                services.bulletin_publish(actor=request.user, bulletin=bulletin, pdf_html=html)
+                messages.success(request, _("Bulletin published."))
+        except services.CommandRefused as exc:
+            messages.error(request, str(exc))
+        return redirect("command:bulletin", pk=pk)
+    draft = bulletin.state == "draft"
+    return render(
+        request,
+        "command/bulletin.html",
+        {
+            "b": bulletin,
+            "may_edit": draft
+            and roles.can_edit_bulletin(request.user)
+            and path_within(request.user, bulletin.jpath),
+            "may_approve": draft
+            and roles.can_approve_bulletin(request.user)
+            and path_within(request.user, bulletin.jpath),
+            "may_publish": bulletin.state == "approved"
+            and roles.can_edit_bulletin(request.user)
+            and path_within(request.user, bulletin.jpath),
+        },
+    )
+
+
+@login_required
+def bulletin_print(request, pk: int):
+    """The bulletin as the public sees it, styled for printing (and for "Save as PDF")."""
+    bulletin = selectors.access_bulletin(request.user, pk)
+    lang = "en" if request.GET.get("lang") == "en" else "zh"
+    return render(
+        request,
+        "command/bulletin_print.html",
+        {"b": bulletin, "lang": lang, "auto_print": request.GET.get("print") == "1"},
+    )
+
+
+@login_required
+def bulletin_pdf(request, pk: int):
+    bulletin = selectors.access_bulletin(request.user, pk)
+    if bulletin.state != "published":
+        raise Http404
+    if bulletin.pdf:
+        return FileResponse(
+            bulletin.pdf.open("rb"),
+            content_type="application/pdf",
+            filename=f"bulletin-{bulletin.day.isoformat()}.pdf",
+        )
+    # No PDF could be printed on the server (see pdf.py): the print page opens the dialog.
+    return redirect(f"{reverse('command:bulletin-print', args=[pk])}?print=1")

@@ -12,6 +12,8 @@ from fangkong.tracing.roles import can_run_colocation, can_work_leads
 # (url name, label, who sees it); later modules add their entries here as they are built.
 MODULES = [
     ("home", _("Overview"), None),
+    ("analytics:dashboard", _("HQ dashboard"), None),
+    ("analytics:situation", _("Situation analysis"), None),
     ("geo:tree", _("Jurisdictions"), None),
     ("people:search", _("Population"), None),
     ("people:import", _("Import"), can_import_people),
@@ -29,6 +31,8 @@ MODULES = [
     ("command:inspections", _("Inspections"), None),
     ("command:risk-areas", _("Risk areas"), None),
     ("command:response-level", _("Response level"), None),
+    ("command:reports", _("Daily reports"), None),
+    ("command:bulletins", _("Bulletins"), None),
     ("supplies:overview", _("Supplies"), None),
     ("supplies:requests", _("Supply requests"), None),
     ("common:alerts", _("Alert centre"), None),

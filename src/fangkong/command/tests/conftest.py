@@ -10,3 +10,12 @@ def english(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def no_cached_figures():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

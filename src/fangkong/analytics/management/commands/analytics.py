@@ -19,7 +19,14 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        analyses = parser.add_subparsers(dest="analysis", required=True, metavar="{rt}")
+        analyses = parser.add_subparsers(dest="analysis", required=True, metavar="{rt,outlines}")
+        outlines = analyses.add_parser(
+            "outlines",
+            help="give jurisdictions without an outline a deterministic synthetic one (the map)",
+        )
+        outlines.add_argument(
+            "--overwrite", action="store_true", help="replace every outline, imported ones too"
+        )
 
         rt = analyses.add_parser(
             "rt",
@@ -42,6 +49,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["analysis"] == "rt":
             self._rt(options)
+        elif options["analysis"] == "outlines":
+            from fangkong.analytics.outlines import outlines_generate
+
+            count = outlines_generate(overwrite=options["overwrite"])
+            self.stdout.write(f"{count} outlines set")
 
     def _rt(self, options):
         if options["window"] < 1:

@@ -22,6 +22,13 @@ class Command(BaseCommand):
         review.add_argument("--today", type=dt.date.fromisoformat)
         overdue = verbs.add_parser("findings-overdue", help="alert findings past their deadline")
         overdue.add_argument("--today", type=dt.date.fromisoformat)
+        reports = verbs.add_parser(
+            "daily-reports", help="assemble the day's three-level reports from the modules"
+        )
+        reports.add_argument(
+            "--day", type=dt.date.fromisoformat, help="the day reported on (default: yesterday)"
+        )
+        verbs.add_parser("reports-late", help="alert the unsigned reports past their deadline")
 
     def handle(self, *args, verb, **options):
         getattr(self, "_" + verb.replace("-", "_"))(**options)
@@ -50,6 +57,14 @@ class Command(BaseCommand):
     def _review_risk_areas(self, *, today=None, **_):
         proposals = services.risk_areas_review(today=today or timezone.localdate())
         self.stdout.write(f"{len(proposals)} downgrades proposed")
+
+    def _daily_reports(self, *, day=None, **_):
+        day = day or timezone.localdate() - dt.timedelta(days=1)
+        count = services.daily_reports_assemble(day=day)
+        self.stdout.write(f"{count} daily reports for {day.isoformat()} assembled")
+
+    def _reports_late(self, **_):
+        self.stdout.write(f"{services.daily_reports_flag_late()} reports late")
 
     def _findings_overdue(self, *, today=None, **_):
         count = services.findings_overdue_alert(today=today or timezone.localdate())

@@ -310,6 +310,9 @@ def main() -> None:
     commander, _ = User.objects.get_or_create(
         username="bench-commander", defaults={"role": "commander", "jurisdiction": city}
     )
+    # A rebuilt city detaches users from the old tree.
+    commander.jurisdiction = city
+    commander.save(update_fields=["jurisdiction"])
     selectors.control_board(actor=commander, node=city)
     report(
         "`control_board`, city (10 districts)",

@@ -44,6 +44,8 @@ def sql(statement: str, params=None, url: str = URL):
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
+        # current_date must be the Asia/Shanghai date, the one the services count days in.
+        conn.execute("SET TIME ZONE 'Asia/Shanghai'")
         conn.execute("SET work_mem = '256MB'")
         conn.execute("SET maintenance_work_mem = '1GB'")
         cur = conn.execute(statement, params)

@@ -8,11 +8,10 @@ from django.utils import timezone
 
 from fangkong.audit.models import AuditEntry
 from fangkong.care import selectors, services
-from fangkong.care.models import Admission, Bed, SeverityChange, Unit
+from fangkong.care.models import Bed, SeverityChange, Unit
 from fangkong.common.models import Alert
 from fangkong.control.models import ControlOrder
 from fangkong.control.tests.factories import make_site, open_order
-from fangkong.tracing.models import Case
 
 from .factories import make_case, make_fangcang, make_hospital
 

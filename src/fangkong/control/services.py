@@ -628,6 +628,22 @@ def _take_rooms(district: str, city: str, n: int, site: Site | None = None) -> l
     return list(qs.values_list("id", flat=True)[:n])
 
 
+def _set_rooms(pairs: list[tuple[int, int]]) -> None:
+    """order.room = room for every pair in one statement (bulk_update's CASE per row costs
+    seconds of Python for 10,000 orders)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE control_controlorder o SET room_id = v.room_id "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, room_id) WHERE o.id = v.id",
+                [[o for o, _r in pairs], [r for _o, r in pairs]],
+            )
+        return
+    ControlOrder.objects.bulk_update(
+        [ControlOrder(pk=o, room_id=r) for o, r in pairs], ["room"], batch_size=500
+    )
+
+
 def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
     """Give every order under centralized isolation without a room a room, in a few statements;
     with `site`, rooms of that site only (a closed-loop transfer's drop-off)."""
@@ -665,9 +681,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
             if todo:
                 raise NoRoom(_("No vacant isolation room in the city."))
             return {"assigned": 0, "unassigned": 0}
-        ControlOrder.objects.bulk_update(
-            [ControlOrder(pk=o, room_id=r) for o, r in pairs], ["room"], batch_size=1000
-        )
+        _set_rooms(pairs)
         Stay.objects.bulk_create(
             [Stay(order_id=o, room_id=r, assigned_at=now) for o, r in pairs], batch_size=2000
         )

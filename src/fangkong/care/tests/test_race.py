@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from fangkong.care import services
 from fangkong.care.models import Admission, Bed
@@ -29,7 +30,9 @@ def test_two_admissions_race_for_the_last_icu_bed(tree, people):
     def admit(case):
         try:
             barrier.wait()
-            outcomes[case.pk] = services.admission_create(actor=None, case=case).bed_id
+            # Each thread starts in the default language; the messages compared are English.
+            with translation.override("en"):
+                outcomes[case.pk] = services.admission_create(actor=None, case=case).bed_id
         except services.CareError as exc:
             outcomes[case.pk] = str(exc)
         finally:

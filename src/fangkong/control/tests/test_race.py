@@ -4,6 +4,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from fangkong.control import services
 from fangkong.control.models import ControlOrder, Room
@@ -26,7 +27,9 @@ def test_two_assignments_race_for_the_last_room(tree, people):
     def assign(order):
         try:
             barrier.wait()
-            outcomes[order.pk] = services.room_assign(actor=None, order=order).pk
+            # Each thread starts in the default language; the messages compared are English.
+            with translation.override("en"):
+                outcomes[order.pk] = services.room_assign(actor=None, order=order).pk
         except services.ControlError as exc:
             outcomes[order.pk] = str(exc)
         finally:

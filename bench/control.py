@@ -181,8 +181,8 @@ def build_control(orders: int) -> None:
     sql("""
         INSERT INTO control_healthcheck (order_id, day, temperature, symptoms, source, recorded_at)
         SELECT id, current_date - 1,
-               CASE WHEN id % 500 = 0 THEN 37.8 ELSE 36.5 END,
-               CASE WHEN id % 700 = 0 THEN '咳嗽' ELSE '' END, 'worker', now()
+               CASE WHEN id % 500 = 1 THEN 37.8 ELSE 36.5 END,
+               CASE WHEN id % 700 = 3 THEN '咳嗽' ELSE '' END, 'worker', now()
         FROM control_controlorder
         WHERE id % 20 <> 0 AND start_date <= current_date - 1 AND end_date >= current_date - 1
     """)
@@ -280,7 +280,6 @@ def main() -> None:
     from django.utils import timezone
 
     from fangkong.accounts.models import User
-    from fangkong.common.models import Alert
     from fangkong.control import selectors, services
     from fangkong.geo.models import Jurisdiction
 
@@ -338,7 +337,9 @@ def main() -> None:
     out = []
 
     def clear():
-        Alert.objects.filter(kind__startswith="control_").delete()
+        # Each run starts from a clean alert table, as the first computation of a day does.
+        sql("DELETE FROM common_alert WHERE kind LIKE 'control%%'")
+        sql("VACUUM ANALYZE common_alert")
 
     times = timed(
         lambda: out.append(services.daily_alerts_compute(day=yesterday)), args.runs, clear

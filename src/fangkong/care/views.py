@@ -109,13 +109,14 @@ def admission(request, pk):
             messages.error(request, str(exc))
         return redirect("care:admission", pk=stay.pk)
     tests = list(stay.tests.all())
+    changes = list(stay.severity_changes.all())
     return render(
         request,
         "care/admission.html",
         {
             "stay": stay,
             "tests": tests,
-            "changes": list(stay.severity_changes.select_related("changed_by")),
+            "changes": changes,
             "blockers": services.discharge_blockers(
                 [(t.sampled_at, t.result, t.ct) for t in tests]
             ),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Checkpoint(models.Model):
@@ -97,8 +98,8 @@ class Transfer(models.Model):
     """A closed-loop transfer (闭环转运): one vehicle from a pick-up point to an isolation site."""
 
     class State(models.TextChoices):
-        PLANNED = "planned", _("Planned")
-        DISPATCHED = "dispatched", _("Dispatched")
+        PLANNED = "planned", pgettext_lazy("transfer", "Planned")
+        DISPATCHED = "dispatched", pgettext_lazy("transfer", "Dispatched")
         PICKED_UP = "picked_up", _("Picked up")
         ARRIVED = "arrived", _("Arrived")
         DONE = "done", _("Everyone checked in")

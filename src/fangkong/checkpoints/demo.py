@@ -5,7 +5,7 @@ closed-loop transfers to the isolation sites in every state — one of them over
 transfer-loss alert shows in the alert centre.
 
 Arrivals are residents of the demo district coming home (their registry records are found by ID
-number) plus a few visitors not in the registry, who become residents of their destination grid.
+number; the registry itself is left as the city built it).
 Everything goes through the services as the system (actor None); the draw is fixed by the seed.
 """
 
@@ -22,8 +22,7 @@ from django.utils import timezone
 from fangkong.accounts.demo import demo_nodes
 from fangkong.command import services as command
 from fangkong.control.models import ControlOrder, Site
-from fangkong.geo.models import Jurisdiction, Level
-from fangkong.people import idnumber
+from fangkong.geo.models import Level
 from fangkong.people.models import Person
 
 from . import services
@@ -58,7 +57,6 @@ ORIGINS = [
     ("山东省济南市历下区", "green", "36.2", False),
     ("江苏省扬州市邗江区", "green", "36.9", False),
 ]
-VISITORS = [("王海峰", "310115", dt.date(1986, 3, 14)), ("陈晓雯", "440105", dt.date(1994, 8, 2))]
 
 
 def checkpoints_demo(stdout, seed: int) -> None:
@@ -105,27 +103,6 @@ def checkpoints_demo(stdout, seed: int) -> None:
                     health_code=code,
                     abroad=abroad,
                     at=start + dt.timedelta(minutes=11 * index),
-                )
-            )
-        grid = (
-            Jurisdiction.objects.filter(level=Level.GRID, path__startswith=district.path)
-            .order_by("-path")
-            .first()
-        )
-        for index, (name, region, birth) in enumerate(VISITORS):
-            arrivals.append(
-                services.arrival_register(
-                    actor=None,
-                    checkpoint=gates[1],
-                    document_number=idnumber.make(region, birth, 100 + index * 11),
-                    name=name,
-                    phone=f"139{51000000 + index * 7919:08d}",
-                    origin="上海市浦东新区花木街道" if index == 0 else "广东省广州市海珠区凤阳街道",
-                    temperature="36.6",
-                    health_code="green",
-                    destination=f"{grid.name}（酒店）",
-                    destination_grid=grid,
-                    at=now - dt.timedelta(minutes=40 - index * 15),
                 )
             )
         transfers = _transfers(gates, arrivals, now)

@@ -1,6 +1,6 @@
 """REST endpoints of the care module: hospitals and their occupancy, admissions and their steps."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -30,8 +30,18 @@ class FacilitySerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "address", "active"]
 
 
+@extend_schema_field({"type": "string", "pattern": "^(" + "|".join(Bed.State.values) + ")$"})
+class BedStateField(serializers.ChoiceField):
+    """A bed's state, a pattern in the schema: spectacular names every enum after its field,
+    and one more "state" enum would collide with the other modules' ones."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Bed.State.choices, **kwargs)
+
+
 class BedSerializer(serializers.ModelSerializer):
     unit = serializers.CharField(source="unit.label")
+    state = BedStateField(read_only=True)
 
     class Meta:
         model = Bed
@@ -72,7 +82,7 @@ def _flat(figures: dict) -> dict:
 
 
 class BedStateSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=Bed.State.choices)
+    state = BedStateField()
 
 
 class FacilityViewSet(viewsets.ReadOnlyModelViewSet):

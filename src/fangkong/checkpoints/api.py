@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -144,8 +144,15 @@ class PassengerSerializer(serializers.ModelSerializer):
         fields = ["id", "order", "name", "room", "checked_in_at"]
 
 
+@extend_schema_field({"type": "string", "pattern": "^(" + "|".join(Transfer.State.values) + ")$"})
+class TransferStateField(serializers.CharField):
+    """A transfer's state, a pattern in the schema: spectacular names every enum after its field,
+    and one more "state" enum would collide with the other modules' ones."""
+
+
 class TransferSerializer(serializers.ModelSerializer):
     passengers = PassengerSerializer(many=True, read_only=True)
+    state = TransferStateField(read_only=True)
     site_code = serializers.CharField(source="site.code")
 
     class Meta:

@@ -22,6 +22,7 @@ from fangkong.control.models import Category, ControlOrder, Measure, Site
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
+from fangkong.testing.services import scan_number
 
 from .models import Arrival, Checkpoint, Disposition, HealthCode, Passenger, Transfer
 
@@ -175,7 +176,8 @@ def arrival_register(
     """Register one arrival, decide the disposition and open the control order it needs."""
     if not checkpoint.active:
         raise CheckpointError(_("The checkpoint is closed."))
-    number = idnumber.normalize(document_number) if document_number else ""
+    # A scanned health code carries the ID number at its end, as the sampling scanner reads it.
+    number = scan_number(document_number) if document_number else ""
     if not number:
         raise CheckpointError(_("Enter the document number."))
     if document_type not in DocumentType.values:

@@ -54,7 +54,7 @@ def test_disposition_reasons():
 def test_release_opens_no_order_and_keeps_registry_data(tree, people):
     checkpoint = make_checkpoint(tree["district"])
     person = people["a"][0]
-    arrival = register(checkpoint, person)
+    arrival = register(checkpoint, document_number=f"JSHC:2022|{person.document_number}")
     assert arrival.disposition == "release" and arrival.order is None
     assert arrival.person == person and arrival.destination_grid == tree["grid_a"]
     assert arrival.name == person.name and arrival.jpath == checkpoint.jpath

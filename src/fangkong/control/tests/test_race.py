@@ -8,6 +8,7 @@ from django.utils import translation
 
 from fangkong.control import services
 from fangkong.control.models import ControlOrder, Room
+from fangkong.control.presets import policy_presets_ensure
 
 from .factories import make_site, open_order
 
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_assignments_race_for_the_last_room(tree, people):
+    # An earlier transactional test may have flushed the presets the migration loaded.
+    policy_presets_ensure()
     make_site(tree["district"], rooms=1)
     orders = [open_order(people["a"][0]), open_order(people["a"][1])]
     barrier = threading.Barrier(2)

@@ -68,6 +68,8 @@ DEMO_STEPS: list[DemoStep | str] = [
     "fangkong.testing.demo.testing_demo",
     "fangkong.tracing.demo.tracing_demo",
     "fangkong.control.demo.control_demo",
+    "fangkong.care.demo.care_demo",
+    "fangkong.checkpoints.demo.checkpoints_demo",
     "fangkong.supplies.demo.supplies_demo",
     "fangkong.command.demo.command_demo",
     "fangkong.analytics.demo.analytics_demo",

@@ -1,3 +1,8 @@
 """The care app's REST routes, for the project router."""
 
-ROUTES: list = []
+from .api import AdmissionViewSet, FacilityViewSet
+
+ROUTES: list = [
+    ("care/facilities", FacilityViewSet, "care-facility"),
+    ("care/admissions", AdmissionViewSet, "care-admission"),
+]

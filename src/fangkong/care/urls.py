@@ -1,6 +1,13 @@
 """Page routes of the care module."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "care"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("admit/", views.admit, name="admit"),
+    path("facilities/<int:pk>/", views.board, name="board"),
+    path("admissions/<int:pk>/", views.admission, name="admission"),
+]

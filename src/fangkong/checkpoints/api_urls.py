@@ -1,3 +1,9 @@
 """The checkpoints app's REST routes, for the project router."""
 
-ROUTES: list = []
+from .api import ArrivalViewSet, CheckpointViewSet, TransferViewSet
+
+ROUTES: list = [
+    ("checkpoints/checkpoints", CheckpointViewSet, "checkpoint"),
+    ("checkpoints/arrivals", ArrivalViewSet, "checkpoint-arrival"),
+    ("checkpoints/transfers", TransferViewSet, "checkpoint-transfer"),
+]

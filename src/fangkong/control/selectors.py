@@ -3,8 +3,8 @@
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Q, QuerySet, Value
-from django.db.models.functions import Greatest, StrIndex, Substr
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from fangkong.common.scope import access, operator_or_actor_path, scoped
@@ -13,7 +13,6 @@ from fangkong.people.models import Person
 
 from .models import (
     ControlOrder,
-    ControlTest,
     HealthCheck,
     JurisdictionSetting,
     Measure,
@@ -66,17 +65,27 @@ def checks_for(order_ids, day) -> dict:
     return {h.order_id: h for h in HealthCheck.objects.filter(order_id__in=order_ids, day=day)}
 
 
-def _child_code(field: str, node_path: str):
-    """The code of the child of `node_path` a path lies under, computed in SQL."""
-    rest = Substr(field, len(node_path) + 1)
-    # Greatest: an order at the node itself has no child; PostgreSQL refuses a negative length.
-    return Substr(rest, 1, Greatest(StrIndex(rest, Value("/")) - 1, Value(0)))
+_BOARD_SQL = """
+SELECT {child} AS child, o.measure, COUNT(*),
+       SUM(CASE WHEN o.start_date <= %s AND o.end_date >= %s AND h.id IS NULL THEN 1 ELSE 0 END),
+       COUNT(t.id)
+FROM control_controlorder o
+LEFT JOIN control_healthcheck h ON h.order_id = o.id AND h.day = %s
+LEFT JOIN control_controltest t
+       ON t.order_id = o.id AND t.scheduled_date = %s AND t.result = 'pending'
+WHERE o.status = 'open' AND o.jpath LIKE %s ESCAPE '\\'
+GROUP BY 1, 2
+"""
+# An order has at most one check a day and one test a date (unique (order, day) on both, and
+# a test's date follows from its day), so the joins never multiply an order's row.
 
 
 def control_board(*, actor, node: Jurisdiction, day=None) -> dict:
-    """People under each measure, due tests and missed checks, per child of the node."""
+    """People under each measure, due tests and missed checks, per child of the node.
+
+    One scan of the subtree's open orders, hash-joined to the day's tests and yesterday's
+    checks (three separate GROUP BYs took ~0.5 s for 200,000 orders of a 10-million city)."""
     day = day or timezone.localdate()
-    orders = ControlOrder.objects.filter(status="open", jpath__startswith=node.path)
     children = {c.code: c for c in node.children.all()}
     rows = {
         code: {"node": c, "total": 0, "due_tests": 0, "missed": 0, **{m: 0 for m in Measure.values}}
@@ -89,37 +98,23 @@ def control_board(*, actor, node: Jurisdiction, day=None) -> dict:
             rows[code][key] += n
         total[key] += n
 
-    for code, measure, n in (
-        orders.annotate(child=_child_code("jpath", node.path))
-        .values_list("child", "measure")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        add(code, measure, n)
-        add(code, "total", n)
-    for code, n in (
-        ControlTest.objects.filter(
-            scheduled_date=day,
-            result=ControlTest.Result.PENDING,
-            order__status="open",
-            order__jpath__startswith=node.path,
+    start = len(node.path) + 1
+    if connection.vendor == "postgresql":
+        child = f"SUBSTR(o.jpath, {start}, GREATEST(STRPOS(SUBSTR(o.jpath, {start}), '/') - 1, 0))"
+    else:
+        child = f"SUBSTR(o.jpath, {start}, MAX(INSTR(SUBSTR(o.jpath, {start}), '/') - 1, 0))"
+    yesterday = connection.ops.adapt_datefield_value(day - timedelta(days=1))
+    today = connection.ops.adapt_datefield_value(day)
+    prefix = node.path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BOARD_SQL.format(child=child), [yesterday, yesterday, yesterday, today, prefix]
         )
-        .annotate(child=_child_code("order__jpath", node.path))
-        .values_list("child")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        add(code, "due_tests", n)
-    yesterday = day - timedelta(days=1)
-    for code, n in (
-        orders.filter(start_date__lte=yesterday, end_date__gte=yesterday)
-        .exclude(checks__day=yesterday)
-        .annotate(child=_child_code("jpath", node.path))
-        .values_list("child")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        add(code, "missed", n)
+        for code, measure, n, missed, due in cursor.fetchall():
+            add(code, measure, n)
+            add(code, "total", n)
+            add(code, "missed", int(missed or 0))
+            add(code, "due_tests", int(due or 0))
     return {
         "node": node,
         "day": day,
@@ -150,20 +145,21 @@ def _one_decimal(x) -> Decimal:
 
 
 def reserve(*, node: Jurisdiction, today=None) -> dict:
-    """Rooms per 10,000 registered residents against the target, and days until rooms run out."""
+    """Rooms per 10,000 residents against the target, and days until rooms run out."""
     today = today or timezone.localdate()
     rooms = Room.objects.filter(site__jpath__startswith=node.path, site__active=True).exclude(
         state=Room.State.OUT_OF_SERVICE
     )
     counts = rooms.aggregate(total=Count("id"), free=Count("id", filter=Q(state=Room.State.VACANT)))
-    residents = Person.objects.filter(jpath__startswith=node.path).count()
+    # The declared population where the tree has one (counting a 10-million registry takes
+    # ~0.6 s); the registry count otherwise.
+    residents = node.population or Person.objects.filter(jpath__startswith=node.path).count()
     parts = [p for p in node.path.split("/") if p]
     ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
     setting = JurisdictionSetting.objects.filter(path__in=ancestors).order_by("-path").first()
     since = timezone.now() - timedelta(days=3)
-    intake = Stay.objects.filter(
-        room__site__jpath__startswith=node.path, checked_in_at__gte=since
-    ).count()
+    sites = list(Site.objects.filter(jpath__startswith=node.path).values_list("id", flat=True))
+    intake = Stay.objects.filter(room__site_id__in=sites, checked_in_at__gte=since).count()
     per_day = _one_decimal(Decimal(intake) / 3)
     per_10k = _one_decimal(Decimal(counts["total"]) * 10000 / residents) if residents else None
     return {

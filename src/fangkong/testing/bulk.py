@@ -687,8 +687,11 @@ def _stats_results_delta(round_id: int) -> bool:
         "SUM(CASE WHEN c.result = 'negative' THEN 1 ELSE 0 END) AS neg, "
         "SUM(CASE WHEN c.result = 'positive' THEN 1 ELSE 0 END) AS pos, "
         "SUM(CASE WHEN c.result = 'invalid' THEN 1 ELSE 0 END) AS inv "
-        "FROM fk_chg c JOIN testing_sample s ON s.tube_id = c.tube_id "
-        "JOIN people_person p ON p.id = s.person_id WHERE c.round_id = %s GROUP BY p.grid_id) d "
+        # CROSS JOIN keeps SQLite's join order (the file's tubes first, then their swabs): left
+        # free, it scanned every person and probed the tubes by round, 200,000 × 20,000 rows.
+        "FROM fk_chg c CROSS JOIN testing_sample s CROSS JOIN people_person p "
+        "WHERE s.tube_id = c.tube_id AND p.id = s.person_id AND c.round_id = %s "
+        "GROUP BY p.grid_id) d "
         "WHERE testing_gridstat.round_id = %s AND testing_gridstat.grid_id = d.grid_id",
         [_db_datetime(timezone.now()), round_id, round_id],
     )

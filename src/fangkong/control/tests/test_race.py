@@ -4,9 +4,11 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from fangkong.control import services
 from fangkong.control.models import ControlOrder, Room
+from fangkong.control.presets import policy_presets_ensure
 
 from .factories import make_site, open_order
 
@@ -18,6 +20,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_assignments_race_for_the_last_room(tree, people):
+    # An earlier transactional test may have flushed the presets the migration loaded.
+    policy_presets_ensure()
     make_site(tree["district"], rooms=1)
     orders = [open_order(people["a"][0]), open_order(people["a"][1])]
     barrier = threading.Barrier(2)
@@ -26,7 +30,9 @@ def test_two_assignments_race_for_the_last_room(tree, people):
     def assign(order):
         try:
             barrier.wait()
-            outcomes[order.pk] = services.room_assign(actor=None, order=order).pk
+            # Each thread starts in the default language; the messages compared are English.
+            with translation.override("en"):
+                outcomes[order.pk] = services.room_assign(actor=None, order=order).pk
         except services.ControlError as exc:
             outcomes[order.pk] = str(exc)
         finally:

@@ -188,3 +188,34 @@ def test_reserve_and_runway(tree, people):
     assert data["intake_per_day"] == Decimal("1.0")
     assert data["days_left"] == Decimal("1.0")
     assert ControlTest.objects.count() == 18
+
+
+def test_batch_groups_spilling_into_one_site_get_distinct_rooms(tree, people):
+    # Grid A's district has the only site; grid C's contacts (another district) spill into it
+    # after grid A's contact took its nearest room in the same batch.
+    make_site(tree["district"], rooms=3)
+    orders = [open_order(people["a"][0]), open_order(people["c"][0]), open_order(people["b"][0])]
+    assert services.rooms_assign_batch(actor=None, orders=orders) == {
+        "assigned": 3,
+        "unassigned": 0,
+    }
+    rooms = list(ControlOrder.objects.values_list("room_id", flat=True))
+    assert len(set(rooms)) == 3
+    assert Room.objects.filter(state="occupied").count() == 3
+
+
+def test_assign_to_one_site_and_cancel(tree, people):
+    make_site(tree["district"], code="NEAR", rooms=2)
+    far = make_site(tree["district2"], code="FAR", rooms=1)
+    order = open_order(people["a"][0])
+    assert services.rooms_assign_batch(actor=None, orders=[order], site=far)["assigned"] == 1
+    order.refresh_from_db()
+    assert order.room.site == far
+    with pytest.raises(services.NoRoom, match="No vacant room at Site FAR"):
+        services.rooms_assign_batch(actor=None, orders=[open_order(people["a"][1])], site=far)
+    services.control_order_cancel(actor=None, order=order, reason="admitted")
+    order.refresh_from_db()
+    assert (order.status, order.room_id, order.reason) == ("cancelled", None, "test; admitted")
+    assert Room.objects.get(site=far).state == "cleaning"
+    with pytest.raises(services.ControlError, match="not open"):
+        services.control_order_cancel(actor=None, order=order, reason="again")

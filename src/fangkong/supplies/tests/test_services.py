@@ -6,6 +6,7 @@ import threading
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from fangkong.audit.models import AuditEntry
 from fangkong.common.models import Alert
@@ -365,10 +366,13 @@ def test_two_issues_race_for_the_last_units(tree, make_user):
     def racer():
         try:
             barrier.wait()
-            services.stock_issue(actor=officer, warehouse=warehouse, item=suit, quantity=7)
+            # A thread starts in the default language; the message compared is English.
+            with translation.override("en"):
+                services.stock_issue(actor=officer, warehouse=warehouse, item=suit, quantity=7)
             outcomes.append("issued")
         except InsufficientStock as exc:
-            outcomes.append(str(exc))
+            with translation.override("en"):
+                outcomes.append(str(exc))
         finally:
             connection.close()
 

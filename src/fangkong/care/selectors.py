@@ -1,0 +1,103 @@
+"""Reads of the care module, scoped to the actor's jurisdiction first."""
+
+from django.db.models import Count, Q, QuerySet
+
+from fangkong.common.scope import access, scope_q, scoped
+from fangkong.tracing.models import Case
+
+from .models import Admission, Bed, BedType, Facility
+
+
+def facility_list(*, actor) -> QuerySet[Facility]:
+    return scoped(Facility.objects.all(), actor, "jpath")
+
+
+def access_facility(actor, pk) -> Facility:
+    return access(Facility.objects.all(), actor, "jpath", pk=pk)
+
+
+def access_bed(actor, pk) -> Bed:
+    return access(Bed.objects.select_related("facility"), actor, "facility__jpath", pk=pk)
+
+
+def admission_list(*, actor, status: str | None = Admission.Status.ADMITTED) -> QuerySet[Admission]:
+    """Patients of the actor's hospitals, and the actor's own cases wherever they lie."""
+    qs = Admission.objects.filter(scope_q(actor, "jpath") | scope_q(actor, "facility__jpath"))
+    qs = qs.select_related("case", "person", "facility", "bed__unit")
+    return qs.filter(status=status) if status else qs
+
+
+def access_admission(actor, pk) -> Admission:
+    try:
+        return admission_list(actor=actor, status=None).get(pk=pk)
+    except Admission.DoesNotExist as exc:
+        from django.http import Http404
+
+        raise Http404 from exc
+
+
+def access_case(actor, pk) -> Case:
+    return access(Case.objects.select_related("person"), actor, "jpath", pk=pk)
+
+
+def case_by_code(actor, code: str) -> Case:
+    return access(Case.objects.select_related("person"), actor, "jpath", code=code.strip())
+
+
+def _empty() -> dict:
+    return {s: 0 for s in Bed.State.values} | {"total": 0}
+
+
+def bed_occupancy(*, actor) -> dict:
+    """Beds by type and state per hospital of the actor's subtree, and the sums: one GROUP BY."""
+    facilities = {f.pk: f for f in facility_list(actor=actor).order_by("code")}
+    rows = {
+        pk: {"facility": f, "types": {t: _empty() for t in BedType.values}, **_empty()}
+        for pk, f in facilities.items()
+    }
+    total = {"types": {t: _empty() for t in BedType.values}, **_empty()}
+    for facility_id, bed_type, state, n in (
+        Bed.objects.filter(facility_id__in=list(facilities))
+        .values_list("facility_id", "bed_type", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        row = rows[facility_id]
+        for target in (row, row["types"][bed_type], total, total["types"][bed_type]):
+            target[state] += n
+            target["total"] += n
+    for target in [total, *rows.values()]:
+        for figures in [target, *target["types"].values()]:
+            figures["rate"] = (
+                round(100 * figures[Bed.State.OCCUPIED] / figures["total"], 1)
+                if figures["total"]
+                else None
+            )
+    return {"facilities": list(rows.values()), "total": total}
+
+
+def bed_board(*, facility: Facility) -> list[tuple]:
+    """Units in order, each with its beds and the case in each occupied bed."""
+    patients = {
+        a.bed_id: a
+        for a in Admission.objects.filter(
+            facility=facility, status=Admission.Status.ADMITTED
+        ).select_related("case")
+    }
+    units: dict[int, tuple] = {}
+    for bed in (
+        Bed.objects.filter(facility=facility)
+        .select_related("unit")
+        .order_by("unit__bed_type", "unit__number", "number")
+    ):
+        units.setdefault(bed.unit_id, (bed.unit, []))[1].append((bed, patients.get(bed.pk)))
+    order = {BedType.ICU: 0, BedType.GENERAL: 1, BedType.FANGCANG: 2}
+    return sorted(units.values(), key=lambda u: (order[u[0].bed_type], u[0].number))
+
+
+def admission_counts(*, actor) -> dict:
+    qs = admission_list(actor=actor, status=None)
+    return qs.aggregate(
+        admitted=Count("id", filter=Q(status=Admission.Status.ADMITTED)),
+        discharged=Count("id", filter=Q(status=Admission.Status.DISCHARGED)),
+    )

@@ -1,7 +1,7 @@
 """Benchmark of one mass-testing round on PostgreSQL: samples, results, statuses, HQ page, scanner API.
 
     .venv/bin/python bench/mass_testing.py [--population 10000000] [--runs 3] [--skip-load]
-        [--db fk_bench_testing|fk_testperf] [--load-only] [--workers 5]
+        [--load-only] [--workers 5]
 
 Builds the synthetic city with `fangkong synth --population N --seed 2022 --reset` (real Nanjing
 districts, grids of 300-500 households, valid ID numbers) unless the database already holds N
@@ -28,9 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-DATABASES = ("fk_bench_testing", "fk_testperf")  # the only databases this bench may touch
-DB = os.environ.get("FK_BENCH_DB", DATABASES[0])
-assert DB in DATABASES, DB
+DB = os.environ.get("FK_BENCH_DB", "fkp_bench")
+assert DB.startswith("fkp_bench"), DB  # the only databases this bench may touch
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {
     **os.environ,

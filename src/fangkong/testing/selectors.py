@@ -312,10 +312,12 @@ def scan_targets(
     if not row.site_visible:
         raise Http404
     db = Round.objects.db
-    site = Site.from_db(db, list(_SITE_COLS), [getattr(row, f"s__{c}") for c in _SITE_COLS])
-    person = None
-    if row.p__id is not None:
-        person = Person.from_db(
-            db, list(_PERSON_COLS), [getattr(row, f"p__{c}") for c in _PERSON_COLS]
-        )
+    site = _from_row(Site, db, row, "s", _SITE_COLS)
+    person = _from_row(Person, db, row, "p", _PERSON_COLS) if row.p__id is not None else None
     return row, site, person
+
+
+def _from_row(model, db, row, prefix: str, columns: tuple[str, ...]):
+    # Model.from_db takes a partial row's values in the model's field order, not the query's.
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
+    return model.from_db(db, names, [getattr(row, f"{prefix}__{c}") for c in names])

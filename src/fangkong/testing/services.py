@@ -314,8 +314,17 @@ def _scan(
     tube.sampled_at = now
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE testing_tube SET members = %s, sampled_at = %s WHERE id = %s",
-            [tube.members, connection.ops.adapt_datetimefield_value(now), tube.pk],
+            # The first person's grid; once a second grid joins, NULL for good.
+            "UPDATE testing_tube SET members = %s, sampled_at = %s, grid_id = CASE WHEN %s = 1 "
+            "THEN %s WHEN grid_id = %s THEN grid_id END WHERE id = %s",
+            [
+                tube.members,
+                connection.ops.adapt_datetimefield_value(now),
+                tube.members,
+                person.grid_id,
+                person.grid_id,
+                tube.pk,
+            ],
         )
     if kind == Tube.Kind.RECHECK:
         Recheck.objects.filter(round=round_, person=person, status=Recheck.Status.PENDING).update(

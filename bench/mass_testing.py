@@ -39,6 +39,7 @@ ENV = {
 FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
 SERVER_THREADS = int(os.environ.get("FK_BENCH_SERVER_THREADS", "1"))  # >1: gthread, keep-alive
 TESTING_TABLES = [
+    "testing_turnaroundstat",
     "testing_gridstat",
     "testing_positivefinding",
     "testing_temporarycontrol",

@@ -759,6 +759,8 @@ def _import_results(actor, source) -> dict:
                 "tested_at = COALESCE(testing_tube.tested_at, c.ts), lab_id = c.lab_id, "
                 "ct_orf1ab = c.ct1, ct_n = c.ct2 FROM fk_chg c WHERE testing_tube.id = c.tube_id"
             )
+    with timed("turnaround"):
+        turnaround_add("fk_chg")
     # Negative pools need nothing more (a status is derived from the tube): only the tubes that
     # put people under control, on a worklist or on the positive list go on.
     kinds = (
@@ -994,6 +996,24 @@ def _alerts_and_events(rows, now) -> tuple[int, int]:
     return pools, len(alerts)
 
 
+def turnaround_add(changed: str) -> None:
+    """Add newly reported tubes (ids in `changed`) to the turnaround counts of their site and lab."""
+    if _pg():
+        seconds = "EXTRACT(EPOCH FROM t.reported_at - t.sampled_at)"
+    else:
+        seconds = "(julianday(t.reported_at) - julianday(t.sampled_at)) * 86400.0"
+    _run(
+        "INSERT INTO testing_turnaroundstat (round_id, site_id, lab_id, jpath, lab_path, tubes, seconds) "
+        f"SELECT t.round_id, t.site_id, t.lab_id, min(t.jpath), min(l.jpath), count(*), sum({seconds}) "
+        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_lab l ON l.id = t.lab_id "
+        "WHERE t.sampled_at IS NOT NULL AND t.reported_at IS NOT NULL "
+        "GROUP BY t.round_id, t.site_id, t.lab_id "
+        "ON CONFLICT (round_id, site_id, lab_id) DO UPDATE SET "
+        "tubes = testing_turnaroundstat.tubes + excluded.tubes, "
+        "seconds = testing_turnaroundstat.seconds + excluded.seconds"
+    )
+
+
 def apply_results_for(tube_ids: list[int]) -> dict:
     """The same outcomes for a few tubes reported through the API."""
     _drop("fk_one")
@@ -1001,6 +1021,7 @@ def apply_results_for(tube_ids: list[int]) -> dict:
     with connection.cursor() as cursor:
         cursor.executemany("INSERT INTO fk_one VALUES (%s)", [(t,) for t in tube_ids])
     try:
+        turnaround_add("fk_one")
         return apply_results("fk_one")
     finally:
         _drop("fk_one")

@@ -241,9 +241,16 @@ class Tube(models.Model):
     )
     # Every index of this table is paid for on each of a million tubes registered and again on
     # each result (an update writes a new row version into every index): the site and lab are
-    # never searched by, and only boxed tubes are searched by box.
+    # never searched by, and only boxed tubes are searched by box. Nor is the box a database
+    # constraint: a deferred check per tube written, like round, site and lab.
     box = models.ForeignKey(
-        Box, null=True, blank=True, on_delete=models.SET_NULL, related_name="tubes", db_index=False
+        Box,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tubes",
+        db_index=False,
+        db_constraint=False,
     )
     lab = models.ForeignKey(
         Lab,
@@ -460,3 +467,28 @@ class GridStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}:{self.path}"
+
+
+class TurnaroundStat(models.Model):
+    """Tubes reported and their hours from sampling to report, per round, site and lab, added to
+    as results arrive: turnaround pages read these few thousand rows, not a million tubes."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        Site, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    lab = models.ForeignKey(
+        Lab, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    jpath = models.CharField(max_length=255)  # the site's path
+    lab_path = models.CharField(max_length=255)
+    tubes = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "site", "lab"], name="turnaround_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.site_id}:{self.lab_id}"

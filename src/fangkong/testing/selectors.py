@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,7 +14,17 @@ from fangkong.geo.models import Jurisdiction
 from fangkong.people.models import Person
 
 from . import bulk
-from .models import GridStat, Lab, PositiveFinding, Recheck, Round, Site, TemporaryControl, Tube
+from .models import (
+    GridStat,
+    Lab,
+    PositiveFinding,
+    Recheck,
+    Round,
+    Site,
+    TemporaryControl,
+    Tube,
+    TurnaroundStat,
+)
 
 
 def _ancestors(path: str) -> list[str]:
@@ -227,25 +237,22 @@ def _rates(counts: dict) -> dict:
 
 
 def turnaround(*, actor, round_: Round, by: str = "site") -> list[dict]:
-    """Mean hours from sampling to report per site or lab (or for the whole round: by='round')."""
-    qs = tube_list(actor=actor, round_=round_).filter(
-        reported_at__isnull=False, sampled_at__isnull=False
-    )
-    span = ExpressionWrapper(F("reported_at") - F("sampled_at"), output_field=DurationField())
+    """Mean hours from sampling to report per site or lab (or for the whole round: by='round'),
+    over the tubes the actor sees: sampled in their subtree or reported by a lab in it. Read from
+    the counts the results keep up to date, not from the tubes."""
+    prefix = actor_path(actor)
+    qs = TurnaroundStat.objects.filter(round=round_)
+    if prefix is None:
+        return []
+    if prefix != "/":
+        qs = qs.filter(Q(jpath__startswith=prefix) | Q(lab_path__startswith=prefix))
     key = {"site": "site__code", "lab": "lab__code", "round": "round__code"}[by]
-    rows = qs.order_by().values(key).annotate(tubes=Count("id"), mean=Avg(span)).order_by(key)
+    rows = qs.order_by().values(key).annotate(n=Sum("tubes"), s=Sum("seconds")).order_by(key)
     return [
-        {"key": row[key], "tubes": row["tubes"], "mean_hours": round(_hours(row["mean"]), 2)}
+        {"key": row[key], "tubes": row["n"], "mean_hours": round(row["s"] / row["n"] / 3600, 2)}
         for row in rows
+        if row["n"]
     ]
-
-
-def _hours(value) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds() / 3600
-    return float(value) / 3_600_000_000  # SQLite returns microseconds
 
 
 def overdue_tubes(*, actor, round_: Round, now: dt.datetime | None = None) -> QuerySet[Tube]:

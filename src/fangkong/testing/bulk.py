@@ -319,6 +319,22 @@ def _import_samples(round_: Round, source, home) -> dict:
     )
 
 
+def first_of(group: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """Rows that are the first of their (group, person) pair, in row order. A round's file names
+    each person once, so a count per person settles it; only people named twice are sorted."""
+    if not len(person):
+        return np.zeros(0, dtype=np.int64)
+    twice = np.bincount(person)[person] > 1
+    if not twice.any():
+        return np.arange(len(person))
+    rows = np.flatnonzero(twice)
+    pair = group[rows] * (int(person.max()) + 1) + person[rows]
+    _u, first = np.unique(pair, return_index=True)
+    keep = ~twice
+    keep[rows[first]] = True
+    return np.flatnonzero(keep)
+
+
 def _new_tubes(
     round_, home, errors, barcode, site, recheck, person_id, grid_id, micros, exists
 ) -> dict:
@@ -338,8 +354,7 @@ def _new_tubes(
     site_code = _np(sites.indices).astype(np.int64)
     k = len(tubes.dictionary)
     # One swab per person and tube: the first line wins, the repeats are harmless.
-    pair = code * (int(person_id.max()) + 1) + person_id[rows]
-    _u, first = np.unique(pair, return_index=True)
+    first = first_of(code, person_id[rows])
     distinct = np.bincount(code[first], minlength=k)
     stats = (
         pa.table(
@@ -498,9 +513,7 @@ def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
     # out. Swabs for tubes that existed are checked against the table.
     new_rows = np.flatnonzero(good & ~exists)
     if len(new_rows):
-        pair = tube_id[new_rows] * (int(person_id.max()) + 1) + person_id[new_rows]
-        _u, first = np.unique(pair, return_index=True)
-        inserted[new_rows[np.sort(first)]] = True
+        inserted[new_rows[first_of(tube_id[new_rows], person_id[new_rows])]] = True
     old_rows = np.flatnonzero(good & exists)
     if len(old_rows):
         stored = _stored_pairs(sorted({int(t) for t in tube_id[old_rows]}))
@@ -540,26 +553,36 @@ def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
         if rebuild
         else nullcontext()
     ):
-        _copy_samples(r, rows, tube_id, person_id, micros, recheck)
+        first_id = None
+        if rebuild:
+            # The table is locked against every other writer now: take the ids in one step
+            # instead of a sequence call per row.
+            first_id = _rows("SELECT nextval(pg_get_serial_sequence('testing_sample', 'id'))")[0][0]
+            _rows(
+                "SELECT setval(pg_get_serial_sequence('testing_sample', 'id'), %s)",
+                [first_id + len(rows) - 1],
+            )
+        _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id)
     return len(rows), inserted
 
 
-def _copy_samples(r, rows, tube_id, person_id, micros, recheck) -> None:
+def _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id) -> None:
+    ids = None if first_id is None else np.arange(first_id, first_id + len(rows), dtype=np.int64)
     for kind, mask in (("pool", ~recheck[rows]), ("recheck", recheck[rows])):
         part = rows[mask]
         if len(part):
-            engine.copy_binary(
-                "testing_sample",
-                SAMPLE_FIELDS,
-                [
-                    ("int8", np.full(len(part), r, dtype=np.int64)),
-                    ("int8", tube_id[part]),
-                    ("int8", person_id[part]),
-                    ("timestamptz", micros[part]),
-                    (f"text:{kind}", None),
-                    ("bool", np.zeros(len(part), dtype=np.uint8)),
-                ],
-            )
+            fields = [
+                ("int8", np.full(len(part), r, dtype=np.int64)),
+                ("int8", tube_id[part]),
+                ("int8", person_id[part]),
+                ("timestamptz", micros[part]),
+                (f"text:{kind}", None),
+                ("bool", np.zeros(len(part), dtype=np.uint8)),
+            ]
+            names = SAMPLE_FIELDS
+            if ids is not None:
+                names, fields = ["id", *names], [("int8", ids[mask]), *fields]
+            engine.copy_binary("testing_sample", names, fields)
 
 
 def _stored_pairs(tube_ids: list[int]) -> list[tuple[int, int]]:
@@ -604,14 +627,15 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
                 "id", "path"
             )
         )
-    _u, first = np.unique(person_id, return_index=True)
-    sampled = dict(zip(*np.unique(grid_id[first], return_counts=True), strict=True))
+    # Counting by bincount (ids are small integers) rather than sorting ten million of them.
+    grid_of = np.zeros(int(person_id.max(initial=0)) + 1, dtype=np.int64)
+    grid_of[person_id] = grid_id
+    present = np.bincount(person_id, minlength=len(grid_of)) > 0
+    sampled = dict(enumerate(np.bincount(grid_of[present]).tolist()))
     if whole:
         # The whole registry came back for the lookup: count the expected people from it.
-        values, counts = np.unique(
-            _np(people.column("grid_id").combine_chunks()), return_counts=True
-        )
-        expected = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        counts = np.bincount(_np(people.column("grid_id").combine_chunks()))
+        expected = dict(enumerate(counts.tolist()))
     else:
         scope, params = _scope_sql(round_)
         expected = dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -15,11 +15,14 @@ from fangkong.people.models import Person
 
 from . import bulk
 from .models import (
+    Box,
+    Exemption,
     GridStat,
     Lab,
     PositiveFinding,
     Recheck,
     Round,
+    Sample,
     Site,
     TemporaryControl,
     Tube,
@@ -101,6 +104,58 @@ def access_tube(actor, barcode: str) -> Tube:
         raise Http404 from exc
 
 
+def actor_node(actor) -> Jurisdiction | None:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return None
+    if prefix == "/":
+        return Jurisdiction.objects.order_by("depth", "path").first()
+    return Jurisdiction.objects.filter(path=prefix).first()
+
+
+def rotation_list(*, actor, round_: Round) -> list:
+    """The round's rotation (which area samples on which day) inside or above the actor's node."""
+    from .models import RotationSlot
+
+    prefix = actor_path(actor)
+    if prefix is None:
+        return []
+    slots = RotationSlot.objects.filter(round=round_).select_related("jurisdiction")
+    return [
+        s
+        for s in slots
+        if prefix == "/"
+        or s.jurisdiction.path.startswith(prefix)
+        or prefix.startswith(s.jurisdiction.path)
+    ]
+
+
+def _box_scope(actor) -> Q:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return Q(pk__in=[])
+    if prefix == "/":
+        return Q()
+    # The lab a box travels to sees it as well as the site that packed it.
+    return Q(jpath__startswith=prefix) | Q(lab__jpath__startswith=prefix)
+
+
+def box_list(*, actor) -> QuerySet[Box]:
+    return (
+        Box.objects.filter(_box_scope(actor))
+        .select_related("site", "lab")
+        .annotate(tube_count=Count("tubes"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def access_box(actor, code: str) -> Box:
+    try:
+        return Box.objects.filter(_box_scope(actor)).select_related("site", "lab").get(code=code)
+    except Box.DoesNotExist as exc:
+        raise Http404 from exc
+
+
 def tube_members(*, actor, tube: Tube) -> QuerySet[Person]:
     return scoped(
         Person.objects.filter(testing_samples__tube=tube).select_related("grid"), actor
@@ -144,11 +199,62 @@ def untested_list(*, actor, round_: Round, node: Jurisdiction | None = None) -> 
     if within is None:
         return Person.objects.none()
     sql, params = bulk.untested_sql(round_, within if within != "/" else "/")
+    home = Exemption.objects.filter(round=round_, person=OuterRef("pk"), home_visit=True)
     return (
         scoped(Person.objects.filter(id__in=_raw_ids(sql, params)), actor)
         .select_related("grid")
+        .annotate(home_visit=Exists(home))
         .order_by("jpath", "name", "id")
     )
+
+
+def missed_before(*, actor, round_: Round, people: list[Person], last: int = 4) -> dict[int, int]:
+    """For each person, in how many of the `last` earlier rounds covering them they were not
+    sampled (the grid worker's repeat absentees). Two queries for a page of people."""
+    earlier = [
+        r for r in round_list(actor=actor).prefetch_related("scope_nodes") if r.pk != round_.pk
+    ]
+    earlier = [r for r in earlier if r.created_at <= round_.created_at][:last]
+    if not people or not earlier:
+        return {p.pk: 0 for p in people}
+    sampled = set(
+        Sample.objects.filter(round__in=earlier, person__in=people).values_list(
+            "round_id", "person_id"
+        )
+    )
+    missed = {}
+    for person in people:
+        covering = [
+            r for r in earlier if any(person.jpath.startswith(n.path) for n in r.scope_nodes.all())
+        ]
+        missed[person.pk] = sum((r.pk, person.pk) not in sampled for r in covering)
+    return missed
+
+
+def site_throughput(*, actor, round_: Round, site: Site | None = None) -> list[dict]:
+    """Swabs per site per hour (Asia/Shanghai) of the round, from the tubes' close times."""
+    from django.db.models.functions import TruncHour
+
+    qs = tube_list(actor=actor, round_=round_).filter(sampled_at__isnull=False)
+    if site is not None:
+        qs = qs.filter(site=site)
+    rows = (
+        qs.order_by()
+        .annotate(hour=TruncHour("sampled_at", tzinfo=timezone.get_default_timezone()))
+        .values("site__code", "site__name", "hour")
+        .annotate(swabs=Sum("members"), tubes=Count("id"))
+        .order_by("site__code", "hour")
+    )
+    return [
+        {
+            "site": row["site__code"],
+            "name": row["site__name"],
+            "hour": row["hour"],
+            "tubes": row["tubes"],
+            "swabs": row["swabs"] or 0,
+        }
+        for row in rows
+    ]
 
 
 def _raw_ids(sql, params):
@@ -177,6 +283,7 @@ def missed_rounds(*, actor, rounds: list[Round], min_missed: int = 2) -> list[tu
 # --------------------------------------------------------------------------- progress
 
 
+INLINE_RECOUNT = 500_000  # people: up to here a page may recount a stale round itself
 STAT_FIELDS = ["expected", "sampled", "resulted", "negative", "recheck", "positive", "resample"]
 
 
@@ -194,9 +301,20 @@ def round_progress(
         node = Jurisdiction.objects.get(path=prefix)
     stats = GridStat.objects.filter(round=round_)
     newest = stats.order_by("-refreshed_at").values_list("refreshed_at", flat=True).first()
-    if newest is None or (timezone.now() - newest).total_seconds() > max_age_seconds:
+    if newest is None:
         bulk.stats_refresh(round_id=round_.pk)
         newest = timezone.now()
+    elif (timezone.now() - newest).total_seconds() > max_age_seconds:
+        # Imports keep the counts exact; only desk scans since then are missing. A district's
+        # recount is quick, a city's takes a minute: that one goes to the worker (with Redis)
+        # and the page shows the counts it has, with their time.
+        from django.conf import settings
+
+        if settings.REDIS_URL:
+            bulk.stats_refresh_later(round_)
+        elif (stats.aggregate(n=Sum("expected"))["n"] or 0) <= INLINE_RECOUNT:
+            bulk.stats_refresh(round_id=round_.pk)
+            newest = timezone.now()
     rows = list(
         stats.filter(path__startswith=prefix if prefix != "/" else "/").values_list(
             "path", *STAT_FIELDS

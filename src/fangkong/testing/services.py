@@ -330,6 +330,10 @@ def tube_scan(
     now = at or timezone.now()
     if subject == Tube.Subject.PERSON and person is None:
         person = person_by_code(code) if code else None
+    if person is not None and kind == Tube.Kind.POOL and connection.vendor == "postgresql":
+        fast = _scan_fast(actor, round_, barcode, site, person, now)
+        if fast is not None:
+            return fast
     if kind == Tube.Kind.RECHECK:
         capacity = 1
     if not capacity and round_.pooling:
@@ -371,6 +375,39 @@ def tube_scan(
                     _("this person is already in another open tube of this round")
                 ) from None
     raise Conflict(_("the tube is busy; scan again"))
+
+
+# The common scan, one more person into an open pool with room, as one statement: lock the tube,
+# add the swab, count it. A new tube, a full or closed one, a repeat or a person already in
+# another open tube matches nothing here and takes the general path, which says why.
+_FAST_SCAN = (
+    "WITH t AS (SELECT id FROM testing_tube WHERE barcode = %s AND round_id = %s "
+    "AND status = 'open' AND kind = 'pool' AND subject = 'person' AND members < capacity "
+    "FOR UPDATE), s AS (INSERT INTO testing_sample (round_id, tube_id, person_id, sampled_at, "
+    "kind, tube_open, scanned_by_id) SELECT %s, t.id, %s, %s, 'pool', TRUE, %s FROM t "
+    "ON CONFLICT DO NOTHING RETURNING tube_id) "
+    "UPDATE testing_tube SET members = members + 1, sampled_at = %s, grid_id = CASE "
+    "WHEN members = 0 THEN %s WHEN grid_id = %s THEN grid_id END FROM s "
+    "WHERE testing_tube.id = s.tube_id RETURNING testing_tube.*"
+)
+
+
+def _scan_fast(actor, round_, barcode, site, person, now) -> Scan | None:
+    scanned_by = actor.pk if getattr(actor, "is_authenticated", False) else None
+    found = list(
+        Tube.objects.raw(
+            _FAST_SCAN,
+            [barcode, round_.pk, round_.pk, person.pk, now, scanned_by, now]
+            + [person.grid_id, person.grid_id],
+        )
+    )
+    if not found:
+        return None
+    tube = found[0]
+    tube.round = round_
+    if tube.site_id == site.pk:
+        tube.site = site
+    return Scan(tube=tube, tube_created=False, added=True, person=person)
 
 
 def _scan(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -528,22 +529,25 @@ def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
     if not len(rows):
         return 0, inserted
     if not _pg():
-        values = [
-            (
-                r,
-                int(tube_id[i]),
-                int(person_id[i]),
-                connection.ops.adapt_datetimefield_value(engine.as_datetime(micros[i])),
-                "recheck" if recheck[i] else "pool",
-                False,
-            )
-            for i in rows
-        ]
+        # Column-wise: SQLite stores the UTC time as text, formatted here by Arrow in one pass.
+        texts = pc.strftime(
+            engine.timestamps(micros[rows]).cast(pa.timestamp("s", tz="UTC")),
+            format="%Y-%m-%d %H:%M:%S",
+        )
+        values = zip(
+            itertools.repeat(r),
+            tube_id[rows].tolist(),
+            person_id[rows].tolist(),
+            texts.to_pylist(),
+            np.where(recheck[rows], "recheck", "pool").tolist(),
+            itertools.repeat(False),
+            strict=False,
+        )
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO testing_sample ({', '.join(SAMPLE_FIELDS)}) VALUES (%s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
-                values,
+                list(values),
             )
         return len(rows), inserted
     rebuild = len(rows) >= BULK_SAMPLES and len(rows) >= engine.estimated_rows("testing_sample")

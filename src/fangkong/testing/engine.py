@@ -285,9 +285,10 @@ def select(sql: str, params, schema: list[tuple[str, pa.DataType]]) -> pa.Table:
 
 
 def estimated_rows(table: str) -> float:
-    if not pg():
-        return 0
     with connection.cursor() as cursor:
+        if not pg():
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            return float(cursor.fetchone()[0])
         cursor.execute(
             "SELECT GREATEST(reltuples, pg_relation_size(oid) / 100.0) FROM pg_class "
             "WHERE oid = %s::regclass",
@@ -310,12 +311,9 @@ def lookup(
     schema = [(key, pa.string()), *columns]
     cols = ", ".join(name for name, _t in schema)
     cond = f" AND {where}" if where else ""
-    whole = (
-        pg()
-        and len(keys) > WHOLE_TABLE_KEYS
-        and len(pc.unique(keys) if len(keys) < 8 * WHOLE_TABLE_KEYS else keys) * 8
-        > estimated_rows(table)
-    )
+    whole = len(keys) > WHOLE_TABLE_KEYS and len(
+        pc.unique(keys) if len(keys) < 8 * WHOLE_TABLE_KEYS else keys
+    ) * 8 > estimated_rows(table)
     if whole:
         found = fetch_all(table, schema, where)
     else:
@@ -346,6 +344,9 @@ def fetch_all(table: str, schema: list[tuple[str, pa.DataType]], where: str = ""
     """Whole columns of a table, fast: COPY and cursors hand rows over one by one (ten million
     Python calls for the registry), so rows are packed in groups of 65,536 ids on the server,
     integers as 8-byte binary, texts joined by a separator, and unpacked here with numpy/Arrow."""
+    if not pg():
+        cols = ", ".join(name for name, _t in schema)
+        return select(f"SELECT {cols} FROM {table} {'WHERE ' + where if where else ''}", [], schema)
     parts = []
     for name, kind in schema:
         if pa.types.is_integer(kind):

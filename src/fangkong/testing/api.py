@@ -575,7 +575,8 @@ class BoxSerializer(serializers.ModelSerializer):
         fields = ["code", "site", "lab", "tubes", "created_at", "handed_over_at", "received_at"]
 
     def get_tubes(self, obj) -> int:
-        return getattr(obj, "tube_count", None) or obj.tubes.count()
+        count = getattr(obj, "tube_count", None)
+        return obj.tubes.count() if count is None else count
 
 
 class BoxCreateSerializer(serializers.Serializer):

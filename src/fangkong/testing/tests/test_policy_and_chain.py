@@ -103,7 +103,7 @@ def test_bedridden_are_exempt_and_marked_for_home_visits(world, make_user):
     assert marks == {a[0].pk: False, a[1].pk: False, a[2].pk: True}
 
 
-def test_box_chain_through_the_api(world, make_user, tree):
+def test_box_chain_through_the_api(world, make_user, tree, django_assert_max_num_queries):
     a = world["a"]
     for barcode, person in (("T1", a[0]), ("T2", a[1])):
         scan(world, barcode, person)
@@ -119,6 +119,10 @@ def test_box_chain_through_the_api(world, make_user, tree):
     handed = sampler.post("/api/v1/testing/boxes/BOX1/hand-over/", {"lab": "LAB1"}, format="json")
     assert handed.status_code == 200 and handed.json()["lab"] == "LAB1"
     assert set(Tube.objects.values_list("status", flat=True)) == {"in_transit"}
+    services.box_create(actor=None, code="BOX2", site=world["site"])
+    with django_assert_max_num_queries(2):  # count, page: no query per box
+        listed = sampler.get("/api/v1/testing/boxes/").json()
+    assert [(b["code"], b["tubes"]) for b in listed["results"]] == [("BOX2", 0), ("BOX1", 2)]
     # Another district's sampler does not see the box.
     other = api_for(make_user(role="sampler", node="grid_c"))
     assert other.get("/api/v1/testing/boxes/BOX1/").status_code == 404

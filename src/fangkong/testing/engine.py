@@ -91,10 +91,16 @@ def read_csv(source, required: list[str], optional: list[str]) -> Parsed:
         parsed = _read_python(data, index, need, wanted)
     else:
         parsed = _read_arrow(data, index, width, need, wanted)
-    keep = np.zeros(len(parsed.lines), dtype=bool)
-    for column in parsed.columns.values():
-        keep |= pc.not_equal(column, "").to_numpy(zero_copy_only=False)
-    if not keep.all():  # lines of nothing but commas and spaces are not rows
+    # Lines of nothing but commas and spaces are not rows; only a line whose first field is
+    # empty can be one, so the other fields are looked at for those lines alone.
+    first = next(iter(parsed.columns.values()))
+    keep = pc.not_equal(first, "").to_numpy(zero_copy_only=False)
+    maybe = np.flatnonzero(~keep)
+    if len(maybe):
+        at = pa.array(maybe)
+        for column in parsed.columns.values():
+            keep[maybe] |= pc.not_equal(column.take(at), "").to_numpy(zero_copy_only=False)
+    if not keep.all():
         mask = pa.array(keep)
         parsed.columns = {k: v.filter(mask) for k, v in parsed.columns.items()}
         parsed.lines = parsed.lines[keep]
@@ -153,9 +159,9 @@ def _read_arrow(data: bytes, index: dict, width: int, need: int, wanted: list[st
         # Rows of another width are skipped; only a single-threaded read says which lines they were.
         table = parse(False)
     columns = {
-        name: pc.utf8_trim(table.column(f"c{index[name]}").combine_chunks(), " ")
+        name: _trimmed(table.column(f"c{index[name]}").combine_chunks())
         if name in index
-        else pa.array([""] * table.num_rows, pa.string())
+        else pc.fill_null(pa.nulls(table.num_rows, pa.string()), "")
         for name in wanted
     }
     total = table.num_rows + len(bad)
@@ -184,6 +190,13 @@ def _read_arrow(data: bytes, index: dict, width: int, need: int, wanted: list[st
             }
             lines = np.concatenate([lines, np.array(extra_lines, dtype=np.int64)])
     return Parsed(columns, lines, short)
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    # A copy of ten million strings only when some value has a space to lose.
+    if len(column) and pc.any(pc.match_substring(column, " ")).as_py():
+        return pc.utf8_trim(column, " ")
+    return column
 
 
 def local_times(texts: pa.Array, parse) -> np.ndarray:

@@ -917,43 +917,54 @@ def apply_results(changed: str) -> dict:
         f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
         "JOIN people_person p ON p.id = s.person_id"
     )
-    controls = _run(
-        "INSERT INTO testing_temporarycontrol (round_id, person_id, tube_id, jpath, since, released_at) "
-        f"SELECT t.round_id, s.person_id, t.id, p.jpath, %s, NULL {members} "
-        "WHERE t.kind = 'pool' AND t.result = 'positive' "
-        "ON CONFLICT (round_id, person_id) DO UPDATE SET released_at = NULL, tube_id = excluded.tube_id, since = excluded.since",
-        [now_db],
-    )
-    rechecks = _run(
-        "INSERT INTO testing_recheck (round_id, person_id, source_tube_id, reason, status, jpath, result, created_at, updated_at) "
-        f"SELECT t.round_id, s.person_id, t.id, CASE WHEN t.result = 'positive' THEN 'positive_pool' ELSE 'invalid' END, "
-        f"'pending', p.jpath, '', %s, %s {members} "
-        "WHERE t.kind = 'pool' AND t.result IN ('positive', 'invalid') "
-        "ON CONFLICT (source_tube_id, person_id) DO NOTHING",
-        [now_db, now_db],
-    )
-    # Single-tube re-checks: negative and positive close the item; invalid sends the team back.
-    closed = _run(
-        "UPDATE testing_recheck SET status = CASE WHEN t.result = 'invalid' THEN 'pending' ELSE 'resulted' END, "
-        "result = t.result, recheck_tube_id = t.id, updated_at = %s "
-        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
-        "WHERE t.kind = 'recheck' AND testing_recheck.round_id = t.round_id "
-        "AND testing_recheck.person_id = s.person_id AND testing_recheck.status IN ('pending', 'sampled')",
-        [now_db],
-    )
-    findings = _run(
-        "INSERT INTO testing_positivefinding (round_id, person_id, tube_id, jpath, at) "
-        f"SELECT t.round_id, s.person_id, t.id, p.jpath, COALESCE(t.reported_at, %s) {members} "
-        "WHERE t.kind = 'recheck' AND t.result = 'positive' ON CONFLICT (tube_id, person_id) DO NOTHING",
-        [now_db],
-    )
-    released = _run(
-        "UPDATE testing_temporarycontrol SET released_at = %s "
-        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
-        "WHERE t.kind = 'recheck' AND t.result = 'negative' AND testing_temporarycontrol.round_id = t.round_id "
-        "AND testing_temporarycontrol.person_id = s.person_id AND testing_temporarycontrol.released_at IS NULL",
-        [now_db],
-    )
+    pools, singles = _rows(
+        "SELECT COALESCE(SUM(CASE WHEN t.kind = 'pool' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN t.kind = 'recheck' THEN 1 ELSE 0 END), 0) "
+        "FROM fk_hit c JOIN testing_tube t ON t.id = c.tube_id"
+    )[0]
+    # Each statement below joins the tubes to their swabs and people: run only the ones that
+    # have tubes of their kind (a lab file of pools has no single-tube re-checks, and a join
+    # planned for none can still read the whole swab table).
+    controls = rechecks = closed = findings = released = 0
+    if pools:
+        controls = _run(
+            "INSERT INTO testing_temporarycontrol (round_id, person_id, tube_id, jpath, since, released_at) "
+            f"SELECT t.round_id, s.person_id, t.id, p.jpath, %s, NULL {members} "
+            "WHERE t.kind = 'pool' AND t.result = 'positive' "
+            "ON CONFLICT (round_id, person_id) DO UPDATE SET released_at = NULL, tube_id = excluded.tube_id, since = excluded.since",
+            [now_db],
+        )
+        rechecks = _run(
+            "INSERT INTO testing_recheck (round_id, person_id, source_tube_id, reason, status, jpath, result, created_at, updated_at) "
+            f"SELECT t.round_id, s.person_id, t.id, CASE WHEN t.result = 'positive' THEN 'positive_pool' ELSE 'invalid' END, "
+            f"'pending', p.jpath, '', %s, %s {members} "
+            "WHERE t.kind = 'pool' AND t.result IN ('positive', 'invalid') "
+            "ON CONFLICT (source_tube_id, person_id) DO NOTHING",
+            [now_db, now_db],
+        )
+    if singles:
+        # Single-tube re-checks: negative and positive close the item; invalid sends the team back.
+        closed = _run(
+            "UPDATE testing_recheck SET status = CASE WHEN t.result = 'invalid' THEN 'pending' ELSE 'resulted' END, "
+            "result = t.result, recheck_tube_id = t.id, updated_at = %s "
+            f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
+            "WHERE t.kind = 'recheck' AND testing_recheck.round_id = t.round_id "
+            "AND testing_recheck.person_id = s.person_id AND testing_recheck.status IN ('pending', 'sampled')",
+            [now_db],
+        )
+        findings = _run(
+            "INSERT INTO testing_positivefinding (round_id, person_id, tube_id, jpath, at) "
+            f"SELECT t.round_id, s.person_id, t.id, p.jpath, COALESCE(t.reported_at, %s) {members} "
+            "WHERE t.kind = 'recheck' AND t.result = 'positive' ON CONFLICT (tube_id, person_id) DO NOTHING",
+            [now_db],
+        )
+        released = _run(
+            "UPDATE testing_temporarycontrol SET released_at = %s "
+            f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
+            "WHERE t.kind = 'recheck' AND t.result = 'negative' AND testing_temporarycontrol.round_id = t.round_id "
+            "AND testing_temporarycontrol.person_id = s.person_id AND testing_temporarycontrol.released_at IS NULL",
+            [now_db],
+        )
     positive = _rows(
         "SELECT t.id, t.barcode, t.round_id, t.kind, s.person_id, p.grid_id, p.jpath "
         f"{members} WHERE t.result = 'positive' ORDER BY t.id, s.person_id"

@@ -1,7 +1,7 @@
 """Benchmark of one mass-testing round on PostgreSQL: samples, results, statuses, HQ page, scanner API.
 
     .venv/bin/python bench/mass_testing.py [--population 10000000] [--runs 3] [--skip-load]
-        [--db fk_bench_testing|fk_testperf] [--load-only] [--workers 5]
+        [--load-only] [--workers 5]
 
 Builds the synthetic city with `fangkong synth --population N --seed 2022 --reset` (real Nanjing
 districts, grids of 300-500 households, valid ID numbers) unless the database already holds N
@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,9 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-DATABASES = ("fk_bench_testing", "fk_testperf")  # the only databases this bench may touch
-DB = os.environ.get("FK_BENCH_DB", DATABASES[0])
-assert DB in DATABASES, DB
+DB = os.environ.get("FK_BENCH_DB", "fkp_bench")
+assert DB.startswith("fkp_bench"), DB  # the only databases this bench may touch
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {
     **os.environ,
@@ -40,6 +40,7 @@ ENV = {
 FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
 SERVER_THREADS = int(os.environ.get("FK_BENCH_SERVER_THREADS", "1"))  # >1: gthread, keep-alive
 TESTING_TABLES = [
+    "testing_turnaroundstat",
     "testing_gridstat",
     "testing_positivefinding",
     "testing_temporarycontrol",
@@ -201,7 +202,77 @@ def hq_page(code: str, tries: int = 7) -> list[float]:
     return timings
 
 
-def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) -> dict:
+def outcomes(code: str, pools: int, tries: int = 3) -> float:
+    """Median seconds from `pools` positive pools (10 people each) to their people under control,
+    on the re-check worklist, their grids alerted and the events sent: `pools` negative tubes of
+    the round turned positive inside a transaction that is rolled back after each try."""
+    from django.db import connection, transaction
+
+    from fangkong.testing import bulk
+
+    timings = []
+    for k in range(tries):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMP TABLE fk_bench_hot ON COMMIT DROP AS SELECT t.id AS tube_id "
+                    "FROM testing_tube t JOIN testing_round r ON r.id = t.round_id "
+                    "WHERE r.code = %s AND t.result = 'negative' ORDER BY t.id OFFSET %s LIMIT %s",
+                    [code, 7 + k * pools, pools],
+                )
+                cursor.execute(
+                    "UPDATE testing_tube SET result = 'positive' "
+                    "WHERE id IN (SELECT tube_id FROM fk_bench_hot)"
+                )
+                cursor.execute("ANALYZE fk_bench_hot")
+            started = time.perf_counter()
+            effects = bulk.apply_results("fk_bench_hot")
+            timings.append(time.perf_counter() - started)
+            assert effects["positive_pools"] == pools, effects
+            transaction.set_rollback(True)
+    log(f"  {pools} positive pools → worklist: {', '.join(f'{t:.3f}' for t in timings)} s")
+    return round(statistics.median(timings), 3)
+
+
+def wrk_test(code: str, seconds: int, workers: int, connections: int, desks: int = 64) -> dict:
+    """Closed loop with wrk (C, one process, two threads): as many scans as `connections`
+    clients that each wait for their answer can send; latency includes queueing at the server."""
+    token, round_code, site_code, people = _load_fixture(code, 60_000)
+    ids = OUT / "scan-ids.txt"
+    ids.write_text("\n".join(people) + "\n")
+    with _server(workers) as port:
+        done = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "5s",
+                "-s",
+                str(ROOT / "bench" / "scan.lua"),
+                f"http://127.0.0.1:{port}",
+                "--",
+                str(ids),
+                token,
+                round_code,
+                site_code,
+                f"W{int(time.time()) % 100000}",
+                "2",
+                str(desks),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
+    result = json.loads(line.removeprefix("WRK_JSON "))
+    result["per_s"] = round(result["requests"] / result["seconds"], 1)
+    result["connections"], result["workers"] = connections, workers
+    return result
+
+
+def _load_fixture(code: str, n: int) -> tuple[str, str, str, list[str]]:
     from rest_framework.authtoken.models import Token
 
     from fangkong.accounts.models import User
@@ -214,49 +285,70 @@ def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) ->
     )
     token = Token.objects.get_or_create(user=sampler)[0].key
     round_, created = Round.objects.get_or_create(
-        code=code + "-LOAD", defaults={"name": "load", "pool_size": 10}
+        code=code, defaults={"name": "load", "pool_size": 10}
     )
     if created:
         RoundScope.objects.create(round=round_, jurisdiction=city, path=city.path)
     site, _ = Site.objects.get_or_create(
         code="LOADSITE", defaults={"name": "load", "jurisdiction": city, "jpath": city.path}
     )
-    total = rate * seconds
     numbers = [
-        n for (n,) in sql(f"SELECT document_number FROM people_person ORDER BY id LIMIT {total}")
+        n for (n,) in sql(f"SELECT document_number FROM people_person ORDER BY id LIMIT {n}")
     ]
-    port = 8765
-    server = subprocess.Popen(
-        [
-            *FANGKONG,
-            "serve",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(SERVER_THREADS),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        env={
-            **ENV,
-            "DJANGO_SETTINGS_MODULE": "config.settings.prod",
-            "FANGKONG_SECRET_KEY": "bench-only-not-secret",
-            "FANGKONG_SECURE_COOKIES": "0",
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    return token, round_.code, site.code, numbers
+
+
+class _server:
+    """`fangkong serve` (gunicorn, production settings) on a loopback port, until the block ends."""
+
+    def __init__(self, workers: int, port: int = 8765):
+        self.workers, self.port = workers, port
+
+    def __enter__(self) -> int:
+        self.process = subprocess.Popen(
+            [
+                *FANGKONG,
+                "serve",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                str(SERVER_THREADS),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+            ],
+            env={
+                **ENV,
+                "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+                "FANGKONG_SECRET_KEY": "bench-only-not-secret",
+                "FANGKONG_SECURE_COOKIES": "0",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(100):  # until the workers answer
             time.sleep(0.2)
             try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 probe.request("GET", "/api/v1/")
                 probe.getresponse().read()
                 break
             except OSError:
                 continue
         time.sleep(1)
+        return self.port
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) -> dict:
+    """Open loop at a fixed rate from Python threads: latency counts from each scan's scheduled
+    send time, so a server that falls behind cannot hide it."""
+    total = rate * seconds
+    token, round_code, site_code, numbers = _load_fixture(code, total)
+    prefix = f"L{int(time.time()) % 100000}"
+    with _server(workers) as port:
         latencies, service, errors = [], [], []
         lock = threading.Lock()
         start = time.perf_counter() + 0.5
@@ -274,9 +366,9 @@ def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) ->
                     sent = time.perf_counter()
                     body = json.dumps(
                         {
-                            "round": round_.code,
-                            "site": site.code,
-                            "barcode": f"L{code}{j // 10:08d}",
+                            "round": round_code,
+                            "site": site_code,
+                            "barcode": f"{prefix}{j // 10:08d}",
                             "code": numbers[j],
                         }
                     )
@@ -297,15 +389,12 @@ def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) ->
                         if not ok:
                             errors.append(getattr(response, "status", str(response)))
 
-        workers = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-        for w in workers:
+        clients = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+        for w in clients:
             w.start()
-        for w in workers:
+        for w in clients:
             w.join()
         wall = time.perf_counter() - start
-    finally:
-        server.terminate()
-        server.wait()
     latencies.sort()
     service.sort()
 
@@ -326,6 +415,24 @@ def load_test(code: str, rate: int, seconds: int, workers: int, threads: int) ->
     }
 
 
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def scanner(args) -> dict:
+    django_setup()
+    stamp = int(time.time()) % 100000
+    out = {}
+    if shutil.which("wrk"):
+        out["wrk"] = wrk_test(f"W{stamp}", args.seconds, args.workers, args.connections)
+        out["wrk"]["load"] = loadavg()
+    else:
+        log("wrk not installed (apt-get install wrk): closed-loop run skipped")
+    out["open_loop"] = load_test(f"L{stamp}", args.rate, args.seconds, args.workers, args.threads)
+    out["open_loop"]["load"] = loadavg()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -333,40 +440,40 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-load", action="store_true")
-    parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--rate", type=int, default=300, help="open-loop scans per second")
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument(
-        "--load-only", action="store_true", help="only the scanner load test (city must exist)"
+        "--load-only", action="store_true", help="only the scanner load tests (city must exist)"
     )
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=16, help="open-loop client threads")
     args = parser.parse_args()
 
     subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", DB], capture_output=True)
     subprocess.run([*FANGKONG, "migrate", "-v", "0"], env=ENV, check=True)
     if args.load_only:
-        django_setup()
-        result = load_test(
-            f"X{int(time.time())}", args.rate, args.seconds, args.workers, args.threads
-        )
-        print(json.dumps({"scanner": result}, indent=2))
+        print(json.dumps({"scanner": scanner(args)}, indent=2))
         return
     build_city(args.population)
     samples, results = write_files(args.population)
     runs = []
     for k in range(args.runs):
-        log(f"run {k + 1}/{args.runs}")
+        log(f"run {k + 1}/{args.runs} (load {loadavg()})")
         runs.append(one_run(samples, results, f"B{k}"))
+        runs[-1]["load"] = loadavg()
         log("  " + json.dumps(runs[-1]))
-    summary = {key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0]}
+    summary = {
+        key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0] if key != "load"
+    }
     django_setup()
     pages = hq_page(f"B{args.runs - 1}")
     summary["hq_page_first_s"] = round(pages[0], 3)
     summary["hq_page_median_s"] = round(statistics.median(pages[1:]), 3)
+    summary["hq_page_load"] = loadavg()
+    summary["outcomes_2000_pools_s"] = outcomes(f"B{args.runs - 1}", 2000)
     if not args.skip_load:
-        summary["scanner"] = load_test(
-            f"B{args.runs - 1}", args.rate, args.seconds, args.workers, args.threads
-        )
+        summary["scanner"] = scanner(args)
     print(
         json.dumps(
             {"population": args.population, "runs": len(runs), "median": summary, "all": runs},

@@ -17,7 +17,7 @@ from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
 
 from . import bulk, roles, selectors, services
-from .models import Lab, Recheck, Result, Round, Site, Tube
+from .models import Box, Lab, Recheck, Result, Round, Site, Tube
 
 
 def _refuse(error: services.TestingError) -> Response:
@@ -69,6 +69,24 @@ class PersonStatusSerializer(serializers.Serializer):
     document_number = serializers.CharField()
     grid_code = serializers.CharField()
     address = serializers.CharField()
+
+
+class UntestedSerializer(PersonStatusSerializer):
+    home_visit = serializers.BooleanField(
+        help_text="exempt from the sampling points: sampled at home"
+    )
+
+
+class MissedSerializer(PersonStatusSerializer):
+    missed = serializers.IntegerField(help_text="rounds covering the person without a sample")
+
+
+class ThroughputSerializer(serializers.Serializer):
+    site = serializers.CharField()
+    name = serializers.CharField()
+    hour = serializers.DateTimeField()
+    tubes = serializers.IntegerField()
+    swabs = serializers.IntegerField()
 
 
 def _person(person) -> dict:
@@ -135,13 +153,38 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
-    @extend_schema(responses=PersonStatusSerializer(many=True))
+    @extend_schema(responses=UntestedSerializer(many=True))
     @action(detail=True)
     def untested(self, request, code=None):
-        """People of the caller's subtree not yet sampled in this round (the grid worker's list)."""
+        """People of the caller's subtree not yet sampled in this round (the grid worker's list);
+        `home_visit` marks those a home-visit team samples (bedridden and other exemptions)."""
         people = selectors.untested_list(actor=request.user, round_=self.get_object())
         page = self.paginate_queryset(people)
-        return self.get_paginated_response([_person(p) for p in page])
+        return self.get_paginated_response(
+            [{**_person(p), "home_visit": p.home_visit} for p in page]
+        )
+
+    @extend_schema(responses=MissedSerializer(many=True))
+    @action(detail=True)
+    def missed(self, request, code=None):
+        """People of the caller's subtree missed in this round and in earlier ones: `missed`
+        counts the rounds (this one and up to four before) that covered them without a sample."""
+        round_ = self.get_object()
+        page = self.paginate_queryset(selectors.untested_list(actor=request.user, round_=round_))
+        before = selectors.missed_before(actor=request.user, round_=round_, people=list(page))
+        return self.get_paginated_response(
+            [{**_person(p), "missed": 1 + before[p.pk]} for p in page]
+        )
+
+    @extend_schema(responses=ThroughputSerializer(many=True))
+    @action(detail=True)
+    def throughput(self, request, code=None):
+        """Swabs per sampling site per hour (tubes closed in that hour), within the caller's subtree."""
+        round_ = self.get_object()
+        site = request.query_params.get("site")
+        site = selectors.access_site(request.user, site) if site else None
+        rows = selectors.site_throughput(actor=request.user, round_=round_, site=site)
+        return Response(ThroughputSerializer(rows, many=True).data)
 
     @action(detail=True)
     def positives(self, request, code=None):
@@ -520,6 +563,113 @@ class ResultViewSet(viewsets.GenericViewSet):
             actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
         )
         return Response(ImportJobSerializer(job).data, status=201)
+
+
+class BoxSerializer(serializers.ModelSerializer):
+    site = serializers.CharField(source="site.code")
+    lab = serializers.CharField(source="lab.code", default=None)
+    tubes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Box
+        fields = ["code", "site", "lab", "tubes", "created_at", "handed_over_at", "received_at"]
+
+    def get_tubes(self, obj) -> int:
+        count = getattr(obj, "tube_count", None)
+        return obj.tubes.count() if count is None else count
+
+
+class BoxCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    site = serializers.CharField(help_text="site code")
+    lab = serializers.CharField(required=False, allow_blank=True, help_text="lab code")
+    tubes = serializers.ListField(child=serializers.CharField(), default=list)
+
+
+class BoxTubesSerializer(serializers.Serializer):
+    tubes = serializers.ListField(child=serializers.CharField(), min_length=1)
+
+
+class HandOverSerializer(serializers.Serializer):
+    lab = serializers.CharField(required=False, allow_blank=True, help_text="lab code")
+
+
+class BoxViewSet(viewsets.ReadOnlyModelViewSet):
+    """Transport boxes: packed and handed over at the site, scanned in at the lab."""
+
+    serializer_class = BoxSerializer
+    queryset = Box.objects.none()
+    lookup_field = "code"
+
+    def get_queryset(self):
+        return selectors.box_list(actor=self.request.user)
+
+    def get_object(self):
+        return selectors.access_box(self.request.user, self.kwargs["code"])
+
+    def _tubes(self, barcodes):
+        return [selectors.access_tube(self.request.user, b) for b in barcodes]
+
+    @extend_schema(request=BoxCreateSerializer, responses={201: BoxSerializer})
+    def create(self, request):
+        if not roles.can_sample(request.user):
+            raise PermissionDenied
+        data = BoxCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        site = selectors.access_site(request.user, v["site"])
+        lab = Lab.objects.filter(code=v["lab"]).first() if v.get("lab") else None
+        tubes = self._tubes(v["tubes"])
+        try:
+            box = services.box_create(actor=request.user, code=v["code"], site=site, lab=lab)
+            if tubes:
+                services.box_add_tubes(actor=request.user, box=box, tubes=tubes)
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(BoxSerializer(box).data, status=201)
+
+    @extend_schema(request=BoxTubesSerializer, responses=BoxSerializer)
+    @action(detail=True, methods=["post"])
+    def tubes(self, request, code=None):
+        """Put closed tubes into the box."""
+        if not roles.can_sample(request.user):
+            raise PermissionDenied
+        data = BoxTubesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        box = self.get_object()
+        try:
+            services.box_add_tubes(
+                actor=request.user, box=box, tubes=self._tubes(data.validated_data["tubes"])
+            )
+        except services.TestingError as exc:
+            return _refuse(exc)
+        return Response(BoxSerializer(box).data)
+
+    @extend_schema(request=HandOverSerializer, responses=BoxSerializer)
+    @action(detail=True, methods=["post"], url_path="hand-over")
+    def hand_over(self, request, code=None):
+        """Hand the box to the courier: its tubes are in transit from now."""
+        if not roles.can_sample(request.user):
+            raise PermissionDenied
+        data = HandOverSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lab_code = data.validated_data.get("lab")
+        lab = Lab.objects.filter(code=lab_code).first() if lab_code else None
+        box = services.box_hand_over(actor=request.user, box=self.get_object(), lab=lab)
+        return Response(BoxSerializer(box).data)
+
+    @extend_schema(request=LabScanSerializer, responses=BoxSerializer)
+    @action(detail=True, methods=["post"])
+    def receive(self, request, code=None):
+        """The lab scans the box on arrival: every tube in it is received; again changes nothing."""
+        if not roles.can_report(request.user):
+            raise PermissionDenied
+        data = LabScanSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        lab = selectors.access_lab(request.user, data.validated_data["lab"])
+        box = self.get_object()
+        services.box_receive(actor=request.user, box=box, lab=lab)
+        return Response(BoxSerializer(box).data)
 
 
 class RecheckSerializer(serializers.ModelSerializer):

@@ -1,10 +1,10 @@
 """The set-based engine of mass testing: sample and result files, pool outcomes, statuses, grid counts.
 
-Ten million swabs a day cannot go through the ORM row by row. Files land in a bare staging table
-(PostgreSQL: the raw lines by COPY, split and checked in SQL; SQLite: parsed in Python and
-inserted with executemany), are validated and joined to the registry in SQL, and move to the
-real tables with one INSERT … SELECT each. Every row keeps its file line, so a bad row comes back
-with its line and reason while the good rows go in; unique keys make a re-import change nothing.
+Ten million swabs a day cannot go through the ORM row by row. A file is parsed and checked as
+Arrow columns (engine.py), matched to the registry and the registered tubes with one hash lookup
+each, and written with COPY (binary for the swabs); pool outcomes, statuses and grid counts are
+single SQL statements. Every row keeps its file line, so a bad row comes back with its line and
+reason while the good rows go in; a re-import finds every swab stored and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,11 +12,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import logging
 import time
 from collections import Counter, defaultdict
+from contextlib import contextmanager, nullcontext
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +31,9 @@ from fangkong.audit.services import audit_record
 from fangkong.common import events
 from fangkong.common.models import Alert, ImportJob
 
-from .models import Round
+from . import engine
+from .engine import TIMINGS, FileError, timed
+from .models import GridStat, Lab, Round, Site, Tube
 
 log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -34,15 +41,8 @@ SAMPLE_COLUMNS = ["tube_barcode", "id_number", "sampled_at", "site_code"]
 RESULT_COLUMNS = ["tube_barcode", "result", "reported_at", "lab_code"]
 RESULTS = ("negative", "positive", "invalid")
 KEPT_ERRORS = 1000  # the job keeps this many rejected rows in full; the count is always exact
-CHUNK = 1 << 20
 
-
-# Seconds per phase of the last import in this process, for the benchmark and `-v 2`.
-TIMINGS: dict[str, float] = {}
-
-
-class FileError(ValueError):
-    """The file as a whole cannot be read (no header, missing columns)."""
+__all__ = ["TIMINGS", "FileError"]
 
 
 def _pg() -> bool:
@@ -90,131 +90,7 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value) if not _pg() else value
 
 
-# --------------------------------------------------------------------------- staging
-
-
-def _header(first_line: str, required: list[str], optional: list[str]) -> dict[str, int]:
-    names = [name.strip().lstrip("\ufeff").lower() for name in next(csv.reader([first_line]), [])]
-    missing = [name for name in required if name not in names]
-    if missing:
-        raise FileError(_("missing columns: %(columns)s") % {"columns": ", ".join(missing)})
-    return {name: names.index(name) for name in required + optional if name in names}
-
-
-def _stage(source, table: str, required: list[str], optional: list[str]) -> int:
-    """Land the file in `table(line, raw, ncols, c0..cN)`, one text column per wanted field.
-
-    Returns how many fields a row needs to reach every required column."""
-    columns = required + optional
-    cols_sql = ", ".join(f"c{i} text" for i in range(len(columns)))
-    _drop(table, table + "_raw")
-    if _pg():
-        index = _stage_pg(source, table, columns, required, optional)
-        return max(index[name] for name in required) + 1
-    _run(f"CREATE TEMP TABLE {table} (line integer, raw text, ncols integer, {cols_sql})")
-    data = source.read()
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        first = next(reader)
-    except StopIteration:
-        raise FileError(_("the file is empty")) from None
-    index = _header(",".join(first), required, optional)
-    wanted = [index.get(name) for name in columns]
-    placeholders = ", ".join(["%s"] * (3 + len(columns)))
-    batch = []
-    with connection.cursor() as cursor:
-        for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            values = [row[i].strip() if i is not None and i < len(row) else "" for i in wanted]
-            batch.append((reader.line_num, ",".join(row), len(row), *values))
-            if len(batch) >= 5000:
-                cursor.executemany(f"INSERT INTO {table} VALUES ({placeholders})", batch)
-                batch = []
-        if batch:
-            cursor.executemany(f"INSERT INTO {table} VALUES ({placeholders})", batch)
-    return max(index[name] for name in required) + 1
-
-
-def _stage_pg(source, table, columns, required, optional) -> dict[str, int]:
-    # One column per line, no quoting or escapes: PostgreSQL does the splitting in C, and a row with
-    # a wrong number of fields is a row to reject, not an error that stops COPY.
-    raw = table + "_raw"
-    started = time.perf_counter()
-    _run(f"CREATE TEMP TABLE {raw} (line bigint GENERATED ALWAYS AS IDENTITY, raw text)")
-    first = True
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {raw} (raw) FROM STDIN WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"
-        ) as copy,
-    ):
-        while True:
-            chunk = source.read(CHUNK)
-            if not chunk:
-                break
-            if isinstance(chunk, str):
-                chunk = chunk.encode()
-            if first:
-                chunk = chunk.removeprefix(b"\xef\xbb\xbf")
-                first = False
-            copy.write(chunk.replace(b"\r\n", b"\n"))
-    TIMINGS["copy"] = time.perf_counter() - started
-    head = _rows(f"SELECT raw FROM {raw} WHERE line = 1")
-    if not head or not head[0][0]:
-        raise FileError(_("the file is empty"))
-    index = _header(head[0][0], required, optional)
-    fields = ", ".join(
-        f"btrim(split_part(raw, ',', {index[name] + 1}), ' \"') AS c{i}"
-        if name in index
-        else f"'' AS c{i}"
-        for i, name in enumerate(columns)
-    )
-    _run(
-        f"CREATE TEMP TABLE {table} AS SELECT line::integer AS line, raw, "
-        f"length(raw) - length(replace(raw, ',', '')) + 1 AS ncols, {fields} "
-        f"FROM {raw} WHERE line > 1 AND raw IS NOT NULL AND btrim(raw, ' ,') <> ''"
-    )
-    _drop(raw)
-    return index
-
-
-def _time_map(stg: str, column: str, name: str) -> None:
-    """Parse each distinct time text once (a day has at most 86,400), not once per row."""
-    _drop(name)
-    _run(
-        f"CREATE TEMP TABLE {name} (txt text PRIMARY KEY, ts {'timestamptz' if _pg() else 'datetime'})"
-    )
-    # Every row's text, bad rows too (their times are simply never used): reading only this
-    # column keeps PostgreSQL from evaluating the staged rows' other checks twice.
-    distinct = [r[0] for r in _rows(f"SELECT DISTINCT {column} FROM {stg}")]
-    parsed = [(text, parse_local(text)) for text in distinct]
-    good = [(text, _db_datetime(value)) for text, value in parsed if value is not None]
-    if _pg():
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {name} (txt, ts) FROM STDIN") as copy,
-        ):
-            for row in good:
-                copy.write_row(row)
-    else:
-        with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s)", good)
-    _analyze(name)
-
-
-def _collect_errors(sql: str, params=()) -> tuple[int, list[dict], list[dict]]:
-    rows = _rows(sql, params)
-    errors = [
-        {"line": line, "column": column, "value": value, "reason": reason}
-        for line, column, value, reason, _raw in rows[:KEPT_ERRORS]
-    ]
-    rejected = [
-        {"line": line, "raw": raw, "reason": reason}
-        for line, _c, _v, reason, raw in rows[:KEPT_ERRORS]
-    ]
-    return len(rows), errors, rejected
+# --------------------------------------------------------------------------- jobs
 
 
 def _start_job(*, actor, kind: str, filename: str, path: str) -> ImportJob:
@@ -268,11 +144,12 @@ def _fail(job: ImportJob, message: str) -> ImportJob:
 
 def _tune() -> None:
     if _pg():
-        # Ten million staged rows join ten million people: with the hash in memory that is one
-        # pass; at 256 MB it spilled to disk in batches and took three times as long. Only this
-        # transaction of this session gets it.
+        # Ten million swabs: sorts and hashes in memory, index builds from one sort, and a
+        # commit that need not wait for its WAL flush (a lost import is re-run; it is idempotent).
+        # Only this transaction of this session gets them.
         _run("SET LOCAL work_mem = '1GB'")
         _run("SET LOCAL maintenance_work_mem = '1GB'")
+        _run("SET LOCAL synchronous_commit = off")
 
 
 def _scope_sql(round_: Round, column: str = "p.jpath") -> tuple[str, list[str]]:
@@ -285,6 +162,35 @@ def _scope_sql(round_: Round, column: str = "p.jpath") -> tuple[str, list[str]]:
 def _home_node(round_: Round):
     node = round_.scope_nodes.select_related("jurisdiction").order_by("path").first()
     return node.jurisdiction if node else None
+
+
+def _root_node():
+    from fangkong.geo.models import Jurisdiction
+
+    return Jurisdiction.objects.order_by("depth", "path").first()
+
+
+def _np(column) -> np.ndarray:
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _take(table: pa.Table, name: str, at: np.ndarray, fill=0) -> np.ndarray:
+    """table[name][at] as numpy, `fill` where at is -1 (no row)."""
+    if not table.num_rows:
+        return np.full(len(at), fill, dtype=np.int64)
+    values = _np(table.column(name).combine_chunks())
+    return np.where(at >= 0, values[np.maximum(at, 0)], fill)
+
+
+def _in_batches(sql: str, ids: list, size: int = 5000) -> None:
+    for start in range(0, len(ids), size):
+        batch = ids[start : start + size]
+        _run(sql.replace("(%s)", "(" + ", ".join(["%s"] * len(batch)) + ")"), batch)
+
+
+def _temp(name: str, columns: str) -> None:
+    _drop(name)
+    _run(f"CREATE TEMP TABLE {name} ({columns})")
 
 
 # --------------------------------------------------------------------------- samples
@@ -310,234 +216,459 @@ def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
     return job
 
 
-def _stats_first_samples(round_: Round) -> None:
-    """The grid counts of a round whose only swabs are this file's pool swabs: everyone in scope is
-    expected, each distinct person in the file sampled, nobody resulted yet. Same rows as
-    stats_refresh would write, without reading the round's samples back."""
-    scope, params = _scope_sql(round_)
-    in_scope, in_params = _scope_sql(round_, "person_path")
-    _run("DELETE FROM testing_gridstat WHERE round_id = %s", [round_.pk])
-    _run(
-        "INSERT INTO testing_gridstat (round_id, grid_id, path, expected, sampled, resulted, negative, "
-        "recheck, positive, resample, refreshed_at) "
-        "SELECT %s, e.grid_id, g.path, e.n, COALESCE(d.n, 0), 0, 0, 0, 0, 0, %s "
-        f"FROM (SELECT p.grid_id, count(*) AS n FROM people_person p WHERE {scope} GROUP BY p.grid_id) e "
-        "JOIN geo_jurisdiction g ON g.id = e.grid_id LEFT JOIN (SELECT grid_id, count(*) AS n FROM ("
-        f"SELECT DISTINCT person_id, grid_id FROM fk_s2 WHERE err IS NULL AND {in_scope}) x "
-        "GROUP BY grid_id) d ON d.grid_id = e.grid_id",
-        [round_.pk, _db_datetime(timezone.now()), *params, *in_params],
-    )
-
-
 def _import_samples(round_: Round, source, home) -> dict:
     r = round_.pk
-    need = _stage(source, "fk_stg", SAMPLE_COLUMNS, ["kind"])
-    cap = round_.max_pool_size
-    # Shape checks first; each later step only looks at rows without an error yet.
-    _run(
-        "CREATE TEMP TABLE fk_s1 AS SELECT line, raw, c0 AS barcode, upper(replace(c1, ' ', '')) AS id_number, "
-        "c2 AS ts_text, c3 AS site_code, CASE WHEN c4 = '' THEN 'pool' ELSE lower(c4) END AS kind, CASE "
-        f"WHEN ncols < {need} THEN 'row:' || %s "
-        "WHEN c0 = '' THEN 'tube_barcode:' || %s WHEN length(c0) > 40 THEN 'tube_barcode:' || %s "
-        "WHEN c1 = '' THEN 'id_number:' || %s WHEN c3 = '' THEN 'site_code:' || %s "
-        "WHEN length(c3) > 40 THEN 'site_code:' || %s "
-        "WHEN c4 NOT IN ('', 'pool', 'recheck', 'POOL', 'RECHECK') THEN 'kind:' || %s END AS err FROM fk_stg",
-        [
-            _("too few columns"),
-            _("empty"),
-            _("longer than 40 characters"),
-            _("empty"),
-            _("empty"),
-            _("longer than 40 characters"),
+    with timed("parse"):
+        parsed = engine.read_csv(source, SAMPLE_COLUMNS, ["kind"])
+    n = len(parsed)
+    cols = parsed.columns
+    errors = engine.Errors(n)
+    with timed("check"):
+        barcode, site = cols["tube_barcode"], cols["site_code"]
+        number = pc.utf8_upper(pc.replace_substring(cols["id_number"], " ", ""))
+        kind = pc.utf8_lower(cols["kind"])
+        recheck = _np(pc.equal(kind, "recheck"))
+        blen, slen = _np(pc.utf8_length(barcode)), _np(pc.utf8_length(site))
+        errors.add(blen == 0, "tube_barcode", _("empty"))
+        errors.add(blen > 40, "tube_barcode", _("longer than 40 characters"))
+        errors.add(_np(pc.equal(cols["id_number"], "")), "id_number", _("empty"))
+        errors.add(slen == 0, "site_code", _("empty"))
+        errors.add(slen > 40, "site_code", _("longer than 40 characters"))
+        errors.add(
+            ~_np(pc.is_in(kind, value_set=pa.array(["", "pool", "recheck"]))),
+            "kind",
             _("must be pool or recheck"),
-        ],
-    )
-    _drop("fk_stg")
-    _time_map("fk_s1", "ts_text", "fk_ts")
-    # One pass joins every row to the registry, its time and any tube already registered.
-    _run(
-        "CREATE TEMP TABLE fk_s2 AS SELECT s.line, s.raw, s.barcode, s.id_number, s.ts_text, s.site_code, s.kind, "
-        "p.id AS person_id, p.grid_id, p.jpath AS person_path, m.ts, t.id AS tube_id, COALESCE(s.err, CASE "
-        "WHEN m.ts IS NULL THEN 'sampled_at:' || %s "
-        "WHEN p.id IS NULL THEN 'id_number:' || %s "
-        "WHEN t.id IS NOT NULL AND t.round_id <> %s THEN 'tube_barcode:' || %s "
-        "WHEN t.id IS NOT NULL AND t.kind <> s.kind THEN 'kind:' || %s END) AS err "
-        "FROM fk_s1 s LEFT JOIN fk_ts m ON m.txt = s.ts_text "
-        "LEFT JOIN people_person p ON p.document_number = s.id_number "
-        "LEFT JOIN testing_tube t ON t.barcode = s.barcode",
-        [
-            _("not a time YYYY-MM-DD HH:MM:SS"),
-            _("nobody in the registry has this number"),
-            r,
-            _("the tube belongs to another round"),
-            _("differs from the tube's kind"),
-        ],
-    )
-    _drop("fk_s1", "fk_ts")
-    _analyze("fk_s2")
-    # New tubes, one row each; a tube whose rows disagree, or holds more swabs than a pool may, is
-    # rejected whole rather than half-registered.
-    _run(
-        "CREATE TEMP TABLE fk_tubes AS SELECT barcode, min(site_code) AS site_code, min(kind) AS kind, "
-        "count(*) AS n, count(DISTINCT person_id) AS np, min(ts) AS first_ts, max(ts) AS last_ts, CASE "
-        "WHEN min(kind) <> max(kind) THEN 'kind:' || %s "
-        "WHEN min(site_code) <> max(site_code) THEN 'site_code:' || %s "
-        "WHEN min(kind) = 'recheck' AND count(DISTINCT person_id) > 1 THEN 'kind:' || %s "
-        f"WHEN count(DISTINCT person_id) > {cap} THEN 'tube_barcode:' || %s END AS err "
-        "FROM fk_s2 WHERE err IS NULL AND tube_id IS NULL GROUP BY barcode",
-        [
-            _("rows of one tube disagree on the kind"),
-            _("rows of one tube disagree on the site"),
-            _("a re-check tube holds one person"),
-            _("more swabs than the pool size %(size)s") % {"size": cap},
-        ],
-    )
-    bad_tubes = _rows("SELECT count(*) FROM fk_tubes WHERE err IS NOT NULL")[0][0]
-    if bad_tubes:
-        _run(
-            "UPDATE fk_s2 SET err = (SELECT b.err FROM fk_tubes b WHERE b.barcode = fk_s2.barcode) "
-            "WHERE err IS NULL AND tube_id IS NULL AND barcode IN (SELECT barcode FROM fk_tubes WHERE err IS NOT NULL)"
         )
-    # A round's first swabs, all into pools: every person was not tested before, so the grid counts
-    # follow from this file alone (below) instead of a recount of the round.
-    fresh = not _rows("SELECT 1 FROM testing_tube WHERE round_id = %s LIMIT 1", [r]) and not _rows(
-        "SELECT 1 FROM fk_s2 WHERE err IS NULL AND kind <> 'pool' LIMIT 1"
+        micros = engine.local_times(cols["sampled_at"], parse_local)
+        errors.add(micros < 0, "sampled_at", _("not a time YYYY-MM-DD HH:MM:SS"))
+    with timed("registry"):
+        at, people, whole_registry = engine.lookup(
+            number,
+            table="people_person",
+            key="document_number",
+            columns=[("id", pa.int64()), ("grid_id", pa.int64())],
+        )
+        errors.add(at < 0, "id_number", _("nobody in the registry has this number"))
+        person_id, grid_id = _take(people, "id", at), _take(people, "grid_id", at)
+    with timed("tubes"):
+        tat, known, _whole = engine.lookup(
+            barcode,
+            table="testing_tube",
+            key="barcode",
+            columns=[("id", pa.int64()), ("round_id", pa.int64()), ("kind", pa.string())],
+        )
+        exists = tat >= 0
+        if exists.any():
+            known_recheck = _np(pc.equal(known.column("kind").combine_chunks(), "recheck"))
+            errors.add(
+                exists & (_take(known, "round_id", tat) != r),
+                "tube_barcode",
+                _("the tube belongs to another round"),
+            )
+            errors.add(
+                exists & (known_recheck[np.maximum(tat, 0)] != recheck),
+                "kind",
+                _("differs from the tube's kind"),
+            )
+        fresh = not Tube.objects.filter(round=round_).exists()
+        new_tubes = _new_tubes(
+            round_, home, errors, barcode, site, recheck, person_id, grid_id, micros, exists
+        )
+    tube_id = np.where(exists, _take(known, "id", tat), new_tubes["row_tube"])
+    errors.add(
+        errors.good & (tube_id < 0),
+        "tube_barcode",
+        _("registered meanwhile by a scanner; import again"),
     )
-    # Unknown sites are created in the round's home node; an operator moves them later.
-    sites_created = _run(
-        "INSERT INTO testing_site (code, name, kind, jurisdiction_id, jpath, address, opening_hours, desks, samplers) "
-        "SELECT site_code, site_code, 'fixed', %s, %s, '', '', 1, 2 FROM fk_tubes WHERE err IS NULL "
-        "GROUP BY site_code ON CONFLICT (code) DO NOTHING",
-        [home.pk, home.path],
-    )
-    tubes_created = _run(
-        "INSERT INTO testing_tube (barcode, round_id, site_id, jpath, kind, subject, capacity, members, status, "
-        "opened_at, sampled_at, result, subject_label) "
-        "SELECT b.barcode, %s, s.id, s.jpath, b.kind, 'person', CASE WHEN b.kind = 'recheck' THEN 1 ELSE %s END, "
-        "b.np, 'closed', b.first_ts, b.last_ts, '', '' FROM fk_tubes b JOIN testing_site s ON s.code = b.site_code "
-        "WHERE b.err IS NULL ON CONFLICT (barcode) DO NOTHING",
-        [r, round_.pool_size],
-    )
-    # Does any swab appear twice (a repeated line, or more for a tube already registered)?
-    repeats = bool(
-        _rows("SELECT 1 FROM fk_tubes WHERE err IS NULL AND n <> np LIMIT 1")
-        or _rows("SELECT 1 FROM fk_s2 WHERE err IS NULL AND tube_id IS NOT NULL LIMIT 1")
-    )
-    _drop("fk_tubes")
-    new_samples = _insert_samples(r, repeats)
-    # Tubes that existed before this file (a re-import, or more rows for one tube): recount members.
-    _run(
-        "UPDATE testing_tube SET members = (SELECT count(*) FROM testing_sample x WHERE x.tube_id = testing_tube.id) "
-        "WHERE id IN (SELECT tube_id FROM fk_s2 WHERE err IS NULL AND tube_id IS NOT NULL)"
-    )
-    rechecks_sampled = _run(
-        "UPDATE testing_recheck SET status = 'sampled', recheck_tube_id = t.id, updated_at = %s "
-        "FROM fk_s2 s JOIN testing_tube t ON t.barcode = s.barcode "
-        "WHERE s.err IS NULL AND s.kind = 'recheck' AND testing_recheck.round_id = %s "
-        "AND testing_recheck.person_id = s.person_id AND testing_recheck.status = 'pending'",
-        [_db_datetime(timezone.now()), r],
-    )
-    if fresh:
-        _stats_first_samples(round_)
-    total = _rows("SELECT count(*) FROM fk_s2")[0][0]
-    rejected, errors, rows = _collect_errors(
-        "SELECT line, split_part_col, CASE WHEN split_part_col = 'row' THEN raw WHEN split_part_col = 'id_number' "
-        "THEN id_number WHEN split_part_col = 'sampled_at' THEN ts_text WHEN split_part_col = 'site_code' THEN site_code "
-        "WHEN split_part_col = 'kind' THEN kind ELSE barcode END, reason, raw FROM ("
-        f"SELECT line, raw, barcode, id_number, ts_text, site_code, kind, {_before_colon('err')} AS split_part_col, "
-        f"{_after_colon('err')} AS reason FROM fk_s2 WHERE err IS NOT NULL) e ORDER BY line"
-    )
-    _drop("fk_s2")
-    good = total - rejected
+    good = errors.good
+    with timed("samples"):
+        created, inserted = _insert_samples(r, good, exists, tube_id, person_id, micros, recheck)
+        touched = sorted({int(t) for t in tube_id[good & exists]})
+        if touched:
+            _in_batches(
+                "UPDATE testing_tube SET members = (SELECT count(*) FROM testing_sample x "
+                "WHERE x.tube_id = testing_tube.id) WHERE id IN (%s)",
+                touched,
+            )
+        rechecks_sampled = _rechecks_sampled(r, good & recheck, person_id, tube_id)
+    stats_done = fresh and not (good & recheck).any()
+    if stats_done:
+        with timed("stats"):
+            _stats_first_samples(
+                round_, person_id[inserted], grid_id[inserted], people, whole_registry
+            )
+    rejected, kept, rows = engine.collect(parsed, errors, KEPT_ERRORS)
+    total = n + len(parsed.short)
+    good_n = total - rejected
     return dict(
         total=total,
-        created=new_samples,
+        created=created,
         updated=0,
-        unchanged=good - new_samples,
+        unchanged=good_n - created,
         rejected=rejected,
-        errors=errors,
+        errors=kept,
         rows=rows,
         message=_("%(samples)s samples in %(tubes)s new tubes; %(rejected)s rows rejected")
-        % {"samples": new_samples, "tubes": tubes_created, "rejected": rejected},
-        stats_done=fresh,
+        % {"samples": created, "tubes": new_tubes["created"], "rejected": rejected},
+        stats_done=stats_done,
         extra={
             "round": round_.code,
-            "tubes_created": tubes_created,
-            "sites_created": sites_created,
+            "tubes_created": new_tubes["created"],
+            "sites_created": new_tubes["sites_created"],
             "rechecks_sampled": rechecks_sampled,
         },
     )
 
 
+def first_of(group: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """Rows that are the first of their (group, person) pair, in row order. A round's file names
+    each person once, so a count per person settles it; only people named twice are sorted."""
+    if not len(person):
+        return np.zeros(0, dtype=np.int64)
+    twice = np.bincount(person)[person] > 1
+    if not twice.any():
+        return np.arange(len(person))
+    rows = np.flatnonzero(twice)
+    pair = group[rows] * (int(person.max()) + 1) + person[rows]
+    _u, first = np.unique(pair, return_index=True)
+    keep = ~twice
+    keep[rows[first]] = True
+    return np.flatnonzero(keep)
+
+
+def _new_tubes(
+    round_, home, errors, barcode, site, recheck, person_id, grid_id, micros, exists
+) -> dict:
+    """Register the file's new tubes, one row each. A tube whose rows disagree, or that holds more
+    swabs than a pool may, is rejected whole rather than half-registered. Returns each row's new
+    tube id (-1 for rows of no new tube) and the counts."""
+    n = len(errors.code)
+    row_tube = np.full(n, -1, dtype=np.int64)
+    rows = np.flatnonzero(errors.good & ~exists)
+    out = {"row_tube": row_tube, "created": 0, "sites_created": 0}
+    if not len(rows):
+        return out
+    taken = pa.array(rows)
+    tubes = pc.dictionary_encode(barcode.take(taken))
+    code = _np(tubes.indices).astype(np.int64)
+    sites = pc.dictionary_encode(site.take(taken))
+    site_code = _np(sites.indices).astype(np.int64)
+    k = len(tubes.dictionary)
+    # One swab per person and tube: the first line wins, the repeats are harmless.
+    first = first_of(code, person_id[rows])
+    distinct = np.bincount(code[first], minlength=k)
+    stats = (
+        pa.table(
+            {
+                "t": code,
+                "ts": micros[rows],
+                "rc": recheck[rows].astype(np.int8),
+                "s": site_code,
+                "g": grid_id[rows],
+            }
+        )
+        .group_by("t")
+        .aggregate([("ts", "min_max"), ("rc", "min_max"), ("s", "min_max"), ("g", "min_max")])
+    )
+    order = _np(stats.column("t"))
+
+    def per_tube(name: str, part: str) -> np.ndarray:
+        values = np.empty(k, dtype=np.int64)
+        values[order] = _np(pc.struct_field(stats.column(f"{name}_min_max"), part))
+        return values
+
+    ts_min, ts_max = per_tube("ts", "min"), per_tube("ts", "max")
+    rc_min, rc_max = per_tube("rc", "min"), per_tube("rc", "max")
+    s_min, s_max = per_tube("s", "min"), per_tube("s", "max")
+    g_min, g_max = per_tube("g", "min"), per_tube("g", "max")
+    cap = round_.max_pool_size
+    tube_checks = [
+        (rc_min != rc_max, "kind", _("rows of one tube disagree on the kind")),
+        (s_min != s_max, "site_code", _("rows of one tube disagree on the site")),
+        ((rc_max == 1) & (distinct > 1), "kind", _("a re-check tube holds one person")),
+        (
+            distinct > cap,
+            "tube_barcode",
+            _("more swabs than the pool size %(size)s") % {"size": cap},
+        ),
+    ]
+    bad = np.zeros(k, dtype=bool)
+    for mask, column, reason in tube_checks:
+        full = np.zeros(n, dtype=bool)
+        full[rows] = (mask & ~bad)[code]
+        errors.add(full, column, reason)
+        bad |= mask
+    ok = np.flatnonzero(~bad)
+    if not len(ok):
+        return out
+    # Unknown sites are created in the round's home node; an operator moves them later.
+    names = sites.dictionary.take(pa.array(np.unique(s_min[ok]))).to_pylist()
+    found = {}
+    for start in range(0, len(names), 500):
+        batch = names[start : start + 500]
+        found.update(
+            {
+                c: (i, p)
+                for c, i, p in Site.objects.filter(code__in=batch).values_list(
+                    "code", "id", "jpath"
+                )
+            }
+        )
+    missing = [c for c in names if c not in found]
+    if missing:
+        Site.objects.bulk_create(
+            [
+                Site(code=c, name=c, kind=Site.Kind.FIXED, jurisdiction=home, jpath=home.path)
+                for c in missing
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        out["sites_created"] = len(missing)
+        for start in range(0, len(missing), 500):
+            batch = missing[start : start + 500]
+            found.update(
+                {
+                    c: (i, p)
+                    for c, i, p in Site.objects.filter(code__in=batch).values_list(
+                        "code", "id", "jpath"
+                    )
+                }
+            )
+    site_names = sites.dictionary.to_pylist()
+    site_ids = np.array([found.get(c, (0, ""))[0] for c in site_names], dtype=np.int64)
+    site_paths = pa.array([found.get(c, (0, ""))[1] for c in site_names], pa.string())
+    is_recheck = rc_max[ok] == 1
+    new = pa.table(
+        {
+            "barcode": tubes.dictionary.take(pa.array(ok)),
+            "site_id": site_ids[s_min[ok]],
+            "jpath": site_paths.take(pa.array(s_min[ok])),
+            "kind": pc.if_else(pa.array(is_recheck), "recheck", "pool"),
+            "capacity": np.where(is_recheck, 1, round_.pool_size),
+            "members": distinct[ok],
+            "grid_id": pa.array(g_min[ok], mask=g_min[ok] != g_max[ok]),
+            "opened_at": engine.timestamps(ts_min[ok]),
+            "sampled_at": engine.timestamps(ts_max[ok]),
+        }
+    )
+    _temp(
+        "fk_newtube",
+        "barcode varchar(40), site_id bigint, jpath varchar(255), kind varchar(8), "
+        f"capacity integer, members integer, grid_id bigint, opened_at {_ts()}, sampled_at {_ts()}",
+    )
+    engine.copy_rows("fk_newtube", new.column_names, new)
+    insert = (
+        "INSERT INTO testing_tube (barcode, round_id, site_id, jpath, kind, subject, capacity, members, "
+        "grid_id, status, opened_at, sampled_at, result, subject_label) "
+        f"SELECT barcode, {int(round_.pk)}, site_id, jpath, kind, 'person', capacity, members, grid_id, "
+        "'closed', opened_at, sampled_at, '', '' FROM fk_newtube WHERE TRUE "
+        "ON CONFLICT (barcode) DO NOTHING RETURNING barcode, id"
+    )
+    with _bulk_tubes(len(ok)):
+        made = engine.select(insert, None, [("barcode", pa.string()), ("id", pa.int64())])
+    _drop("fk_newtube")
+    out["created"] = made.num_rows
+    where = pc.fill_null(pc.index_in(tubes.dictionary, value_set=made.column("barcode")), -1)
+    where = _np(where).astype(np.int64)
+    ids = _np(made.column("id").combine_chunks()) if made.num_rows else np.zeros(1, np.int64)
+    tube_ids = np.where(where >= 0, ids[np.maximum(where, 0)], -1)
+    tube_ids[bad] = -1
+    row_tube[rows] = tube_ids[code]
+    # Rows of a rejected tube already carry their error; -1 there is not "registered meanwhile".
+    row_tube[rows[bad[code]]] = 0
+    return out
+
+
+@contextmanager
+def _bulk_tubes(n: int, share: float = 1.0):
+    """Set the tube table's indexes aside (all but the barcode's, which ON CONFLICT needs) when
+    `n` rows are written and that is at least `share` of the table."""
+    if _pg() and n >= BULK_TUBES and n >= share * engine.estimated_rows("testing_tube"):
+        with engine.indexes_set_aside("testing_tube", keep=("testing_tube_barcode_key",)):
+            yield
+        _run("ANALYZE testing_tube")
+    else:
+        yield
+
+
+BULK_TUBES = 100_000
+
+
+def _ts() -> str:
+    return "timestamptz" if _pg() else "datetime"
+
+
 # A file at least this large, and at least as large as the sample table, is loaded with the
 # table's secondary indexes dropped and rebuilt after: one sort each instead of ten million
-# random index insertions (the first file of a big round into an empty table: 4 s → ~1.5 s per
-# million). The import's transaction holds the table's lock until its indexes are back.
+# random index insertions. The import's transaction holds the table's lock until they are back.
 BULK_SAMPLES = 200_000
-SAMPLE_INDEXES = (
-    (
-        "ALTER TABLE testing_sample DROP CONSTRAINT sample_tube_person_unique",
-        "ALTER TABLE testing_sample ADD CONSTRAINT sample_tube_person_unique UNIQUE (tube_id, person_id)",
-    ),
-    (
-        "DROP INDEX sample_person_round",
-        "CREATE INDEX sample_person_round ON testing_sample (person_id, round_id)",
-    ),
-)
+SAMPLE_FIELDS = ["round_id", "tube_id", "person_id", "sampled_at", "kind", "tube_open"]
 
 
-def _insert_samples(r: int, repeats: bool) -> int:
-    columns = (
-        "INSERT INTO testing_sample (round_id, tube_id, person_id, sampled_at, kind, tube_open) "
-    )
-    if _pg():
-        incoming = _rows("SELECT count(*) FROM fk_s2 WHERE err IS NULL")[0][0]
-        # pg_class.reltuples is -1 before the first ANALYZE: then judge by the table's size.
-        existing = _rows(
-            "SELECT GREATEST(reltuples, pg_relation_size(oid) / 64.0) FROM pg_class "
-            "WHERE oid = 'testing_sample'::regclass"
-        )[0][0]
-        if incoming >= BULK_SAMPLES and incoming >= existing:
-            for drop, _create in SAMPLE_INDEXES:
-                _run(drop)
-            # Without the unique index there is no ON CONFLICT: leave out swabs already there (an
-            # anti-join against the small table) and repeats inside the file (first line wins;
-            # the sort that finds them is skipped when the tube counts show there are none).
-            rows = (
-                "SELECT DISTINCT ON (t.id, s.person_id) t.id AS tube_id, s.person_id, s.ts, s.kind "
-                "FROM fk_s2 s JOIN testing_tube t ON t.barcode = s.barcode WHERE s.err IS NULL "
-                "ORDER BY t.id, s.person_id, s.line"
-                if repeats
-                else "SELECT t.id AS tube_id, s.person_id, s.ts, s.kind FROM fk_s2 s "
-                "JOIN testing_tube t ON t.barcode = s.barcode WHERE s.err IS NULL"
+def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
+    """Store the good rows' swabs; (number stored, mask of the rows stored)."""
+    n = len(good)
+    inserted = np.zeros(n, dtype=bool)
+    # Swabs in tubes this file created cannot be there yet: only repeats inside the file are left
+    # out. Swabs for tubes that existed are checked against the table.
+    new_rows = np.flatnonzero(good & ~exists)
+    if len(new_rows):
+        inserted[new_rows[first_of(tube_id[new_rows], person_id[new_rows])]] = True
+    old_rows = np.flatnonzero(good & exists)
+    if len(old_rows):
+        stored = _stored_pairs(sorted({int(t) for t in tube_id[old_rows]}))
+        scale = int(max(person_id.max(), max((p for _t, p in stored), default=0))) + 1
+        pair = tube_id[old_rows] * scale + person_id[old_rows]
+        _u, first = np.unique(pair, return_index=True)
+        first = np.sort(first)
+        have = np.array([t * scale + p for t, p in stored], dtype=np.int64)
+        fresh = ~np.isin(pair[first], have)
+        inserted[old_rows[first[fresh]]] = True
+    rows = np.flatnonzero(inserted)
+    if not len(rows):
+        return 0, inserted
+    if not _pg():
+        # Column-wise: SQLite stores the UTC time as text, formatted here by Arrow in one pass.
+        texts = pc.strftime(
+            engine.timestamps(micros[rows]).cast(pa.timestamp("s", tz="UTC")),
+            format="%Y-%m-%d %H:%M:%S",
+        )
+        values = zip(
+            itertools.repeat(r),
+            tube_id[rows].tolist(),
+            person_id[rows].tolist(),
+            texts.to_pylist(),
+            np.where(recheck[rows], "recheck", "pool").tolist(),
+            itertools.repeat(False),
+            strict=False,
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO testing_sample ({', '.join(SAMPLE_FIELDS)}) VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                list(values),
             )
-            n = _run(
-                f"{columns} SELECT %s, x.tube_id, x.person_id, x.ts, x.kind, FALSE FROM ({rows}) x "
-                "WHERE NOT EXISTS (SELECT 1 FROM testing_sample o WHERE o.tube_id = x.tube_id "
-                "AND o.person_id = x.person_id)",
-                [r],
+        return len(rows), inserted
+    rebuild = len(rows) >= BULK_SAMPLES and len(rows) >= engine.estimated_rows("testing_sample")
+    # Rows out of open tubes are not in the open-tube index: it costs nothing to keep.
+    with (
+        engine.indexes_set_aside("testing_sample", keep=("sample_one_open_tube",))
+        if rebuild
+        else nullcontext()
+    ):
+        first_id = None
+        if rebuild:
+            # The table is locked against every other writer now: take the ids in one step
+            # instead of a sequence call per row.
+            first_id = _rows("SELECT nextval(pg_get_serial_sequence('testing_sample', 'id'))")[0][0]
+            _rows(
+                "SELECT setval(pg_get_serial_sequence('testing_sample', 'id'), %s)",
+                [first_id + len(rows) - 1],
             )
-            for _drop_sql, create in SAMPLE_INDEXES:
-                _run(create)
-            return n
-    return _run(
-        f"{columns} SELECT %s, t.id, s.person_id, s.ts, s.kind, FALSE FROM fk_s2 s "
-        "JOIN testing_tube t ON t.barcode = s.barcode "
-        "WHERE s.err IS NULL ON CONFLICT (tube_id, person_id) DO NOTHING",
-        [r],
+        _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id)
+    if rebuild:
+        # Autovacuum would take minutes to notice ten million new rows; until then the planner
+        # thinks the round has a few thousand swabs and sizes every later hash for those.
+        _run("ANALYZE testing_sample")
+    return len(rows), inserted
+
+
+def _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id) -> None:
+    ids = None if first_id is None else np.arange(first_id, first_id + len(rows), dtype=np.int64)
+    for kind, mask in (("pool", ~recheck[rows]), ("recheck", recheck[rows])):
+        part = rows[mask]
+        if len(part):
+            fields = [
+                ("int8", np.full(len(part), r, dtype=np.int64)),
+                ("int8", tube_id[part]),
+                ("int8", person_id[part]),
+                ("timestamptz", micros[part]),
+                (f"text:{kind}", None),
+                ("bool", np.zeros(len(part), dtype=np.uint8)),
+            ]
+            names = SAMPLE_FIELDS
+            if ids is not None:
+                names, fields = ["id", *names], [("int8", ids[mask]), *fields]
+            engine.copy_binary("testing_sample", names, fields)
+
+
+def _stored_pairs(tube_ids: list[int]) -> list[tuple[int, int]]:
+    pairs = []
+    for start in range(0, len(tube_ids), 5000):
+        batch = tube_ids[start : start + 5000]
+        marks = ", ".join(["%s"] * len(batch))
+        pairs += _rows(
+            f"SELECT tube_id, person_id FROM testing_sample WHERE tube_id IN ({marks})", batch
+        )
+    return pairs
+
+
+def _rechecks_sampled(r, rows_mask, person_id, tube_id) -> int:
+    rows = np.flatnonzero(rows_mask)
+    if not len(rows):
+        return 0
+    _temp("fk_rc", "person_id bigint, tube_id bigint")
+    engine.copy_rows(
+        "fk_rc", ["person_id", "tube_id"], pa.table({"p": person_id[rows], "t": tube_id[rows]})
     )
+    n = _run(
+        "UPDATE testing_recheck SET status = 'sampled', recheck_tube_id = x.tube_id, updated_at = %s "
+        "FROM fk_rc x WHERE testing_recheck.round_id = %s AND testing_recheck.person_id = x.person_id "
+        "AND testing_recheck.status = 'pending'",
+        [_db_datetime(timezone.now()), r],
+    )
+    _drop("fk_rc")
+    return n
 
 
-def _before_colon(col: str) -> str:
-    return f"substr({col}, 1, {_instr(col)} - 1)"
+def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, whole: bool) -> None:
+    """The grid counts of a round whose only swabs are this file's pool swabs: everyone in scope
+    is expected, each distinct person of the file sampled, nobody resulted yet. The same rows as
+    stats_refresh would write, without reading the round's ten million samples back."""
+    from fangkong.geo.models import Jurisdiction, Level
 
-
-def _after_colon(col: str) -> str:
-    return f"substr({col}, {_instr(col)} + 1)"
-
-
-def _instr(col: str) -> str:
-    return f"strpos({col}, ':')" if _pg() else f"instr({col}, ':')"
+    grids = {}
+    for path in round_.scope_nodes.values_list("path", flat=True):
+        grids.update(
+            Jurisdiction.objects.filter(level=Level.GRID, path__startswith=path).values_list(
+                "id", "path"
+            )
+        )
+    # Counting by bincount (ids are small integers) rather than sorting ten million of them.
+    grid_of = np.zeros(int(person_id.max(initial=0)) + 1, dtype=np.int64)
+    grid_of[person_id] = grid_id
+    present = np.bincount(person_id, minlength=len(grid_of)) > 0
+    sampled = dict(enumerate(np.bincount(grid_of[present]).tolist()))
+    if whole:
+        # The whole registry came back for the lookup: count the expected people from it.
+        counts = np.bincount(_np(people.column("grid_id").combine_chunks()))
+        expected = dict(enumerate(counts.tolist()))
+    else:
+        scope, params = _scope_sql(round_)
+        expected = dict(
+            _rows(
+                f"SELECT p.grid_id, count(*) FROM people_person p WHERE {scope} GROUP BY p.grid_id",
+                params,
+            )
+        )
+    now = timezone.now()
+    GridStat.objects.filter(round=round_).delete()
+    GridStat.objects.bulk_create(
+        [
+            GridStat(
+                round=round_,
+                grid_id=g,
+                path=path,
+                expected=expected[g],
+                sampled=int(sampled.get(g, 0)),
+                refreshed_at=now,
+            )
+            for g, path in grids.items()
+            if expected.get(g)
+        ],
+        batch_size=2000,
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -561,95 +692,146 @@ def import_results(*, actor, source, filename: str) -> ImportJob:
     return job
 
 
+CT = "^[0-9]{1,3}([.][0-9]{1,2})?$"
+
+
 def _import_results(actor, source) -> dict:
-    need = _stage(source, "fk_stg", RESULT_COLUMNS, ["ct_orf1ab", "ct_n"])
-    num = "'^[0-9]{1,3}([.][0-9]{1,2})?$'"
-    regex = (lambda col: f"{col} ~ {num}") if _pg() else (lambda col: f"_fk_num({col})")
-    if not _pg():
-        connection.connection.create_function("_fk_num", 1, _is_ct, deterministic=True)
-    _run(
-        "CREATE TEMP TABLE fk_r1 AS SELECT line, raw, c0 AS barcode, lower(c1) AS result, c2 AS ts_text, "
-        "c3 AS lab_code, NULLIF(c4, '') AS ct1, NULLIF(c5, '') AS ct2, CASE "
-        f"WHEN ncols < {need} THEN 'row:' || %s "
-        " WHEN c0 = '' THEN 'tube_barcode:' || %s "
-        "WHEN lower(c1) NOT IN ('negative', 'positive', 'invalid') THEN 'result:' || %s "
-        "WHEN c3 = '' THEN 'lab_code:' || %s WHEN length(c3) > 40 THEN 'lab_code:' || %s "
-        f"WHEN c4 <> '' AND NOT {regex('c4')} THEN 'ct_orf1ab:' || %s "
-        f"WHEN c5 <> '' AND NOT {regex('c5')} THEN 'ct_n:' || %s END AS err FROM fk_stg",
-        [
-            _("too few columns"),
-            _("empty"),
+    with timed("parse"):
+        parsed = engine.read_csv(source, RESULT_COLUMNS, ["ct_orf1ab", "ct_n"])
+    n = len(parsed)
+    cols = parsed.columns
+    errors = engine.Errors(n)
+    with timed("check"):
+        barcode, lab = cols["tube_barcode"], cols["lab_code"]
+        result = pc.utf8_lower(cols["result"])
+        llen = _np(pc.utf8_length(lab))
+        errors.add(_np(pc.equal(barcode, "")), "tube_barcode", _("empty"))
+        errors.add(
+            ~_np(pc.is_in(result, value_set=pa.array(list(RESULTS)))),
+            "result",
             _("must be negative, positive or invalid"),
-            _("empty"),
-            _("longer than 40 characters"),
-            _("not a Ct value"),
-            _("not a Ct value"),
-        ],
-    )
-    _drop("fk_stg")
-    _time_map("fk_r1", "ts_text", "fk_ts")
-    _run(
-        "CREATE TEMP TABLE fk_r2 AS SELECT s.*, m.ts, t.id AS tube_id, t.round_id, t.result AS old_result, "
-        "ROW_NUMBER() OVER (PARTITION BY s.barcode, CASE WHEN s.err IS NULL AND m.ts IS NOT NULL THEN 0 ELSE s.line END "
-        "ORDER BY s.line) AS nth FROM fk_r1 s "
-        "LEFT JOIN fk_ts m ON m.txt = s.ts_text LEFT JOIN testing_tube t ON t.barcode = s.barcode"
-    )
-    _drop("fk_r1", "fk_ts")
-    _run(
-        "UPDATE fk_r2 SET err = CASE WHEN ts IS NULL THEN 'reported_at:' || %s "
-        "WHEN tube_id IS NULL THEN 'tube_barcode:' || %s WHEN nth > 1 THEN 'tube_barcode:' || %s "
-        "WHEN old_result <> '' AND old_result <> result THEN 'result:' || %s || old_result END "
-        "WHERE err IS NULL AND (ts IS NULL OR tube_id IS NULL OR nth > 1 OR (old_result <> '' AND old_result <> result))",
-        [
-            _("not a time YYYY-MM-DD HH:MM:SS"),
-            _("no such tube"),
-            _("the tube appears earlier in the file"),
-            _("the tube is already reported as "),
-        ],
-    )
-    _analyze("fk_r2")
+        )
+        errors.add(llen == 0, "lab_code", _("empty"))
+        errors.add(llen > 40, "lab_code", _("longer than 40 characters"))
+        for name in ("ct_orf1ab", "ct_n"):
+            value = cols[name]
+            bad = _np(pc.not_equal(value, "")) & ~_np(pc.match_substring_regex(value, CT))
+            errors.add(bad, name, _("not a Ct value"))
+        micros = engine.local_times(cols["reported_at"], parse_local)
+        errors.add(micros < 0, "reported_at", _("not a time YYYY-MM-DD HH:MM:SS"))
+    with timed("tubes"):
+        at, tubes, _whole = engine.lookup(
+            barcode,
+            table="testing_tube",
+            key="barcode",
+            columns=[
+                ("id", pa.int64()),
+                ("round_id", pa.int64()),
+                ("result", pa.string()),
+                ("kind", pa.string()),
+            ],
+        )
+        errors.add(at < 0, "tube_barcode", _("no such tube"))
+        good = np.flatnonzero(errors.good)
+        _u, first = np.unique(at[good], return_index=True)
+        later = np.ones(len(good), dtype=bool)
+        later[first] = False
+        errors.set_rows(good[later], "tube_barcode", _("the tube appears earlier in the file"))
+        old = (
+            pc.take(
+                pc.fill_null(tubes.column("result").combine_chunks(), ""),
+                pa.array(np.maximum(at, 0)),
+            )
+            if tubes.num_rows
+            else pa.array([""] * n, pa.string())
+        )
+        differs = _np(pc.and_(pc.not_equal(old, ""), pc.not_equal(old, result)))
+        for previous in RESULTS:
+            mask = differs & _np(pc.equal(old, previous))
+            errors.add(mask, "result", _("the tube is already reported as ") + previous)
+        change = errors.good & _np(pc.equal(old, ""))
     home = getattr(actor, "jurisdiction", None) or _root_node()
-    labs_created = _run(
-        "INSERT INTO testing_lab (code, name, jurisdiction_id, jpath, daily_capacity) "
-        "SELECT lab_code, lab_code, %s, %s, 0 FROM fk_r2 WHERE err IS NULL GROUP BY lab_code ON CONFLICT (code) DO NOTHING",
-        [home.pk, home.path],
+    rows = np.flatnonzero(change)
+    labs_created, lab_ids = _labs(lab.take(pa.array(np.flatnonzero(errors.good))).to_pylist(), home)
+    _temp(
+        "fk_chg",
+        f"tube_id bigint, round_id bigint, result varchar(8), ts {_ts()}, lab_id bigint, "
+        "ct1 numeric(5, 2), ct2 numeric(5, 2)",
     )
-    _drop("fk_chg")
-    _run(
-        "CREATE TEMP TABLE fk_chg AS SELECT r.tube_id, r.round_id, r.result, r.ts, l.id AS lab_id, r.ct1, r.ct2 "
-        "FROM fk_r2 r JOIN testing_lab l ON l.code = r.lab_code WHERE r.err IS NULL AND r.old_result = ''"
+    changed = 0
+    if len(rows):
+        taken = pa.array(rows)
+        engine.copy_rows(
+            "fk_chg",
+            ["tube_id", "round_id", "result", "ts", "lab_id", "ct1", "ct2"],
+            pa.table(
+                {
+                    "tube_id": _take(tubes, "id", at[rows]),
+                    "round_id": _take(tubes, "round_id", at[rows]),
+                    "result": result.take(taken),
+                    "ts": engine.timestamps(micros[rows]),
+                    "lab_id": pa.array(
+                        [lab_ids[c] for c in lab.take(taken).to_pylist()], pa.int64()
+                    ),
+                    "ct1": pc.if_else(
+                        pc.equal(cols["ct_orf1ab"].take(taken), ""),
+                        None,
+                        cols["ct_orf1ab"].take(taken),
+                    ),
+                    "ct2": pc.if_else(
+                        pc.equal(cols["ct_n"].take(taken), ""), None, cols["ct_n"].take(taken)
+                    ),
+                }
+            ),
+        )
+        _analyze("fk_chg")
+        with timed("update tubes"), _bulk_tubes(len(rows), share=0.3):
+            changed = _run(
+                "UPDATE testing_tube SET result = c.result, status = 'resulted', reported_at = c.ts, "
+                "tested_at = COALESCE(testing_tube.tested_at, c.ts), lab_id = c.lab_id, "
+                "ct_orf1ab = c.ct1, ct_n = c.ct2 FROM fk_chg c WHERE testing_tube.id = c.tube_id"
+            )
+    with timed("turnaround"):
+        turnaround_add("fk_chg")
+    # Negative pools need nothing more (a status is derived from the tube): only the tubes that
+    # put people under control, on a worklist or on the positive list go on.
+    kinds = (
+        pc.take(tubes.column("kind").combine_chunks(), pa.array(at[rows])) if len(rows) else None
     )
-    _analyze("fk_chg")
-    changed = _run(
-        "UPDATE testing_tube SET result = c.result, status = 'resulted', reported_at = c.ts, "
-        "tested_at = COALESCE(testing_tube.tested_at, c.ts), lab_id = c.lab_id, "
-        "ct_orf1ab = CAST(c.ct1 AS numeric), ct_n = CAST(c.ct2 AS numeric) "
-        "FROM fk_chg c WHERE testing_tube.id = c.tube_id"
-    )
+    hot = rows
+    if len(rows):
+        hot = rows[
+            _np(pc.is_in(result.take(pa.array(rows)), value_set=pa.array(["positive", "invalid"])))
+            | _np(pc.equal(kinds, "recheck"))
+        ]
+    _temp("fk_hot", "tube_id bigint")
+    engine.copy_rows("fk_hot", ["tube_id"], pa.table({"tube_id": _take(tubes, "id", at[hot])}))
     started = time.perf_counter()
-    effects = apply_results("fk_chg")
+    effects = apply_results("fk_hot")
     TIMINGS["outcomes"] = time.perf_counter() - started
-    rounds = [row[0] for row in _rows("SELECT DISTINCT round_id FROM fk_r2 WHERE err IS NULL")]
-    # Rounds whose grid counts this file can move on by itself need no recount afterwards.
-    rounds = [r for r in rounds if not _stats_results_delta(r)]
-    total = _rows("SELECT count(*) FROM fk_r2")[0][0]
-    rejected, errors, rows = _collect_errors(
-        "SELECT line, col, CASE WHEN col = 'row' THEN raw WHEN col = 'result' THEN result "
-        "WHEN col = 'reported_at' THEN ts_text WHEN col = 'lab_code' THEN lab_code WHEN col = 'ct_orf1ab' THEN ct1 "
-        "WHEN col = 'ct_n' THEN ct2 ELSE barcode END, reason, raw FROM ("
-        f"SELECT line, raw, barcode, result, ts_text, lab_code, ct1, ct2, {_before_colon('err')} AS col, "
-        f"{_after_colon('err')} AS reason FROM fk_r2 WHERE err IS NOT NULL) e ORDER BY line"
+    _drop("fk_hot")
+    good_rounds = _take(tubes, "round_id", at[errors.good]) if tubes.num_rows else np.zeros(0)
+    rounds = sorted({int(x) for x in good_rounds})
+    with_rechecks = (
+        {int(x) for x in _take(tubes, "round_id", at[rows])[_np(pc.equal(kinds, "recheck"))]}
+        if len(rows)
+        else set()
     )
-    _drop("fk_r2", "fk_chg")
-    good = total - rejected
+    # Rounds whose grid counts this file can move on by itself need no recount afterwards.
+    with timed("stats"):
+        rounds = [x for x in rounds if x in with_rechecks or not _stats_results_delta(x)]
+    _drop("fk_chg")
+    rejected, kept, bad_rows = engine.collect(parsed, errors, KEPT_ERRORS)
+    total = n + len(parsed.short)
+    good_n = total - rejected
     return dict(
         total=total,
         created=0,
         updated=changed,
-        unchanged=good - changed,
+        unchanged=good_n - changed,
         rejected=rejected,
-        errors=errors,
-        rows=rows,
+        errors=kept,
+        rows=bad_rows,
         message=_("%(n)s results recorded; %(p)s positive pools; %(rejected)s rows rejected")
         % {"n": changed, "p": effects["positive_pools"], "rejected": rejected},
         rounds=rounds,
@@ -657,11 +839,28 @@ def _import_results(actor, source) -> dict:
     )
 
 
+def _labs(codes: list[str], home) -> tuple[int, dict[str, int]]:
+    names = sorted(set(codes))
+    found = {}
+    for start in range(0, len(names), 500):
+        found.update(
+            Lab.objects.filter(code__in=names[start : start + 500]).values_list("code", "id")
+        )
+    missing = [c for c in names if c not in found]
+    if missing:
+        Lab.objects.bulk_create(
+            [Lab(code=c, name=c, jurisdiction=home, jpath=home.path) for c in missing],
+            ignore_conflicts=True,
+        )
+        found.update(Lab.objects.filter(code__in=missing).values_list("code", "id"))
+    return len(missing), found
+
+
 def _stats_results_delta(round_id: int) -> bool:
     """Move the round's grid counts by this file's results, when that is exact: the counts exist,
     every person counted as sampled has exactly one swab in the round (the tubes' members add up
     to the sampled count, so no one has a second swab or a swab outside the scope), and every
-    newly reported tube is a pool. Then each member of a reported tube goes from pending to the
+    newly reported tube is a pool (the caller knows). Then each member of a reported tube goes from pending to the
     tube's result. Otherwise (False) the caller recounts the round."""
     counted = _rows(
         "SELECT count(*), COALESCE(sum(sampled), 0) FROM testing_gridstat WHERE round_id = %s",
@@ -674,41 +873,24 @@ def _stats_results_delta(round_id: int) -> bool:
     )[0][0]
     if swabs != counted[1]:
         return False
-    if _rows(
-        "SELECT 1 FROM fk_chg c JOIN testing_tube t ON t.id = c.tube_id "
-        "WHERE c.round_id = %s AND t.kind <> 'pool' LIMIT 1",
-        [round_id],
-    ):
-        return False
+    # A tube whose people share a grid moves that grid by its member count; the few pools that
+    # mix grids are counted swab by swab.
     _run(
         "UPDATE testing_gridstat SET resulted = resulted + d.n, negative = negative + d.neg, "
         "recheck = recheck + d.pos, resample = resample + d.inv, refreshed_at = %s FROM ("
-        "SELECT p.grid_id, count(*) AS n, "
-        "SUM(CASE WHEN c.result = 'negative' THEN 1 ELSE 0 END) AS neg, "
-        "SUM(CASE WHEN c.result = 'positive' THEN 1 ELSE 0 END) AS pos, "
-        "SUM(CASE WHEN c.result = 'invalid' THEN 1 ELSE 0 END) AS inv "
-        # CROSS JOIN keeps SQLite's join order (the file's tubes first, then their swabs): left
-        # free, it scanned every person and probed the tubes by round, 200,000 × 20,000 rows.
-        "FROM fk_chg c CROSS JOIN testing_sample s CROSS JOIN people_person p "
-        "WHERE s.tube_id = c.tube_id AND p.id = s.person_id AND c.round_id = %s "
-        "GROUP BY p.grid_id) d "
+        "SELECT grid_id, sum(n) AS n, "
+        "SUM(CASE WHEN result = 'negative' THEN n ELSE 0 END) AS neg, "
+        "SUM(CASE WHEN result = 'positive' THEN n ELSE 0 END) AS pos, "
+        "SUM(CASE WHEN result = 'invalid' THEN n ELSE 0 END) AS inv FROM ("
+        "SELECT t.grid_id, t.members AS n, c.result FROM fk_chg c JOIN testing_tube t ON t.id = c.tube_id "
+        "WHERE c.round_id = %s AND t.grid_id IS NOT NULL UNION ALL "
+        "SELECT p.grid_id, 1, c.result FROM fk_chg c JOIN testing_tube t ON t.id = c.tube_id "
+        "JOIN testing_sample s ON s.tube_id = t.id JOIN people_person p ON p.id = s.person_id "
+        "WHERE c.round_id = %s AND t.grid_id IS NULL) x GROUP BY grid_id) d "
         "WHERE testing_gridstat.round_id = %s AND testing_gridstat.grid_id = d.grid_id",
-        [_db_datetime(timezone.now()), round_id, round_id],
+        [_db_datetime(timezone.now()), round_id, round_id, round_id],
     )
     return True
-
-
-def _is_ct(value) -> bool:
-    try:
-        return value is not None and 0 <= float(value) < 1000 and len(value) <= 6
-    except ValueError:
-        return False
-
-
-def _root_node():
-    from fangkong.geo.models import Jurisdiction
-
-    return Jurisdiction.objects.order_by("depth", "path").first()
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -735,43 +917,54 @@ def apply_results(changed: str) -> dict:
         f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
         "JOIN people_person p ON p.id = s.person_id"
     )
-    controls = _run(
-        "INSERT INTO testing_temporarycontrol (round_id, person_id, tube_id, jpath, since, released_at) "
-        f"SELECT t.round_id, s.person_id, t.id, p.jpath, %s, NULL {members} "
-        "WHERE t.kind = 'pool' AND t.result = 'positive' "
-        "ON CONFLICT (round_id, person_id) DO UPDATE SET released_at = NULL, tube_id = excluded.tube_id, since = excluded.since",
-        [now_db],
-    )
-    rechecks = _run(
-        "INSERT INTO testing_recheck (round_id, person_id, source_tube_id, reason, status, jpath, result, created_at, updated_at) "
-        f"SELECT t.round_id, s.person_id, t.id, CASE WHEN t.result = 'positive' THEN 'positive_pool' ELSE 'invalid' END, "
-        f"'pending', p.jpath, '', %s, %s {members} "
-        "WHERE t.kind = 'pool' AND t.result IN ('positive', 'invalid') "
-        "ON CONFLICT (source_tube_id, person_id) DO NOTHING",
-        [now_db, now_db],
-    )
-    # Single-tube re-checks: negative and positive close the item; invalid sends the team back.
-    closed = _run(
-        "UPDATE testing_recheck SET status = CASE WHEN t.result = 'invalid' THEN 'pending' ELSE 'resulted' END, "
-        "result = t.result, recheck_tube_id = t.id, updated_at = %s "
-        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
-        "WHERE t.kind = 'recheck' AND testing_recheck.round_id = t.round_id "
-        "AND testing_recheck.person_id = s.person_id AND testing_recheck.status IN ('pending', 'sampled')",
-        [now_db],
-    )
-    findings = _run(
-        "INSERT INTO testing_positivefinding (round_id, person_id, tube_id, jpath, at) "
-        f"SELECT t.round_id, s.person_id, t.id, p.jpath, COALESCE(t.reported_at, %s) {members} "
-        "WHERE t.kind = 'recheck' AND t.result = 'positive' ON CONFLICT (tube_id, person_id) DO NOTHING",
-        [now_db],
-    )
-    released = _run(
-        "UPDATE testing_temporarycontrol SET released_at = %s "
-        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
-        "WHERE t.kind = 'recheck' AND t.result = 'negative' AND testing_temporarycontrol.round_id = t.round_id "
-        "AND testing_temporarycontrol.person_id = s.person_id AND testing_temporarycontrol.released_at IS NULL",
-        [now_db],
-    )
+    pools, singles = _rows(
+        "SELECT COALESCE(SUM(CASE WHEN t.kind = 'pool' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN t.kind = 'recheck' THEN 1 ELSE 0 END), 0) "
+        "FROM fk_hit c JOIN testing_tube t ON t.id = c.tube_id"
+    )[0]
+    # Each statement below joins the tubes to their swabs and people: run only the ones that
+    # have tubes of their kind (a lab file of pools has no single-tube re-checks, and a join
+    # planned for none can still read the whole swab table).
+    controls = rechecks = closed = findings = released = 0
+    if pools:
+        controls = _run(
+            "INSERT INTO testing_temporarycontrol (round_id, person_id, tube_id, jpath, since, released_at) "
+            f"SELECT t.round_id, s.person_id, t.id, p.jpath, %s, NULL {members} "
+            "WHERE t.kind = 'pool' AND t.result = 'positive' "
+            "ON CONFLICT (round_id, person_id) DO UPDATE SET released_at = NULL, tube_id = excluded.tube_id, since = excluded.since",
+            [now_db],
+        )
+        rechecks = _run(
+            "INSERT INTO testing_recheck (round_id, person_id, source_tube_id, reason, status, jpath, result, created_at, updated_at) "
+            f"SELECT t.round_id, s.person_id, t.id, CASE WHEN t.result = 'positive' THEN 'positive_pool' ELSE 'invalid' END, "
+            f"'pending', p.jpath, '', %s, %s {members} "
+            "WHERE t.kind = 'pool' AND t.result IN ('positive', 'invalid') "
+            "ON CONFLICT (source_tube_id, person_id) DO NOTHING",
+            [now_db, now_db],
+        )
+    if singles:
+        # Single-tube re-checks: negative and positive close the item; invalid sends the team back.
+        closed = _run(
+            "UPDATE testing_recheck SET status = CASE WHEN t.result = 'invalid' THEN 'pending' ELSE 'resulted' END, "
+            "result = t.result, recheck_tube_id = t.id, updated_at = %s "
+            f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
+            "WHERE t.kind = 'recheck' AND testing_recheck.round_id = t.round_id "
+            "AND testing_recheck.person_id = s.person_id AND testing_recheck.status IN ('pending', 'sampled')",
+            [now_db],
+        )
+        findings = _run(
+            "INSERT INTO testing_positivefinding (round_id, person_id, tube_id, jpath, at) "
+            f"SELECT t.round_id, s.person_id, t.id, p.jpath, COALESCE(t.reported_at, %s) {members} "
+            "WHERE t.kind = 'recheck' AND t.result = 'positive' ON CONFLICT (tube_id, person_id) DO NOTHING",
+            [now_db],
+        )
+        released = _run(
+            "UPDATE testing_temporarycontrol SET released_at = %s "
+            f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_sample s ON s.tube_id = t.id "
+            "WHERE t.kind = 'recheck' AND t.result = 'negative' AND testing_temporarycontrol.round_id = t.round_id "
+            "AND testing_temporarycontrol.person_id = s.person_id AND testing_temporarycontrol.released_at IS NULL",
+            [now_db],
+        )
     positive = _rows(
         "SELECT t.id, t.barcode, t.round_id, t.kind, s.person_id, p.grid_id, p.jpath "
         f"{members} WHERE t.result = 'positive' ORDER BY t.id, s.person_id"
@@ -846,6 +1039,24 @@ def _alerts_and_events(rows, now) -> tuple[int, int]:
     return pools, len(alerts)
 
 
+def turnaround_add(changed: str) -> None:
+    """Add newly reported tubes (ids in `changed`) to the turnaround counts of their site and lab."""
+    if _pg():
+        seconds = "EXTRACT(EPOCH FROM t.reported_at - t.sampled_at)"
+    else:
+        seconds = "(julianday(t.reported_at) - julianday(t.sampled_at)) * 86400.0"
+    _run(
+        "INSERT INTO testing_turnaroundstat (round_id, site_id, lab_id, jpath, lab_path, tubes, seconds) "
+        f"SELECT t.round_id, t.site_id, t.lab_id, min(t.jpath), min(l.jpath), count(*), sum({seconds}) "
+        f"FROM {changed} c JOIN testing_tube t ON t.id = c.tube_id JOIN testing_lab l ON l.id = t.lab_id "
+        "WHERE t.sampled_at IS NOT NULL AND t.reported_at IS NOT NULL "
+        "GROUP BY t.round_id, t.site_id, t.lab_id "
+        "ON CONFLICT (round_id, site_id, lab_id) DO UPDATE SET "
+        "tubes = testing_turnaroundstat.tubes + excluded.tubes, "
+        "seconds = testing_turnaroundstat.seconds + excluded.seconds"
+    )
+
+
 def apply_results_for(tube_ids: list[int]) -> dict:
     """The same outcomes for a few tubes reported through the API."""
     _drop("fk_one")
@@ -853,6 +1064,7 @@ def apply_results_for(tube_ids: list[int]) -> dict:
     with connection.cursor() as cursor:
         cursor.executemany("INSERT INTO fk_one VALUES (%s)", [(t,) for t in tube_ids])
     try:
+        turnaround_add("fk_one")
         return apply_results("fk_one")
     finally:
         _drop("fk_one")

@@ -226,7 +226,7 @@ class Tube(models.Model):
         db_index=False,
     )
     site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, related_name="tubes", db_constraint=False
+        Site, on_delete=models.PROTECT, related_name="tubes", db_constraint=False, db_index=False
     )
     # The site's path: tubes are scoped by where they were sampled.
     jpath = models.CharField(max_length=255)
@@ -239,8 +239,18 @@ class Tube(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
     )
+    # Every index of this table is paid for on each of a million tubes registered and again on
+    # each result (an update writes a new row version into every index): the site and lab are
+    # never searched by, and only boxed tubes are searched by box. Nor is the box a database
+    # constraint: a deferred check per tube written, like round, site and lab.
     box = models.ForeignKey(
-        Box, null=True, blank=True, on_delete=models.SET_NULL, related_name="tubes"
+        Box,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tubes",
+        db_index=False,
+        db_constraint=False,
     )
     lab = models.ForeignKey(
         Lab,
@@ -249,6 +259,7 @@ class Tube(models.Model):
         on_delete=models.PROTECT,
         related_name="tubes",
         db_constraint=False,
+        db_index=False,
     )
     opened_at = models.DateTimeField(_("opened"), null=True, blank=True)
     sampled_at = models.DateTimeField(_("sampled"), null=True, blank=True)
@@ -262,6 +273,17 @@ class Tube(models.Model):
         "Ct ORF1ab", max_digits=5, decimal_places=2, null=True, blank=True
     )
     ct_n = models.DecimalField("Ct N", max_digits=5, decimal_places=2, null=True, blank=True)
+    # The grid all its people live in, NULL when they live in several (or it holds no people): a
+    # result file then moves the grid counts of a million tubes without reading their swabs.
+    grid = models.ForeignKey(
+        "geo.Jurisdiction",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     # Goods and surfaces have no person: what was swabbed, in words.
     subject_label = models.CharField(_("subject"), max_length=200, blank=True)
 
@@ -275,6 +297,7 @@ class Tube(models.Model):
                 name="tube_round_sampled",
                 condition=Q(reported_at__isnull=True),
             ),
+            models.Index(fields=["box"], name="tube_box", condition=Q(box__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -444,3 +467,28 @@ class GridStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}:{self.path}"
+
+
+class TurnaroundStat(models.Model):
+    """Tubes reported and their hours from sampling to report, per round, site and lab, added to
+    as results arrive: turnaround pages read these few thousand rows, not a million tubes."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        Site, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    lab = models.ForeignKey(
+        Lab, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    jpath = models.CharField(max_length=255)  # the site's path
+    lab_path = models.CharField(max_length=255)
+    tubes = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "site", "lab"], name="turnaround_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round_id}:{self.site_id}:{self.lab_id}"

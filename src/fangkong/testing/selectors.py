@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -14,7 +14,20 @@ from fangkong.geo.models import Jurisdiction
 from fangkong.people.models import Person
 
 from . import bulk
-from .models import GridStat, Lab, PositiveFinding, Recheck, Round, Site, TemporaryControl, Tube
+from .models import (
+    Box,
+    Exemption,
+    GridStat,
+    Lab,
+    PositiveFinding,
+    Recheck,
+    Round,
+    Sample,
+    Site,
+    TemporaryControl,
+    Tube,
+    TurnaroundStat,
+)
 
 
 def _ancestors(path: str) -> list[str]:
@@ -91,6 +104,58 @@ def access_tube(actor, barcode: str) -> Tube:
         raise Http404 from exc
 
 
+def actor_node(actor) -> Jurisdiction | None:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return None
+    if prefix == "/":
+        return Jurisdiction.objects.order_by("depth", "path").first()
+    return Jurisdiction.objects.filter(path=prefix).first()
+
+
+def rotation_list(*, actor, round_: Round) -> list:
+    """The round's rotation (which area samples on which day) inside or above the actor's node."""
+    from .models import RotationSlot
+
+    prefix = actor_path(actor)
+    if prefix is None:
+        return []
+    slots = RotationSlot.objects.filter(round=round_).select_related("jurisdiction")
+    return [
+        s
+        for s in slots
+        if prefix == "/"
+        or s.jurisdiction.path.startswith(prefix)
+        or prefix.startswith(s.jurisdiction.path)
+    ]
+
+
+def _box_scope(actor) -> Q:
+    prefix = actor_path(actor)
+    if prefix is None:
+        return Q(pk__in=[])
+    if prefix == "/":
+        return Q()
+    # The lab a box travels to sees it as well as the site that packed it.
+    return Q(jpath__startswith=prefix) | Q(lab__jpath__startswith=prefix)
+
+
+def box_list(*, actor) -> QuerySet[Box]:
+    return (
+        Box.objects.filter(_box_scope(actor))
+        .select_related("site", "lab")
+        .annotate(tube_count=Count("tubes"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def access_box(actor, code: str) -> Box:
+    try:
+        return Box.objects.filter(_box_scope(actor)).select_related("site", "lab").get(code=code)
+    except Box.DoesNotExist as exc:
+        raise Http404 from exc
+
+
 def tube_members(*, actor, tube: Tube) -> QuerySet[Person]:
     return scoped(
         Person.objects.filter(testing_samples__tube=tube).select_related("grid"), actor
@@ -134,11 +199,62 @@ def untested_list(*, actor, round_: Round, node: Jurisdiction | None = None) -> 
     if within is None:
         return Person.objects.none()
     sql, params = bulk.untested_sql(round_, within if within != "/" else "/")
+    home = Exemption.objects.filter(round=round_, person=OuterRef("pk"), home_visit=True)
     return (
         scoped(Person.objects.filter(id__in=_raw_ids(sql, params)), actor)
         .select_related("grid")
+        .annotate(home_visit=Exists(home))
         .order_by("jpath", "name", "id")
     )
+
+
+def missed_before(*, actor, round_: Round, people: list[Person], last: int = 4) -> dict[int, int]:
+    """For each person, in how many of the `last` earlier rounds covering them they were not
+    sampled (the grid worker's repeat absentees). Two queries for a page of people."""
+    earlier = [
+        r for r in round_list(actor=actor).prefetch_related("scope_nodes") if r.pk != round_.pk
+    ]
+    earlier = [r for r in earlier if r.created_at <= round_.created_at][:last]
+    if not people or not earlier:
+        return {p.pk: 0 for p in people}
+    sampled = set(
+        Sample.objects.filter(round__in=earlier, person__in=people).values_list(
+            "round_id", "person_id"
+        )
+    )
+    missed = {}
+    for person in people:
+        covering = [
+            r for r in earlier if any(person.jpath.startswith(n.path) for n in r.scope_nodes.all())
+        ]
+        missed[person.pk] = sum((r.pk, person.pk) not in sampled for r in covering)
+    return missed
+
+
+def site_throughput(*, actor, round_: Round, site: Site | None = None) -> list[dict]:
+    """Swabs per site per hour (Asia/Shanghai) of the round, from the tubes' close times."""
+    from django.db.models.functions import TruncHour
+
+    qs = tube_list(actor=actor, round_=round_).filter(sampled_at__isnull=False)
+    if site is not None:
+        qs = qs.filter(site=site)
+    rows = (
+        qs.order_by()
+        .annotate(hour=TruncHour("sampled_at", tzinfo=timezone.get_default_timezone()))
+        .values("site__code", "site__name", "hour")
+        .annotate(swabs=Sum("members"), tubes=Count("id"))
+        .order_by("site__code", "hour")
+    )
+    return [
+        {
+            "site": row["site__code"],
+            "name": row["site__name"],
+            "hour": row["hour"],
+            "tubes": row["tubes"],
+            "swabs": row["swabs"] or 0,
+        }
+        for row in rows
+    ]
 
 
 def _raw_ids(sql, params):
@@ -167,6 +283,7 @@ def missed_rounds(*, actor, rounds: list[Round], min_missed: int = 2) -> list[tu
 # --------------------------------------------------------------------------- progress
 
 
+INLINE_RECOUNT = 500_000  # people: up to here a page may recount a stale round itself
 STAT_FIELDS = ["expected", "sampled", "resulted", "negative", "recheck", "positive", "resample"]
 
 
@@ -184,9 +301,20 @@ def round_progress(
         node = Jurisdiction.objects.get(path=prefix)
     stats = GridStat.objects.filter(round=round_)
     newest = stats.order_by("-refreshed_at").values_list("refreshed_at", flat=True).first()
-    if newest is None or (timezone.now() - newest).total_seconds() > max_age_seconds:
+    if newest is None:
         bulk.stats_refresh(round_id=round_.pk)
         newest = timezone.now()
+    elif (timezone.now() - newest).total_seconds() > max_age_seconds:
+        # Imports keep the counts exact; only desk scans since then are missing. A district's
+        # recount is quick, a city's takes a minute: that one goes to the worker (with Redis)
+        # and the page shows the counts it has, with their time.
+        from django.conf import settings
+
+        if settings.REDIS_URL:
+            bulk.stats_refresh_later(round_)
+        elif (stats.aggregate(n=Sum("expected"))["n"] or 0) <= INLINE_RECOUNT:
+            bulk.stats_refresh(round_id=round_.pk)
+            newest = timezone.now()
     rows = list(
         stats.filter(path__startswith=prefix if prefix != "/" else "/").values_list(
             "path", *STAT_FIELDS
@@ -227,25 +355,22 @@ def _rates(counts: dict) -> dict:
 
 
 def turnaround(*, actor, round_: Round, by: str = "site") -> list[dict]:
-    """Mean hours from sampling to report per site or lab (or for the whole round: by='round')."""
-    qs = tube_list(actor=actor, round_=round_).filter(
-        reported_at__isnull=False, sampled_at__isnull=False
-    )
-    span = ExpressionWrapper(F("reported_at") - F("sampled_at"), output_field=DurationField())
+    """Mean hours from sampling to report per site or lab (or for the whole round: by='round'),
+    over the tubes the actor sees: sampled in their subtree or reported by a lab in it. Read from
+    the counts the results keep up to date, not from the tubes."""
+    prefix = actor_path(actor)
+    qs = TurnaroundStat.objects.filter(round=round_)
+    if prefix is None:
+        return []
+    if prefix != "/":
+        qs = qs.filter(Q(jpath__startswith=prefix) | Q(lab_path__startswith=prefix))
     key = {"site": "site__code", "lab": "lab__code", "round": "round__code"}[by]
-    rows = qs.order_by().values(key).annotate(tubes=Count("id"), mean=Avg(span)).order_by(key)
+    rows = qs.order_by().values(key).annotate(n=Sum("tubes"), s=Sum("seconds")).order_by(key)
     return [
-        {"key": row[key], "tubes": row["tubes"], "mean_hours": round(_hours(row["mean"]), 2)}
+        {"key": row[key], "tubes": row["n"], "mean_hours": round(row["s"] / row["n"] / 3600, 2)}
         for row in rows
+        if row["n"]
     ]
-
-
-def _hours(value) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds() / 3600
-    return float(value) / 3_600_000_000  # SQLite returns microseconds
 
 
 def overdue_tubes(*, actor, round_: Round, now: dt.datetime | None = None) -> QuerySet[Tube]:
@@ -312,10 +437,12 @@ def scan_targets(
     if not row.site_visible:
         raise Http404
     db = Round.objects.db
-    site = Site.from_db(db, list(_SITE_COLS), [getattr(row, f"s__{c}") for c in _SITE_COLS])
-    person = None
-    if row.p__id is not None:
-        person = Person.from_db(
-            db, list(_PERSON_COLS), [getattr(row, f"p__{c}") for c in _PERSON_COLS]
-        )
+    site = _from_row(Site, db, row, "s", _SITE_COLS)
+    person = _from_row(Person, db, row, "p", _PERSON_COLS) if row.p__id is not None else None
     return row, site, person
+
+
+def _from_row(model, db, row, prefix: str, columns: tuple[str, ...]):
+    # Model.from_db takes a partial row's values in the model's field order, not the query's.
+    names = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
+    return model.from_db(db, names, [getattr(row, f"{prefix}__{c}") for c in names])

@@ -10,6 +10,7 @@ urlpatterns = [
     path("scanner/", views.scanner, name="scanner"),
     path("scanner/scan/", views.scan, name="scan"),
     path("lab/", views.lab, name="lab"),
+    path("plan/", views.plan, name="plan"),
     path("rechecks/", views.rechecks, name="rechecks"),
     path("rounds/<str:code>/", views.round_detail, name="round"),
     path("rounds/<str:code>/untested/", views.untested, name="untested"),

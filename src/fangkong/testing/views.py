@@ -26,6 +26,23 @@ class RoundForm(forms.Form):
     pool_size = forms.IntegerField(label=_("Pool size"), min_value=1, max_value=20, initial=10)
     starts_at = forms.DateTimeField(label=_("Starts"), required=False)
     ends_at = forms.DateTimeField(label=_("Ends"), required=False)
+    pooling = forms.ChoiceField(
+        label=_("Pooling policy"),
+        choices=[
+            ("", _("The pool size for everyone")),
+            (
+                "zones",
+                _("By risk zone: sealed 1:1, controlled 10:1, precaution 20:1; key groups 1:1"),
+            ),
+        ],
+        required=False,
+    )
+    exempt_bedridden = forms.BooleanField(
+        label=_("Bedridden people are sampled at home"), required=False, initial=True
+    )
+
+
+ZONE_POLICY = {"key_groups": 1, "zones": {"sealed": 1, "controlled": 10, "precaution": 20}}
 
 
 class ResultForm(forms.Form):
@@ -61,7 +78,10 @@ def rounds(request):
                         pool_size=data["pool_size"],
                         starts_at=data["starts_at"],
                         ends_at=data["ends_at"],
+                        pooling=ZONE_POLICY if data["pooling"] == "zones" else None,
                     )
+                    if data["exempt_bedridden"]:
+                        services.exemptions_from_tags(actor=request.user, round_=round_)
                     return redirect("testing:round", code=round_.code)
                 except services.TestingError as exc:
                     form.add_error(None, str(exc))
@@ -97,7 +117,29 @@ def round_detail(request, code: str):
             .exclude(status="resulted")
             .count(),
             "turnaround": selectors.turnaround(actor=request.user, round_=round_, by="round"),
+            "proposal": services.frequency_propose(node=node or progress["node"])
+            if (node or progress["node"]) is not None
+            else None,
+            "rotation": selectors.rotation_list(actor=request.user, round_=round_),
         },
+    )
+
+
+@login_required
+def plan(request):
+    """What a 24-hour round over the user's node needs, against what the registry holds."""
+    node = selectors.actor_node(request.user)
+    if node is None:
+        raise Http404
+    hours = int(request.GET.get("hours") or 24)
+    pool = int(request.GET.get("pool") or 10)
+    if not (1 <= hours <= 72 and 1 <= pool <= 20):
+        raise Http404
+    rows = services.plan_round(node=node, hours=hours, pool_size=pool)
+    return render(
+        request,
+        "testing/plan.html",
+        {"node": node, "rows": rows, "hours": hours, "pool": pool},
     )
 
 
@@ -167,6 +209,16 @@ def lab(request):
     form = (
         ResultForm(request.POST or None) if request.POST.get("action") == "result" else ResultForm()
     )
+    if request.method == "POST" and lab_obj is not None and request.POST.get("action") == "box":
+        try:
+            box = selectors.access_box(request.user, request.POST.get("box", "").strip())
+            n = services.box_receive(actor=request.user, box=box, lab=lab_obj)
+            messages.success(
+                request, _("Box %(b)s received: %(n)s tubes.") % {"b": box.code, "n": n}
+            )
+        except Http404:
+            messages.error(request, _("No such box."))
+        return redirect(f"{request.path}?lab={lab_obj.code}")
     if request.method == "POST" and lab_obj is not None:
         try:
             tube = selectors.access_tube(request.user, request.POST.get("barcode", "").strip())
@@ -212,7 +264,9 @@ def untested(request, code: str):
     page = Paginator(selectors.untested_list(actor=request.user, round_=round_), 100).get_page(
         request.GET.get("page")
     )
-    rows = [(person, masked(person)) for person in page]
+    people = list(page)
+    before = selectors.missed_before(actor=request.user, round_=round_, people=people)
+    rows = [(person, masked(person), before[person.pk]) for person in people]
     return render(request, "testing/untested.html", {"round": round_, "page": page, "rows": rows})
 
 
@@ -254,9 +308,36 @@ def turnaround(request, code: str):
             "breach": breach,
             "by_site": selectors.turnaround(actor=request.user, round_=round_, by="site"),
             "by_lab": selectors.turnaround(actor=request.user, round_=round_, by="lab"),
+            "throughput": _throughput_table(
+                selectors.site_throughput(actor=request.user, round_=round_)
+            ),
             "overdue": [
                 (t, round((now - t.sampled_at).total_seconds() / 3600, 1)) for t in overdue
             ],
             "page": overdue,
         },
     )
+
+
+def _throughput_table(rows: list[dict], sites: int = 30) -> dict:
+    """Sites down, hours across (local time), swabs in each cell; the busiest sites first."""
+    hours = sorted({timezone.localtime(r["hour"]) for r in rows})
+    cells: dict[str, dict] = {}
+    names = {}
+    for r in rows:
+        cells.setdefault(r["site"], {})[timezone.localtime(r["hour"])] = r["swabs"]
+        names[r["site"]] = r["name"]
+    ranked = sorted(cells, key=lambda code: (-sum(cells[code].values()), code))[:sites]
+    return {
+        "hours": hours,
+        "rows": [
+            {
+                "site": code,
+                "name": names[code],
+                "cells": [cells[code].get(h, 0) for h in hours],
+                "peak": max(cells[code].values()),
+            }
+            for code in ranked
+        ],
+        "more": max(0, len(cells) - sites),
+    }

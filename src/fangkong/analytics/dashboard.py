@@ -97,6 +97,8 @@ def tiles(today_values: dict, yesterday_values: dict) -> list[dict]:
 def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
     dates = curve["dates"]
     report = curve["by_report"]
+    shown = {k: rt.shown(getattr(rt, k)) for k in ("mean", "lower", "upper")}
+    top = max((u for u in shown["upper"] if u is not None), default=2.0)
     return {
         "data": [
             {
@@ -125,7 +127,7 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
                 "type": "scatter",
                 "mode": "lines",
                 "x": dates,
-                "y": rt.upper,
+                "y": shown["upper"],
                 "yaxis": "y2",
                 "line": {"width": 0},
                 "showlegend": False,
@@ -135,7 +137,7 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
                 "type": "scatter",
                 "mode": "lines",
                 "x": dates,
-                "y": rt.lower,
+                "y": shown["lower"],
                 "yaxis": "y2",
                 "fill": "tonexty",
                 "fillcolor": "rgba(108,92,231,0.2)",
@@ -146,7 +148,7 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
                 "type": "scatter",
                 "mode": "lines",
                 "x": dates,
-                "y": rt.mean,
+                "y": shown["mean"],
                 "yaxis": "y2",
                 "name": "Rt",
                 "line": {"color": "#6c5ce7", "width": 2},
@@ -162,7 +164,8 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
                 "title": {"text": "Rt"},
                 "overlaying": "y",
                 "side": "right",
-                "rangemode": "tozero",
+                "range": [0, min(max(2.0, top * 1.1), 6.0)],
+                "showgrid": False,
             },
             "shapes": [
                 {

@@ -135,6 +135,13 @@ class RtSeries:
     upper: list[float | None]
     last_shape: float | None
     last_scale: float | None
+    # Cases in each day's window: below ~12 the posterior is mostly the prior (Cori et al.
+    # advise at least 12), so charts leave those days out.
+    window_cases: list[int] | None = None
+
+    def shown(self, values: list, minimum: int = 12) -> list:
+        cases = self.window_cases or [minimum] * len(values)
+        return [v if c >= minimum else None for v, c in zip(values, cases, strict=True)]
 
 
 def rt_series(counts, dates: list[str], cfg: dict | None = None) -> RtSeries:
@@ -142,11 +149,14 @@ def rt_series(counts, dates: list[str], cfg: dict | None = None) -> RtSeries:
     cfg = cfg or config()
     counts = np.asarray(counts, dtype=float)
     n = counts.size
+    window = cfg["window"]
+    sums = np.convolve(counts, np.ones(window), mode="full")[:n]
+    window_cases = [int(x) for x in sums]
     mean = [None] * n
     lower = [None] * n
     upper = [None] * n
     if n < 2:
-        return RtSeries(dates, mean, lower, upper, None, None)
+        return RtSeries(dates, mean, lower, upper, None, None, window_cases)
     est = rt.rt_cori_many(
         counts[np.newaxis, :], si_mean=cfg["si_mean"], si_sd=cfg["si_sd"], window=cfg["window"]
     )

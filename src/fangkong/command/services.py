@@ -985,6 +985,15 @@ def daily_reports_assemble(*, day: dt.date, root=None) -> int:
     with transaction.atomic():
         DailyReport.objects.bulk_create(created)
         DailyReport.objects.bulk_update(updated, ["figures", "assembled_at"])
+        # One entry per run: the figures are the modules' own, assembled by the system.
+        audit_record(
+            actor=None,
+            action=Action.CREATE if created else Action.UPDATE,
+            object_type="command.dailyreport",
+            object_repr=f"daily reports {day.isoformat()}",
+            jurisdiction_path=root.path if root is not None else "/",
+            changes={"created": [None, len(created)], "refreshed": [None, len(updated)]},
+        )
     return len(created) + len(updated)
 
 
@@ -1184,10 +1193,17 @@ def bulletin_generate(*, actor, node, day: dt.date, force: bool = False) -> Bull
             )
             audit_created(actor=actor, obj=bulletin, fields={"day": day.isoformat()})
         else:
+            before = {"body_zh": existing.body_zh, "edited": existing.edited}
             for key, value in fields.items():
                 setattr(existing, key, value)
             existing.edited = False
             existing.save()
+            audit_updated(
+                actor=actor,
+                obj=existing,
+                before=before,
+                after={"body_zh": existing.body_zh, "edited": False},
+            )
             bulletin = existing
     return bulletin
 

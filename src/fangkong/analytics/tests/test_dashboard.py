@@ -178,3 +178,28 @@ def test_figures_are_reused_for_one_refresh_period(tree, city, people, settings)
         actor=city["commander"], node=tree["city"], today=city["today"]
     )
     assert fresh["figures"]["cases_confirmed"] == 2
+
+
+def test_dashboard_queries_do_not_grow_with_the_children(tree, city, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fangkong.geo.tests.factories import JurisdictionFactory
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            dashboard.dashboard_data(
+                actor=city["commander"], node=tree["city"], today=city["today"]
+            )
+        return len(queries)
+
+    before = count()
+    for n in range(3):
+        JurisdictionFactory(
+            code=f"32011{n}", level="district", name=f"新区{n}", parent=tree["city"]
+        )
+    outlines.outlines_generate(overwrite=True)
+    from django.core.cache import cache
+
+    cache.clear()
+    assert count() == before

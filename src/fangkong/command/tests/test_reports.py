@@ -194,3 +194,11 @@ def test_operator_records_a_paper_signature(story):
         actor=None, report=street, now=at(2, 7), signer="夫子庙街道值班长"
     )
     assert (street.signed_by, street.signer, street.late) == (None, "夫子庙街道值班长", False)
+
+
+def test_assembly_is_audited_once_per_run(story):
+    from fangkong.audit.models import AuditEntry
+
+    entries = AuditEntry.objects.filter(object_type="command.dailyreport", actor=None)
+    assert entries.count() == 1
+    assert entries.get().changes == {"created": [None, 5], "refreshed": [None, 0]}

@@ -36,7 +36,6 @@ def _context(request):
         actor=request.user, node=node, today=timezone.localdate(), colour_by=colour_by
     )
     data["ancestors"] = breadcrumbs(actor=request.user, node=node)
-    data["plotly_version"] = plotly.__version__
     data["refreshed_at"] = timezone.localtime()
     return data
 
@@ -132,6 +131,5 @@ def situation(request):
             }
             if result["growth"]
             else None,
-            "plotly_version": plotly.__version__,
         },
     )

@@ -1,5 +1,5 @@
 """Plotly pictures of tracing: the transmission network and the daily cases found under control.
-The page loads plotly.min.js from tracing:plotly (the installed package), so it works offline."""
+The page loads plotly.min.js with {% plotly_script %} (from the installed package), so it works offline."""
 
 from __future__ import annotations
 

@@ -17,5 +17,4 @@ urlpatterns = [
     path("colocation/", views.colocation_page, name="colocation"),
     path("colocation/<int:pk>/", views.colocation_run, name="colocation_run"),
     path("colocation/<int:pk>/result.csv", views.colocation_result, name="colocation_result"),
-    path("plotly.min.js", views.plotly_js, name="plotly"),
 ]

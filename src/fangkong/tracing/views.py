@@ -20,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import cache_control
 
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
@@ -553,11 +552,3 @@ def colocation_result(request, pk: int):
     if not path.exists():
         raise Http404
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"colocation-{run.pk}.csv")
-
-
-@cache_control(max_age=86400, public=True)
-def plotly_js(request):
-    """plotly.min.js from the installed plotly package: charts work without the internet."""
-    from plotly.offline import get_plotlyjs
-
-    return HttpResponse(get_plotlyjs(), content_type="application/javascript; charset=utf-8")

@@ -35,8 +35,9 @@ DEFAULTS = {
     # Each new case brings this many close contacts into centralized isolation for so many days.
     "contacts_per_case": 8,
     "isolation_days": 7,
-    # Share of new cases per bed type and the days a bed stays taken.
-    "beds": {"designated": (0.1, 14), "cabin": (0.9, 10)},
+    # Share of new cases per bed type (care's types: critical cases in ICU, moderate and severe
+    # in general wards, mild and asymptomatic in cabin hospitals) and the days a bed stays taken.
+    "beds": {"icu": (0.02, 14), "general": (0.13, 14), "fangcang": (0.85, 10)},
     # Tests a day: one per person under control (daily tests in the first days), and the
     # close contacts' household screening per new case.
     "tests_per_controlled": 1.0,
@@ -297,8 +298,9 @@ def resource_demand(
         capacity = figures.get(f"beds_total_{bed_type}")
         current = figures.get(f"beds_occupied_{bed_type}") or 0
         labels = {
-            "designated": _("Beds, designated hospitals"),
-            "cabin": _("Beds, cabin hospitals"),
+            "icu": _("ICU beds"),
+            "general": _("General beds"),
+            "fangcang": _("Cabin-hospital beds"),
         }
         row(
             f"beds_{bed_type}",

@@ -28,6 +28,7 @@ FIGURE_PROVIDERS: list[str] = [
     "fangkong.command.figures.control_figures",
     "fangkong.command.figures.testing_figures",
     "fangkong.command.figures.room_figures",
+    "fangkong.care.figures.bed_figures",
     "fangkong.command.figures.supply_figures",
     "fangkong.command.figures.task_figures",
 ]

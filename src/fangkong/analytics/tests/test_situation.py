@@ -83,8 +83,8 @@ def test_resource_demand_against_capacity(tree):
         "rooms_total": 100,
         "rooms_occupied": 60,
         "control_total": 200,
-        "beds_total_cabin": 30,
-        "beds_occupied_cabin": 20,
+        "beds_total_fangcang": 30,
+        "beds_occupied_fangcang": 20,
     }
     rows = {
         r["key"]: r
@@ -97,12 +97,12 @@ def test_resource_demand_against_capacity(tree):
     assert rooms["runs_out_on"] == dt.date(2022, 5, 6)
     # The pessimistic band (4 cases a day: 32 contacts) fills them on the second day.
     assert rooms["may_run_out_on"] == dt.date(2022, 5, 2)
-    cabin = rows["beds_cabin"]
-    # 90 % of 2 cases a day stay 10 days; today's 20 patients leave evenly over 10 days.
-    assert cabin["median"][:2] == [19.8, 19.6]
+    cabin = rows["beds_fangcang"]
+    # 85 % of 2 cases a day stay 10 days; today's 20 patients leave evenly over 10 days.
+    assert cabin["median"][:2] == [19.7, 19.4]
     assert cabin["runs_out_on"] is None and cabin["capacity"] == 30
     # No bed figures from care yet: demand without a capacity, no run-out date.
-    assert rows["beds_designated"]["capacity"] is None
+    assert rows["beds_icu"]["capacity"] is None
     assert rows["tests"]["capacity"] is None
 
 

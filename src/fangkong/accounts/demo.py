@@ -65,6 +65,7 @@ DemoStep = Callable[..., None]
 # it must be idempotent: create its data only when it is missing. Steps run in list order,
 # so a later module may build on an earlier one's data (e.g. tracing on testing results).
 DEMO_STEPS: list[DemoStep | str] = [
+    "fangkong.tracing.demo.stale_data_forget",
     "fangkong.testing.demo.testing_demo",
     "fangkong.tracing.demo.tracing_demo",
     "fangkong.control.demo.control_demo",

@@ -79,6 +79,12 @@ def mark_data_dir(path: Path) -> None:
     (path / "dataset.json").write_text(json.dumps({"database": _database()}))
 
 
+def data_dir_forget() -> None:
+    """Untie the default directory from this database (its data no longer fits the registry)."""
+    if not _configured():
+        (data_dir() / "dataset.json").unlink(missing_ok=True)
+
+
 def configured_sources() -> dict[str, str]:
     """{rule: path} of the data present: `presence`, `scans`, `manifests` as a .parquet/.csv file
     or a directory of them."""

@@ -26,7 +26,7 @@ from fangkong.audit.services import audit_record
 from fangkong.geo.models import Level
 from fangkong.people.models import Person
 
-from . import handlers, services
+from . import colocation, handlers, services
 from .models import (
     Activity,
     Case,
@@ -71,6 +71,14 @@ EXCLUDE_REASONS = [
     "号码已转让他人",
     "接触时佩戴N95口罩且间隔超过2米",
 ]
+
+
+def stale_data_forget(stdout, seed: int) -> None:
+    """Runs before the testing step: big data left on disk by an earlier demo database at the
+    same path must not feed this one's first positives (the story would then depend on what an
+    earlier run left behind). Data is only written once cases exist, so none means stale."""
+    if not Case.objects.exists():
+        colocation.data_dir_forget()
 
 
 def tracing_demo(stdout, seed: int) -> None:
@@ -291,18 +299,22 @@ class _Story:
         if controlled:
             isolated = reported_at - dt.timedelta(days=float(rng.uniform(1, 5)))
             contact_person = Person.objects.get(pk=person[0])
-            Contact.objects.create(
+            # The person may already be a lead: the testing step's positives ran the
+            # configured big data after their commit (when a previous demo left it on disk).
+            Contact.objects.update_or_create(
                 person=contact_person,
-                jpath=contact_person.jpath,
-                kind=ContactKind.CLOSE,
-                state=LeadState.UNDER_CONTROL,
-                setting=Setting.HOUSEHOLD,
-                last_exposure_at=isolated - dt.timedelta(hours=12),
-                origin=Origin.INVESTIGATION,
-                pushed_at=isolated - dt.timedelta(hours=8),
-                verified_at=isolated - dt.timedelta(hours=5),
-                reachable=True,
-                controlled_at=isolated,
+                defaults=dict(
+                    jpath=contact_person.jpath,
+                    kind=ContactKind.CLOSE,
+                    state=LeadState.UNDER_CONTROL,
+                    setting=Setting.HOUSEHOLD,
+                    last_exposure_at=isolated - dt.timedelta(hours=12),
+                    origin=Origin.INVESTIGATION,
+                    pushed_at=isolated - dt.timedelta(hours=8),
+                    verified_at=isolated - dt.timedelta(hours=5),
+                    reachable=True,
+                    controlled_at=isolated,
+                ),
             )
         else:
             isolated = reported_at + dt.timedelta(hours=float(rng.uniform(0.5, 5)))

@@ -76,3 +76,14 @@ def test_outbreak_story(story):
     demo.tracing_demo(out, 7)
     assert "已存在" in out.getvalue()
     assert (Case.objects.count(), Contact.objects.count()) == before
+
+
+def test_big_data_left_by_an_earlier_demo_database_is_forgotten(db, settings, tmp_path):
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    base = colocation.data_dir()
+    (base / "presence").mkdir(parents=True)
+    colocation.mark_data_dir(base)
+    assert colocation.configured_sources() == {"cell": str(base / "presence")}
+    demo.stale_data_forget(io.StringIO(), 2022)
+    assert colocation.configured_sources() == {}

@@ -74,6 +74,7 @@ def rejected_csv_response(job: ImportJob) -> HttpResponse:
 
 
 class AlertSerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(read_only=True)
     acknowledged_by = serializers.CharField(
         source="acknowledged_by.username", default=None, read_only=True
     )
@@ -83,6 +84,7 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "kind_label",
             "level",
             "title",
             "body",

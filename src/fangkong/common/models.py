@@ -89,3 +89,9 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def kind_label(self) -> str:
+        from .alerts import kind_label
+
+        return kind_label(self.kind)

@@ -20,10 +20,10 @@ def alerts(tree):
             jurisdiction_path=tree["grid_a"].path,
         ),
         "a_missed": alert_raise(
-            kind="missed_check", title="漏报健康监测", jurisdiction_path=tree["grid_a"].path
+            kind="control_missed", title="漏报健康监测", jurisdiction_path=tree["grid_a"].path
         ),
         "b": alert_raise(
-            kind="missed_check", title="第二网格漏报", jurisdiction_path=tree["grid_b"].path
+            kind="control_missed", title="第二网格漏报", jurisdiction_path=tree["grid_b"].path
         ),
         "c": alert_raise(
             kind="transfer_lost", title="转运超时", jurisdiction_path=tree["grid_c"].path
@@ -41,7 +41,7 @@ def test_api_lists_only_the_subtree_and_filters(make_user, alerts):
     worker = client_for(make_user(node="grid_a"))
     rows = worker.get("/api/v1/alerts/").json()["results"]
     assert sorted(r["title"] for r in rows) == sorted(["阳性混管 T001", "漏报健康监测"])
-    rows = worker.get("/api/v1/alerts/?kind=missed_check").json()["results"]
+    rows = worker.get("/api/v1/alerts/?kind=control_missed").json()["results"]
     assert [r["title"] for r in rows] == ["漏报健康监测"]
     commander = client_for(make_user(role="commander", node="city"))
     assert commander.get("/api/v1/alerts/").json()["count"] == 4
@@ -54,7 +54,8 @@ def test_api_object_outside_subtree_is_404(make_user, alerts):
     assert worker.get(f"/api/v1/alerts/{alerts['b'].pk}/").status_code == 404
     assert worker.post(f"/api/v1/alerts/{alerts['b'].pk}/acknowledge/").status_code == 404
     assert Alert.objects.get(pk=alerts["b"].pk).acknowledged_at is None
-    assert worker.get(f"/api/v1/alerts/{alerts['a'].pk}/").json()["level"] == "critical"
+    detail = worker.get(f"/api/v1/alerts/{alerts['a'].pk}/").json()
+    assert detail["level"] == "critical" and detail["kind_label"] == "混管阳性"
 
 
 def test_api_acknowledge_is_audited_and_leaves_the_open_list(make_user, alerts):
@@ -84,6 +85,7 @@ def test_page_shows_open_alerts_in_chinese_and_acknowledges(client, make_user, a
     page = client.get("/alerts/").content.decode()
     assert "告警中心" in page
     assert "阳性混管 T001" in page and "漏报健康监测" in page
+    assert "混管阳性</td>" in page and "未按时健康监测 (1)" in page  # kinds by their labels
     assert "第二网格漏报" not in page and "转运超时" not in page
     response = client.post(f"/alerts/{alerts['a'].pk}/acknowledge/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200

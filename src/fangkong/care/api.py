@@ -48,7 +48,7 @@ class BedSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "unit", "bed_type", "state"]
 
 
-class FiguresSerializer(serializers.Serializer):
+class CareFiguresSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     vacant = serializers.IntegerField()
     occupied = serializers.IntegerField()
@@ -57,10 +57,10 @@ class FiguresSerializer(serializers.Serializer):
     rate = serializers.FloatField(allow_null=True)
 
 
-class TypedFiguresSerializer(FiguresSerializer):
-    icu = FiguresSerializer()
-    general = FiguresSerializer()
-    fangcang = FiguresSerializer()
+class TypedFiguresSerializer(CareFiguresSerializer):
+    icu = CareFiguresSerializer()
+    general = CareFiguresSerializer()
+    fangcang = CareFiguresSerializer()
 
 
 class FacilityOccupancySerializer(TypedFiguresSerializer):
@@ -188,7 +188,7 @@ class AdmitSerializer(serializers.Serializer):
     facility = serializers.IntegerField(required=False)
 
 
-class SeveritySerializer(serializers.Serializer):
+class AdmissionSeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     note = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
@@ -226,12 +226,12 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
             return _refuse(exc)
         return Response(AdmissionSerializer(admission).data, status=201)
 
-    @extend_schema(request=SeveritySerializer, responses=AdmissionSerializer)
+    @extend_schema(request=AdmissionSeveritySerializer, responses=AdmissionSerializer)
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         admission = self.get_object()
         _require(request)
-        data = SeveritySerializer(data=request.data)
+        data = AdmissionSeveritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             admission = services.admission_severity_change(

@@ -128,6 +128,7 @@ class _Story:
             .values_list("id", "parent_id", "path")
         )
         size = max(int(self.grid.max(initial=0)), max((g[0] for g in grids), default=0)) + 1
+        self.grid_ids = np.array([g[0] for g in grids], dtype=np.int64)  # in path order
         per_grid = np.bincount(self.grid, minlength=size)
         self.site_of_grid = np.full(size, -1, dtype=np.int64)
         self.district_of_grid = np.full(size, -1, dtype=np.int64)
@@ -368,8 +369,11 @@ class _Story:
             ends_at=morning + dt.timedelta(days=1),
         )
         # Coverage varies by grid around 60 %; confirmed cases of round 1 are in isolation.
-        size = len(self.site_of_grid)
-        coverage = self.rng.beta(10 * ROUND_2_COVERAGE, 10 * (1 - ROUND_2_COVERAGE), size)
+        # One draw per grid in path order, so the story does not depend on the grids' keys.
+        coverage = np.zeros(len(self.site_of_grid))
+        coverage[self.grid_ids] = self.rng.beta(
+            10 * ROUND_2_COVERAGE, 10 * (1 - ROUND_2_COVERAGE), len(self.grid_ids)
+        )
         coverage[self.demo_grid.pk] = min(max(coverage[self.demo_grid.pk], 0.45), 0.75)
         keep = self.rng.random(self.n) < coverage[self.grid]
         keep &= ~np.isin(self.person_id, list(self.findings_1))

@@ -138,7 +138,7 @@ def _read_arrow(data: bytes, index: dict, width: int, need: int, wanted: list[st
         bad.append((row.number, row.text))
         return "skip"
 
-    def parse(threads: bool) -> pa.Table:
+    def parse(threads: bool, watch: bool = True) -> pa.Table:
         bad.clear()
         return pacsv.read_csv(
             pa.py_buffer(data),
@@ -146,7 +146,9 @@ def _read_arrow(data: bytes, index: dict, width: int, need: int, wanted: list[st
                 use_threads=threads, skip_rows=1, column_names=names, block_size=1 << 24
             ),
             # Blank lines stay rows (of empty fields) so that row k is line k + 2.
-            parse_options=pacsv.ParseOptions(invalid_row_handler=handler, ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(
+                invalid_row_handler=handler if watch else None, ignore_empty_lines=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 include_columns=include,
                 column_types={name: pa.string() for name in include},
@@ -154,7 +156,12 @@ def _read_arrow(data: bytes, index: dict, width: int, need: int, wanted: list[st
             ),
         )
 
-    table = parse(True)
+    try:
+        # A Python row handler slows Arrow's reader several times over even when it is never
+        # called: files of rows all of one width are read without it.
+        table = parse(True, watch=False)
+    except pa.ArrowInvalid:
+        table = parse(True)
     if bad:
         # Rows of another width are skipped; only a single-threaded read says which lines they were.
         table = parse(False)

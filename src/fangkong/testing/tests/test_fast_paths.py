@@ -191,3 +191,17 @@ def test_result_file_moves_grid_counts_like_a_recount(city, tmp_path, monkeypatc
         0,
         1,
     ]  # expected, sampled, resulted, neg, recheck, pos, resample
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["320102196607263115", "32010219381011610X"],
+        ["ab", "", "c", "def", ""],
+        ["南京", "x", ""],
+        [""],
+    ],
+)
+def test_split_of_joined_texts_gives_the_texts_back(texts):
+    joined = engine.SEPARATOR.join(texts).encode()
+    assert engine._split(joined).to_pylist() == texts

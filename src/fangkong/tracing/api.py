@@ -1,5 +1,6 @@
 """REST endpoints of tracing: cases and their history, activities, contacts/leads, clusters."""
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -8,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from fangkong.common.scope import access
+from fangkong.common.scope import access, scoped
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
 
@@ -25,6 +26,7 @@ from .models import (
     LeadState,
     Setting,
     Severity,
+    Travel,
 )
 
 
@@ -180,6 +182,13 @@ def _filters(request) -> dict:
     return {k: request.query_params.get(k) for k in keys if request.query_params.get(k)}
 
 
+class TravelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Travel
+        fields = ["id", "origin", "destination", "departed_at", "arrived_at", "mode", "reference"]
+        read_only_fields = ["id"]
+
+
 @extend_schema(parameters=CASE_FILTERS)
 class CaseViewSet(
     mixins.ListModelMixin,
@@ -273,6 +282,30 @@ class CaseViewSet(
             start=data.validated_data["start"],
             end=data.validated_data.get("end"),
         )
+
+    @extend_schema(
+        methods=["GET"], responses=TravelSerializer(many=True), operation_id="case_travels_list"
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=TravelSerializer,
+        responses={201: TravelSerializer},
+        operation_id="case_travels_add",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def travels(self, request, pk=None):
+        """The case's journeys in the look-back period (trains, flights, trips); POST adds one."""
+        case = self.get_object()
+        if request.method == "GET":
+            return Response(TravelSerializer(case.travels.all(), many=True).data)
+        _require(roles.can_investigate(request.user))
+        data = TravelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
+        except services.TracingError as exc:
+            return _refuse(exc)
+        return Response(TravelSerializer(travel).data, status=201)
 
     @extend_schema(parameters=CASE_FILTERS, responses=AggregateSerializer(many=True))
     @action(detail=False)
@@ -540,7 +573,18 @@ class ComponentSerializer(serializers.Serializer):
     under_control = serializers.IntegerField()
 
 
-class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
+class ClusterEventCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=120)
+    setting = serializers.ChoiceField(choices=Setting.choices)
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    cases = serializers.ListField(
+        child=serializers.IntegerField(), required=False, default=list, help_text="case ids"
+    )
+
+
+class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Named cluster events, and the connected components of the transmission graph."""
 
     serializer_class = ClusterEventSerializer
@@ -552,6 +596,26 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         event = selectors.access_cluster_event(self.request.user, self.kwargs["pk"])
         return selectors.cluster_event_list(actor=self.request.user).get(pk=event.pk)
+
+    @extend_schema(request=ClusterEventCreateSerializer, responses={201: ClusterEventSerializer})
+    def create(self, request):
+        """Name a cluster event in the caller's node and link cases of the caller's subtree to it."""
+        _require(roles.can_investigate(request.user))
+        data = ClusterEventCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        wanted = set(fields.pop("cases"))
+        cases = list(scoped(Case.objects.filter(pk__in=wanted), request.user, "jpath"))
+        if len(cases) != len(wanted):
+            raise Http404  # a case outside the caller's subtree does not exist for them
+        try:
+            event = services.cluster_event_create(
+                actor=request.user, jpath=request.user.jurisdiction.path, cases=cases, **fields
+            )
+        except services.TracingError as exc:
+            return _refuse(exc)
+        event = selectors.cluster_event_list(actor=request.user).get(pk=event.pk)
+        return Response(ClusterEventSerializer(event).data, status=201)
 
     @extend_schema(
         parameters=[OpenApiParameter("min_cases", OpenApiTypes.INT, description="default 5")],

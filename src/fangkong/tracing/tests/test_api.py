@@ -222,3 +222,58 @@ def test_clusters_endpoint_scoped(api, world):
         == 404
     )
     assert Case.objects.count() == 2 and Contact.objects.count() == 2
+
+
+def test_travels_listed_and_added_within_scope(api, world):
+    epi = api(role="epidemiologist", node="district")
+    url = f"/api/v1/tracing/cases/{world['case_a'].pk}/travels/"
+    added = epi.post(
+        url,
+        {
+            "origin": "上海",
+            "destination": "南京",
+            "departed_at": "2022-04-09T08:00:00+08:00",
+            "arrived_at": "2022-04-09T09:40:00+08:00",
+            "mode": "高铁",
+            "reference": "G7012",
+        },
+        format="json",
+    )
+    assert added.status_code == 201 and added.json()["reference"] == "G7012"
+    assert [t["destination"] for t in epi.get(url).json()] == ["南京"]
+    backwards = epi.post(
+        url,
+        {
+            "origin": "南京",
+            "destination": "上海",
+            "departed_at": "2022-04-10T10:00:00+08:00",
+            "arrived_at": "2022-04-10T09:00:00+08:00",
+        },
+        format="json",
+    )
+    assert backwards.status_code == 400
+    assert api(role="grid_worker", node="grid_a").post(url, {}, format="json").status_code == 403
+    other = api(role="epidemiologist", node="district2")
+    assert other.get(url).status_code == 404
+    assert other.post(url, {}, format="json").status_code == 404
+
+
+def test_cluster_event_named_with_cases_of_the_subtree_only(api, world):
+    epi = api(role="epidemiologist", node="district")
+    body = {"code": "XW-1", "name": "红旗路菜场聚集", "setting": "venue", "place": "红旗路菜场"}
+    outside = epi.post(
+        "/api/v1/tracing/clusters/",
+        {**body, "cases": [world["case_a"].pk, world["case_c"].pk]},
+        format="json",
+    )
+    assert outside.status_code == 404 and not Case.objects.filter(cluster_event__isnull=False)
+    made = epi.post(
+        "/api/v1/tracing/clusters/", {**body, "cases": [world["case_a"].pk]}, format="json"
+    )
+    assert made.status_code == 201
+    assert (made.json()["code"], made.json()["cases"]) == ("XW-1", 1)
+    assert Case.objects.get(pk=world["case_a"].pk).cluster_event.code == "XW-1"
+    again = epi.post("/api/v1/tracing/clusters/", body, format="json")
+    assert again.status_code == 409
+    grid = api(role="grid_worker", node="grid_a")
+    assert grid.post("/api/v1/tracing/clusters/", body, format="json").status_code == 403

@@ -15,6 +15,7 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
 from fangkong.common import events
 from fangkong.common.alerts import alert_raise
+from fangkong.common.scope import path_prefix
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder
 from fangkong.tracing.models import Case, Classification, Severity
@@ -157,11 +158,6 @@ def bed_state_set(*, actor, bed: Bed, state: str) -> Bed:
     return bed
 
 
-def _prefix(path: str, depth: int) -> str:
-    parts = [p for p in path.split("/") if p]
-    return "/" + "/".join(parts[:depth]) + "/"
-
-
 def _take_bed(*, bed_type: str, near: str, facility: Facility | None = None) -> Bed | None:
     """Lock one vacant bed of the type: in the facility if given, else nearest district first,
     then the rest of the city. Beds locked by a concurrent admission are skipped, not waited for,
@@ -172,9 +168,9 @@ def _take_bed(*, bed_type: str, near: str, facility: Facility | None = None) -> 
     if facility is not None:
         qs = qs.filter(facility=facility)
     else:
-        qs = qs.filter(facility__jpath__startswith=_prefix(near, 2)).annotate(
+        qs = qs.filter(facility__jpath__startswith=path_prefix(near, 2)).annotate(
             near=When_(
-                When(facility__jpath__startswith=_prefix(near, 3), then=Value(0)),
+                When(facility__jpath__startswith=path_prefix(near, 3), then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
             )

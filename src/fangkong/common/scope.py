@@ -49,3 +49,10 @@ def access(queryset: QuerySet, actor, field: str = "jpath", **lookup):
 def path_within(actor, path: str) -> bool:
     prefix = actor_path(actor)
     return prefix is not None and path.startswith(prefix)
+
+
+def path_prefix(path: str, depth: int) -> str:
+    """The path of the ancestor `depth` levels below the root ('/p/c/d/s/' at 2 → '/p/c/'), so
+    "the same city" or "the same district" is one prefix match."""
+    parts = [p for p in path.split("/") if p]
+    return "/" + "/".join(parts[:depth]) + "/"

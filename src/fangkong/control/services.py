@@ -18,6 +18,7 @@ from fangkong.audit.services import audit_created, audit_fields, audit_record
 from fangkong.common import events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
+from fangkong.common.scope import path_prefix
 
 from .models import (
     Category,
@@ -603,11 +604,6 @@ def site_create(
     return site
 
 
-def _prefix(path: str, depth: int) -> str:
-    parts = [p for p in path.split("/") if p]
-    return "/" + "/".join(parts[:depth]) + "/"
-
-
 def _take_rooms(district: str, city: str, n: int, site: Site | None = None) -> list[int]:
     """Lock up to n vacant rooms, same district first, then the rest of the city (or only those
     of `site`); rooms locked by a concurrent assignment are skipped rather than waited for."""
@@ -663,7 +659,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
         )
         groups = defaultdict(list)
         for order_id, jpath in todo:
-            groups[(_prefix(jpath, 3), _prefix(jpath, 2))].append(order_id)
+            groups[(path_prefix(jpath, 3), path_prefix(jpath, 2))].append(order_id)
         pairs = []
         for (district, city), order_ids in sorted(groups.items()):
             rooms = _take_rooms(district, city, len(order_ids), site)

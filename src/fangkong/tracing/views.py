@@ -19,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
+from fangkong.common.scope import actor_path
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
 
@@ -116,6 +117,18 @@ class ContactForm(forms.Form):
     )
     setting = forms.ChoiceField(label=gettext_lazy("setting"), choices=Setting.choices)
     last_exposure_at = _dt_field(gettext_lazy("last exposure"), required=True)
+
+
+class ClusterEventForm(forms.Form):
+    """Name the cases of a chain as one cluster event (the fields of ClusterEvent)."""
+
+    code = forms.CharField(label=gettext_lazy("code"), max_length=32)
+    name = forms.CharField(label=gettext_lazy("name"), max_length=120)
+    setting = forms.ChoiceField(label=gettext_lazy("setting"), choices=Setting.choices)
+    place = forms.CharField(label=gettext_lazy("place"), max_length=200, required=False)
+    notes = forms.CharField(
+        label=gettext_lazy("notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ColocationForm(forms.Form):
@@ -364,13 +377,42 @@ def chains(request):
 
 @login_required
 def component(request, root: int):
-    """One chain or cluster: the connected component of the case `root` (its first case)."""
+    """One chain or cluster: the connected component of the case `root` (its first case). An
+    epidemiologist names its cases as a cluster event here."""
     graph = selectors.transmission_graph(actor=request.user)
     found = next((c for c in graph["components"] if c["id"] == root), None)
     if found is None:
         raise Http404
     members = [c for c in graph["cases"] if c["component"] == root]
     ids = {c["id"] for c in members}
+    may_name = roles.can_investigate(request.user)
+    form = ClusterEventForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not may_name:
+            raise PermissionDenied
+        if form.is_valid():
+            # The graph is already the actor's scope; the cases are fetched through it again.
+            cases = list(selectors.case_list(actor=request.user).filter(pk__in=ids))
+            try:
+                event = services.cluster_event_create(
+                    actor=request.user,
+                    jpath=actor_path(request.user),
+                    cases=cases,
+                    **form.cleaned_data,
+                )
+            except services.TracingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Cluster event %(code)s named with %(n)d case.",
+                        "Cluster event %(code)s named with %(n)d cases.",
+                        len(cases),
+                    )
+                    % {"code": event.code, "n": len(cases)},
+                )
+                return redirect("tracing:cluster", pk=event.pk)
     sub = {
         **graph,
         "cases": members,
@@ -385,6 +427,7 @@ def component(request, root: int):
             "members": members,
             "network": charts.network_html(sub),
             "event": None,
+            "form": form if may_name else None,
         },
     )
 
@@ -392,6 +435,8 @@ def component(request, root: int):
 @login_required
 def cluster_event(request, pk: int):
     event = selectors.access_cluster_event(request.user, pk)
+    # Again through the list, for the count of its cases in the actor's scope.
+    event = selectors.cluster_event_list(actor=request.user).get(pk=event.pk)
     graph = selectors.transmission_graph(actor=request.user, filters={"cluster": event.code})
     members = graph["cases"]
     return render(
@@ -519,8 +564,6 @@ def _start_run(request, form, sources):
             "cell": {"min_overlap_minutes": data["minutes"]},
             "venue": {"max_gap_minutes": data["minutes"]},
         }.get(rule, {})
-    from fangkong.common.scope import actor_path
-
     return colocation.colocation_run_start(
         actor=request.user,
         rule=rule,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -750,6 +751,73 @@ def lead_control(*, actor, contact: Contact, start: dt.datetime | None = None) -
             control_order=order,
             controlled_at=timezone.now(),
         )
+
+
+LEAD_EXPORT_COLUMNS = [
+    "contact_id",
+    "name",
+    "id_number",
+    "phone",
+    "grid",
+    "state",
+    "kind",
+    "setting",
+    "source_cases",
+    "source_contacts",
+    "last_exposure_at",
+    "origin",
+    "note",
+    "excluded_reason",
+]
+
+
+def leads_export(*, actor, out: IO, state: str = "", unmasked: bool = False) -> int:
+    """Write the actor's worklist (selectors.worklist: their subtree, the same state filter) to
+    `out` as CSV, UTF-8 with BOM, in LEAD_EXPORT_COLUMNS; times in Asia/Shanghai.
+
+    ID numbers and phones are masked unless `unmasked` — the caller decides, by role, with
+    accounts.roles.can_see_pii, as for the population export. Reads in chunks (two queries a
+    chunk), writes one audit entry (action export) and returns the number of rows."""
+    # Imported here: selectors import this module (CLUSTER_MIN_CASES).
+    from fangkong.common.imports import CHUNK_SIZE, write_table
+    from fangkong.common.masking import mask_id_number, mask_phone
+    from fangkong.common.scope import actor_path
+
+    from .selectors import worklist
+
+    def shaped():
+        for lead in worklist(actor=actor, state=state).iterator(chunk_size=CHUNK_SIZE):
+            person = lead.person
+            number, phone = person.document_number, person.phone
+            if not unmasked:
+                number, phone = mask_id_number(number), mask_phone(phone)
+            links = lead.links.all()
+            yield (
+                lead.pk,
+                person.name,
+                number,
+                phone,
+                person.grid.code if person.grid_id else "",
+                lead.state,
+                lead.kind,
+                lead.setting,
+                ";".join(link.source_case.code for link in links if link.source_case_id),
+                ";".join(str(link.source_contact_id) for link in links if link.source_contact_id),
+                timezone.localtime(lead.last_exposure_at, LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
+                lead.origin,
+                lead.note,
+                lead.excluded_reason,
+            )
+
+    count = write_table(out, fmt="csv", header=LEAD_EXPORT_COLUMNS, rows=shaped())
+    audit_record(
+        actor=actor,
+        action=Action.EXPORT,
+        object_type="tracing.contact",
+        jurisdiction_path=actor_path(actor) or "",
+        changes={"rows": count, "unmasked": unmasked, "format": "csv", "state": state},
+    )
+    return count
 
 
 # --- clusters ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/investigate/", views.investigate, name="investigate"),
     path("leads/", views.worklist, name="worklist"),
+    path("leads/export.csv", views.leads_csv, name="leads_csv"),
     path("chains/", views.chains, name="chains"),
     path("chains/export.csv", views.chains_csv, name="chains_csv"),
     path("chains/<int:root>/", views.component, name="component"),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from fangkong.accounts.roles import can_see_pii
 from fangkong.common.scope import actor_path
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
@@ -357,6 +358,22 @@ def worklist(request):
             "may_work": roles.can_work_leads(request.user),
         },
     )
+
+
+@login_required
+def leads_csv(request):
+    """The worklist as CSV: every lead of the actor's subtree under the page's state filter;
+    ID numbers and phones in full only for a role that may see them, the export audited."""
+    state = request.GET.get("state", "")
+    if state and state not in LeadState.values:
+        raise Http404
+    buffer = io.StringIO()
+    services.leads_export(
+        actor=request.user, out=buffer, state=state, unmasked=can_see_pii(request.user)
+    )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leads-{state or "to-do"}.csv"'
+    return response
 
 
 @login_required

@@ -1,8 +1,15 @@
-"""Pages of tracing through the test client: naming a chain as a cluster event."""
+"""Pages of tracing through the test client: naming a chain as a cluster event, and the leads
+CSV export (scoped, state filter, masking by role, audited, constant query count)."""
+
+import csv
+import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from fangkong.audit.models import AuditEntry
+from fangkong.audit.models import Action, AuditEntry
+from fangkong.people.tests.factories import PersonFactory
 from fangkong.tracing import services
 from fangkong.tracing.models import Case, ClusterEvent
 
@@ -116,3 +123,172 @@ def test_a_chain_outside_the_subtree_is_404(client, make_user, chain):
     assert client.post(url, FORM).status_code == 404
     assert not ClusterEvent.objects.exists()
     assert not Case.objects.filter(cluster_event__isnull=False).exists()
+
+
+# --- the leads export --------------------------------------------------------------------------
+
+ID_NUMBER = "320102199005171233"  # valid check digit
+
+
+@pytest.fixture
+def leads(people, tree):
+    """Lead 1 in grid A (close contact of case A1), lead 2 in grid B (secondary, of lead 1),
+    lead 3 in grid C (district 2)."""
+    person = people["a"][1]
+    person.document_number, person.phone = ID_NUMBER, "13912345678"
+    person.save(update_fields=["document_number", "phone"])
+    case_a = open_case(people["a"][0], reported_at=at("2022-04-12"))
+    one = services.contact_add(
+        actor=None,
+        person=person,
+        source_case=case_a,
+        setting="household",
+        last_exposure_at=at("2022-04-11", 12),
+    )
+    two = services.contact_add(
+        actor=None,
+        person=people["b"][0],
+        source_contact=one,
+        setting="workplace",
+        last_exposure_at=at("2022-04-11", 20),
+    )
+    three = services.contact_add(
+        actor=None,
+        person=PersonFactory(grid=tree["grid_c"]),
+        source_case=open_case(people["c"][0], reported_at=at("2022-04-12")),
+        setting="venue",
+        last_exposure_at=at("2022-04-10", 8),
+    )
+    return {"case_a": case_a, "one": one, "two": two, "three": three, **people}
+
+
+def export(client, state=""):
+    response = client.get(f"/tracing/leads/export.csv?state={state}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+HEADER = [
+    "contact_id",
+    "name",
+    "id_number",
+    "phone",
+    "grid",
+    "state",
+    "kind",
+    "setting",
+    "source_cases",
+    "source_contacts",
+    "last_exposure_at",
+    "origin",
+    "note",
+    "excluded_reason",
+]
+
+
+def test_worklist_links_the_export_with_its_state(client, make_user, leads):
+    login(client, make_user, role="grid_worker", node="grid_a")
+    page = client.get("/tracing/leads/?state=verified").content.decode()
+    assert 'href="/tracing/leads/export.csv?state=verified"' in page and "导出 CSV" in page
+
+
+def test_grid_worker_exports_their_grid_unmasked_and_audited(client, make_user, leads):
+    worker = login(client, make_user, role="grid_worker", node="grid_a")
+    rows = export(client)
+    assert rows == [
+        HEADER,
+        [
+            str(leads["one"].pk),
+            leads["a"][1].name,
+            ID_NUMBER,
+            "13912345678",
+            "320102001001G01",
+            "pushed",
+            "close",
+            "household",
+            leads["case_a"].code,
+            "",
+            "2022-04-11 12:00:00",  # Asia/Shanghai, not the stored 04:00 UTC
+            "investigation",
+            "",
+            "",
+        ],
+    ]
+    entry = AuditEntry.objects.get(action=Action.EXPORT)
+    assert (entry.actor, entry.object_type, entry.jurisdiction_path) == (
+        worker,
+        "tracing.contact",
+        "/320000/320100/320102/320102001/320102001001/320102001001G01/",
+    )
+    assert entry.changes == {"rows": 1, "unmasked": True, "format": "csv", "state": ""}
+
+
+def test_commander_exports_the_district_masked(client, make_user, leads):
+    login(client, make_user, role="commander", node="district")
+    rows = export(client)
+    assert [r[0] for r in rows[1:]] == [str(leads["two"].pk), str(leads["one"].pk)]
+    two, one = rows[1], rows[2]
+    assert one[2:4] == ["320***********1233", "139****5678"]
+    assert two == [
+        str(leads["two"].pk),
+        leads["b"][0].name,
+        f"{leads['b'][0].document_number[:3]}{'*' * 11}{leads['b'][0].document_number[-4:]}",
+        f"{leads['b'][0].phone[:3]}****{leads['b'][0].phone[-4:]}",
+        "320102001001G02",
+        "pushed",
+        "secondary",
+        "workplace",
+        "",
+        str(leads["one"].pk),
+        "2022-04-11 20:00:00",
+        "investigation",
+        "",
+        "",
+    ]
+    assert ID_NUMBER not in "".join(",".join(r) for r in rows)
+    changes = AuditEntry.objects.get(action=Action.EXPORT).changes
+    assert changes == {"rows": 2, "unmasked": False, "format": "csv", "state": ""}
+
+
+def test_export_honours_the_state_filter(client, make_user, leads):
+    login(client, make_user, role="epidemiologist", node="city")
+    assert [r[0] for r in export(client)[1:]] == [
+        str(leads["two"].pk),
+        str(leads["one"].pk),
+        str(leads["three"].pk),
+    ]
+    services.lead_verify(actor=None, contact=leads["one"], note="电话已核实")
+    services.lead_exclude(actor=None, contact=leads["three"], reason="当时在外地")
+    verified = export(client, "verified")
+    assert [(r[0], r[5], r[12]) for r in verified[1:]] == [
+        (str(leads["one"].pk), "verified", "电话已核实")
+    ]
+    excluded = export(client, "excluded")
+    assert [(r[0], r[5], r[13]) for r in excluded[1:]] == [
+        (str(leads["three"].pk), "excluded", "当时在外地")
+    ]
+    assert [r[0] for r in export(client, "pushed")[1:]] == [str(leads["two"].pk)]
+    # The page's default ("to do"): pushed and verified, not the excluded one.
+    assert [r[0] for r in export(client)[1:]] == [str(leads["two"].pk), str(leads["one"].pk)]
+    assert client.get("/tracing/leads/export.csv?state=nonsense").status_code == 404
+    assert AuditEntry.objects.filter(action=Action.EXPORT).count() == 5
+
+
+def test_export_query_count_does_not_grow_with_rows(client, make_user, leads, tree):
+    login(client, make_user, role="grid_worker", node="community")
+    with CaptureQueriesContext(connection) as few:
+        assert len(export(client)) == 1 + 2
+    for i in range(5):
+        services.contact_add(
+            actor=None,
+            person=PersonFactory(grid=tree["grid_b"]),
+            source_case=leads["case_a"],
+            setting="workplace",
+            last_exposure_at=at("2022-04-09", 8 + i),
+        )
+    with CaptureQueriesContext(connection) as many:
+        assert len(export(client)) == 1 + 7
+    assert len(many) == len(few)

@@ -574,7 +574,7 @@ class ComponentSerializer(serializers.Serializer):
 
 
 class ClusterEventCreateSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=40)
+    code = serializers.CharField(max_length=32)
     name = serializers.CharField(max_length=120)
     setting = serializers.ChoiceField(choices=Setting.choices)
     place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db import connection, transaction
+import pyarrow.csv as pacsv
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -216,10 +217,23 @@ def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
     return job
 
 
+REGISTRY_COLUMNS = [("id", pa.int64()), ("grid_id", pa.int64())]
+# A file of at least this many lines has the registry read beside its parsing (engine.Prefetch).
+PREFETCH_ROWS = 100_000
+
+
 def _import_samples(round_: Round, source, home) -> dict:
     r = round_.pk
+    data = source.read()
+    registry = (
+        engine.Prefetch("people_person", "document_number", REGISTRY_COLUMNS)
+        if _pg()
+        and (lines := data.count(b"\n" if isinstance(data, bytes) else "\n")) >= PREFETCH_ROWS
+        and engine.wants_whole(lines, "people_person")
+        else None
+    )
     with timed("parse"):
-        parsed = engine.read_csv(source, SAMPLE_COLUMNS, ["kind"])
+        parsed = engine.read_csv(data, SAMPLE_COLUMNS, ["kind"])
     n = len(parsed)
     cols = parsed.columns
     errors = engine.Errors(n)
@@ -246,7 +260,8 @@ def _import_samples(round_: Round, source, home) -> dict:
             number,
             table="people_person",
             key="document_number",
-            columns=[("id", pa.int64()), ("grid_id", pa.int64())],
+            columns=REGISTRY_COLUMNS,
+            prefetched=registry,
         )
         errors.add(at < 0, "id_number", _("nobody in the registry has this number"))
         person_id, grid_id = _take(people, "id", at), _take(people, "grid_id", at)
@@ -452,27 +467,20 @@ def _new_tubes(
             "sampled_at": engine.timestamps(ts_max[ok]),
         }
     )
-    _temp(
-        "fk_newtube",
-        "barcode varchar(40), site_id bigint, jpath varchar(255), kind varchar(8), "
-        f"capacity integer, members integer, grid_id bigint, opened_at {_ts()}, sampled_at {_ts()}",
-    )
-    engine.copy_rows("fk_newtube", new.column_names, new)
-    insert = (
-        "INSERT INTO testing_tube (barcode, round_id, site_id, jpath, kind, subject, capacity, members, "
-        "grid_id, status, opened_at, sampled_at, result, subject_label) "
-        f"SELECT barcode, {int(round_.pk)}, site_id, jpath, kind, 'person', capacity, members, grid_id, "
-        "'closed', opened_at, sampled_at, '', '' FROM fk_newtube WHERE TRUE "
-        "ON CONFLICT (barcode) DO NOTHING RETURNING barcode, id"
-    )
-    with _bulk_tubes(len(ok)):
-        made = engine.select(insert, None, [("barcode", pa.string()), ("id", pa.int64())])
-    _drop("fk_newtube")
-    out["created"] = made.num_rows
-    where = pc.fill_null(pc.index_in(tubes.dictionary, value_set=made.column("barcode")), -1)
-    where = _np(where).astype(np.int64)
-    ids = _np(made.column("id").combine_chunks()) if made.num_rows else np.zeros(1, np.int64)
-    tube_ids = np.where(where >= 0, ids[np.maximum(where, 0)], -1)
+    with _bulk_tubes(len(ok)) as bulk:
+        direct = _copy_new_tubes(round_, new) if bulk else None
+        if direct is None:
+            made = _insert_new_tubes(round_, new)
+    if direct is not None:
+        out["created"] = len(ok)
+        tube_ids = np.full(k, -1, dtype=np.int64)
+        tube_ids[ok] = direct
+    else:
+        out["created"] = made.num_rows
+        where = pc.fill_null(pc.index_in(tubes.dictionary, value_set=made.column("barcode")), -1)
+        where = _np(where).astype(np.int64)
+        ids = _np(made.column("id").combine_chunks()) if made.num_rows else np.zeros(1, np.int64)
+        tube_ids = np.where(where >= 0, ids[np.maximum(where, 0)], -1)
     tube_ids[bad] = -1
     row_tube[rows] = tube_ids[code]
     # Rows of a rejected tube already carry their error; -1 there is not "registered meanwhile".
@@ -480,16 +488,80 @@ def _new_tubes(
     return out
 
 
+TUBE_COLUMNS = (
+    "barcode, round_id, site_id, jpath, kind, subject, capacity, members, grid_id, status, "
+    "opened_at, sampled_at, result, subject_label"
+)
+
+
+def _insert_new_tubes(round_, new: pa.Table) -> pa.Table:
+    """The new tubes through a temporary table, each barcode that a scanner registered meanwhile
+    left out; (barcode, id) of those stored."""
+    _temp(
+        "fk_newtube",
+        "barcode varchar(40), site_id bigint, jpath varchar(255), kind varchar(8), "
+        f"capacity integer, members integer, grid_id bigint, opened_at {_ts()}, sampled_at {_ts()}",
+    )
+    engine.copy_rows("fk_newtube", new.column_names, new)
+    insert = (
+        f"INSERT INTO testing_tube ({TUBE_COLUMNS}) "
+        f"SELECT barcode, {int(round_.pk)}, site_id, jpath, kind, 'person', capacity, members, grid_id, "
+        "'closed', opened_at, sampled_at, '', '' FROM fk_newtube WHERE TRUE "
+        "ON CONFLICT (barcode) DO NOTHING RETURNING barcode, id"
+    )
+    made = engine.select(insert, None, [("barcode", pa.string()), ("id", pa.int64())])
+    _drop("fk_newtube")
+    return made
+
+
+def _copy_new_tubes(round_, new: pa.Table) -> np.ndarray | None:
+    """A round's million new tubes straight into the table with ids taken from the sequence in
+    one step: no temporary table, no INSERT … SELECT, no million barcodes sent back (1M tubes:
+    ~10 s -> ~3 s). Writers of tubes wait on the lock meanwhile. None, and nothing written, when
+    a barcode was registered by a scanner between the lookup and the lock: the caller takes the
+    path that leaves such tubes out."""
+    n = new.num_rows
+    _run("LOCK TABLE testing_tube IN SHARE ROW EXCLUSIVE MODE")
+    first = _rows("SELECT nextval(pg_get_serial_sequence('testing_tube', 'id'))")[0][0]
+    _rows("SELECT setval(pg_get_serial_sequence('testing_tube', 'id'), %s)", [first + n - 1])
+    ids = np.arange(first, first + n, dtype=np.int64)
+    rows = pa.table(
+        {
+            "id": ids,
+            "barcode": new.column("barcode"),
+            "round_id": np.full(n, round_.pk, dtype=np.int64),
+            "site_id": new.column("site_id"),
+            "jpath": new.column("jpath"),
+            "kind": new.column("kind"),
+            "subject": pa.repeat("person", n),
+            "capacity": new.column("capacity"),
+            "members": new.column("members"),
+            "grid_id": new.column("grid_id"),
+            "status": pa.repeat("closed", n),
+            "opened_at": new.column("opened_at"),
+            "sampled_at": new.column("sampled_at"),
+            "result": pa.repeat("", n),
+            "subject_label": pa.repeat("", n),
+        }
+    )
+    try:
+        with transaction.atomic():
+            engine.copy_rows("testing_tube", ["id", *TUBE_COLUMNS.split(", ")], rows)
+    except IntegrityError:
+        return None
+    return ids
+
+
 @contextmanager
 def _bulk_tubes(n: int, share: float = 1.0):
-    """Set the tube table's indexes aside (all but the barcode's, which ON CONFLICT needs) when
-    `n` rows are written and that is at least `share` of the table."""
+    """Set the tube table's indexes aside (all but the barcode's, which keeps barcodes unique)
+    when `n` rows are written and that is at least `share` of the table; yields whether it did."""
     if _pg() and n >= BULK_TUBES and n >= share * engine.estimated_rows("testing_tube"):
         with engine.indexes_set_aside("testing_tube", keep=("testing_tube_barcode_key",)):
-            yield
+            yield True
         _run("ANALYZE testing_tube")
     else:
-        yield
+        yield False
 
 
 BULK_TUBES = 100_000
@@ -553,7 +625,7 @@ def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
     rebuild = len(rows) >= BULK_SAMPLES and len(rows) >= engine.estimated_rows("testing_sample")
     # Rows out of open tubes are not in the open-tube index: it costs nothing to keep.
     with (
-        engine.indexes_set_aside("testing_sample", keep=("sample_one_open_tube",))
+        engine.indexes_set_aside("testing_sample", keep=("sample_one_open_tube",), primary=True)
         if rebuild
         else nullcontext()
     ):
@@ -1113,20 +1185,9 @@ def export_status(*, round_: Round, out) -> int:
     """Write `id_number,status` for everyone in the round's scope; returns the number of people."""
     sql, params = status_sql(round_)
     query = f"SELECT document_number AS id_number, status FROM ({sql}) x"
+    if _pg():
+        return _export_status_columns(round_, out)
     with transaction.atomic():
-        _tune()
-        if _pg():
-            n = 0
-            with connection.cursor() as cursor:
-                copy_sql = cursor.cursor.mogrify(
-                    f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER)", params
-                )
-                with cursor.cursor.copy(copy_sql) as copy:
-                    for chunk in copy:
-                        data = bytes(chunk)
-                        n += data.count(b"\n")
-                        out.write(data.decode() if isinstance(out, io.TextIOBase) else data)
-            return n - 1
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(["id_number", "status"])
         n = 0
@@ -1136,6 +1197,126 @@ def export_status(*, round_: Round, out) -> int:
                 writer.writerows(rows)
                 n += len(rows)
         return n
+
+
+# Status codes of the columnar export, in STATUS_CASE's words.
+STATUSES = np.array(
+    [
+        "not_tested",
+        "pending",
+        "recheck_pending",
+        "negative",
+        "recheck_required",
+        "positive",
+        "resample_required",
+    ]
+)
+# By (tube kind is recheck, tube result): the status of a person whose latest swab is in it.
+_STATUS_OF = {
+    (0, ""): 1,
+    (1, ""): 2,
+    (0, "negative"): 3,
+    (1, "negative"): 3,
+    (0, "positive"): 4,
+    (1, "positive"): 5,
+    (0, "invalid"): 6,
+    (1, "invalid"): 6,
+}
+
+
+def _export_status_columns(round_: Round, out) -> int:
+    """export_status on PostgreSQL. One SQL statement (people LEFT JOIN each one's latest swab)
+    spent 20 s of one core on a round of ten million, with sorts and a 10M-row hash, and its COPY
+    out ten million Python calls. Here three packed reads (the scope's people on a connection
+    of its own, beside the round's swabs and tubes), the latest swab per person by a sort in numpy,
+    and Arrow writes the file."""
+    scope, params = _scope_sql(round_, column="jpath")
+    people_columns = [("id", pa.int64()), ("document_number", pa.string())]
+    big = engine.estimated_rows("testing_sample") >= PREFETCH_ROWS
+    people = engine.Prefetch("people_person", None, people_columns, scope, params) if big else None
+    with transaction.atomic():
+        _tune()
+        swabs = engine.fetch_all(
+            "testing_sample",
+            [
+                ("person_id", pa.int64()),
+                ("id", pa.int64()),
+                ("sampled_at", pa.timestamp("us")),
+                ("tube_id", pa.int64()),
+            ],
+            "round_id = %s",
+            [round_.pk],
+        )
+        tubes = engine.fetch_all(
+            "testing_tube",
+            [("id", pa.int64()), ("kind", pa.string()), ("result", pa.string())],
+            "round_id = %s",
+            [round_.pk],
+        )
+        registry = (
+            people.get()
+            if people
+            else engine.fetch_all("people_person", people_columns, scope, params)
+        )
+    person = _np(swabs.column("person_id"))
+    # Each person's latest swab: by person, then time, then id, the last of each person's run.
+    order = np.lexsort((_np(swabs.column("id")), _np(swabs.column("sampled_at")), person))
+    ranked = person[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = ranked[1:] != ranked[:-1]
+    latest, who = order[last], ranked[last]
+    # Each latest swab's status from its tube's kind and result.
+    tube_ids = _np(tubes.column("id"))
+    by_id = np.argsort(tube_ids)
+    kind_result = pa.table(
+        {
+            "r": pc.equal(tubes.column("kind"), "recheck").cast(pa.int8()),
+            "x": tubes.column("result"),
+        }
+    )
+    tube_status = np.zeros(len(tube_ids), dtype=np.int8)
+    for (recheck, result), code in _STATUS_OF.items():
+        mask = _np(
+            pc.and_(
+                pc.equal(kind_result.column("r"), recheck),
+                pc.equal(kind_result.column("x"), result),
+            )
+        )
+        tube_status[mask] = code
+    swab_tube = _np(swabs.column("tube_id"))[latest]
+    at = by_id[np.minimum(np.searchsorted(tube_ids[by_id], swab_tube), max(len(tube_ids) - 1, 0))]
+    status_of_swab = np.where(tube_ids[at] == swab_tube, tube_status[at], 0) if len(at) else at
+    # Everyone in scope, in the registry's order; not_tested unless a swab says otherwise.
+    ids = _np(registry.column("id"))
+    status = np.zeros(len(ids), dtype=np.int8)
+    if len(who):
+        pos = np.minimum(np.searchsorted(who, ids), len(who) - 1)
+        found = who[pos] == ids
+        status[found] = status_of_swab[pos[found]]
+    table = pa.table(
+        {
+            "id_number": registry.column("document_number"),
+            "status": pa.DictionaryArray.from_arrays(
+                pa.array(status.astype(np.int32)), pa.array(STATUSES.tolist())
+            ).cast(pa.string()),
+        }
+    )
+    buffer = io.BytesIO()
+    buffer.write(b"id_number,status\n")
+    pacsv.write_csv(
+        table,
+        buffer,
+        pacsv.WriteOptions(include_header=False, batch_size=1 << 18, quoting_style="none"),
+    )
+    data = buffer.getbuffer()
+    if not isinstance(out, io.TextIOBase):
+        out.write(data)
+    elif hasattr(out, "buffer"):  # a text file: its bytes, not 300 MB decoded first
+        out.flush()
+        out.buffer.write(data)
+    else:
+        out.write(data.tobytes().decode())
+    return table.num_rows
 
 
 def stats_refresh(*, round_id: int) -> int:

@@ -205,3 +205,59 @@ def test_result_file_moves_grid_counts_like_a_recount(city, tmp_path, monkeypatc
 def test_split_of_joined_texts_gives_the_texts_back(texts):
     joined = engine.SEPARATOR.join(texts).encode()
     assert engine._split(joined).to_pylist() == texts
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reads on a second connection")
+@pytest.mark.django_db(transaction=True)
+def test_registry_and_export_read_beside_the_import(tree, people, tmp_path, monkeypatch):
+    """City-sized files read the registry on a connection of its own while the file is parsed,
+    and the export reads people beside the swabs: the same answers as the plain paths."""
+    monkeypatch.setattr(bulk, "PREFETCH_ROWS", 1)
+    monkeypatch.setattr(bulk, "BULK_SAMPLES", 1)
+    monkeypatch.setattr(bulk, "BULK_TUBES", 1)
+    monkeypatch.setattr(engine, "WHOLE_TABLE_KEYS", 0)
+    monkeypatch.setattr(engine, "wants_whole", lambda keys, table: True)  # a registry of 10
+    prefetched = []
+    real = engine.Prefetch.get
+    monkeypatch.setattr(engine.Prefetch, "get", lambda self: prefetched.append(self) or real(self))
+    call_command("testing", "round-create", "--code", "R7", "--name", "x", "--scope", "320102")
+    a, b = people["a"], people["b"]
+    samples = [
+        ["T001", a[0].document_number, "2026-11-23 08:00:00", "SITE1", "pool"],
+        ["T001", a[1].document_number, "2026-11-23 08:00:30", "SITE1", "pool"],
+        ["T002", b[0].document_number, "2026-11-23 08:01:00", "SITE2", "pool"],
+        ["T003", "110101199003077777", "2026-11-23 08:01:00", "SITE2", "pool"],  # unknown
+    ]
+    call_command(
+        "testing",
+        "import-samples",
+        "--round",
+        "R7",
+        write_csv(tmp_path / "s.csv", SAMPLES, samples),
+    )
+    job = ImportJob.objects.get()
+    assert (job.created, job.rejected) == (3, 1)
+    assert [p.table for p in prefetched] == ["people_person"]
+    header = ["tube_barcode", "result", "reported_at", "lab_code"]
+    rows = [["T001", "positive", "2026-11-23 12:00:00", "LAB1"]]
+    call_command("testing", "import-results", write_csv(tmp_path / "r.csv", header, rows))
+    out = tmp_path / "status.csv"
+    call_command("testing", "export-status", "--round", "R7", "--out", str(out))
+    assert [p.table for p in prefetched] == ["people_person", "people_person"]
+    lines = out.read_text().splitlines()
+    assert lines[0] == "id_number,status"
+    exported = dict(line.split(",") for line in lines[1:])
+    round_ = Round.objects.get(code="R7")
+    expected = {
+        number: status for _id, number, _grid, _path, status in _rows(*bulk.status_sql(round_))
+    }
+    assert exported == expected
+    assert exported[a[0].document_number] == "recheck_required"
+    assert exported[b[0].document_number] == "pending"
+    assert exported[a[2].document_number] == "not_tested"
+
+
+def _rows(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

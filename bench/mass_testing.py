@@ -419,17 +419,32 @@ def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, stolen) CPU ticks so far: on a shared virtual machine the hypervisor may take a large
+    share of both cores under load, which no change of ours can win back; the report says how much."""
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return sum(values), values[7] if len(values) > 7 else 0
+
+
+def stolen(since: tuple[int, int]) -> str:
+    total, steal = _cpu_ticks()
+    return f"{100 * (steal - since[1]) / max(total - since[0], 1):.0f}%"
+
+
 def scanner(args) -> dict:
     django_setup()
     stamp = int(time.time()) % 100000
     out = {}
     if shutil.which("wrk"):
+        ticks = _cpu_ticks()
         out["wrk"] = wrk_test(f"W{stamp}", args.seconds, args.workers, args.connections)
-        out["wrk"]["load"] = loadavg()
+        out["wrk"]["load"], out["wrk"]["cpu_stolen"] = loadavg(), stolen(ticks)
     else:
         log("wrk not installed (apt-get install wrk): closed-loop run skipped")
+    ticks = _cpu_ticks()
     out["open_loop"] = load_test(f"L{stamp}", args.rate, args.seconds, args.workers, args.threads)
-    out["open_loop"]["load"] = loadavg()
+    out["open_loop"]["load"], out["open_loop"]["cpu_stolen"] = loadavg(), stolen(ticks)
     return out
 
 
@@ -460,11 +475,14 @@ def main() -> None:
     runs = []
     for k in range(args.runs):
         log(f"run {k + 1}/{args.runs} (load {loadavg()})")
+        ticks = _cpu_ticks()
         runs.append(one_run(samples, results, f"B{k}"))
-        runs[-1]["load"] = loadavg()
+        runs[-1]["load"], runs[-1]["cpu_stolen"] = loadavg(), stolen(ticks)
         log("  " + json.dumps(runs[-1]))
     summary = {
-        key: round(statistics.median(r[key] for r in runs), 3) for key in runs[0] if key != "load"
+        key: round(statistics.median(r[key] for r in runs), 3)
+        for key in runs[0]
+        if key not in ("load", "cpu_stolen")
     }
     django_setup()
     pages = hq_page(f"B{args.runs - 1}")

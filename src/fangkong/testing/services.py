@@ -380,8 +380,12 @@ def tube_scan(
 # The common scan, one more person into an open pool with room, as one statement: lock the tube,
 # add the swab, count it. A new tube, a full or closed one, a repeat or a person already in
 # another open tube matches nothing here and takes the general path, which says why.
+#
+# `round_id + 0`: the planner's statistics of a round being sampled say it has no tubes yet, so
+# (round_id, status) looked as good as the barcode's unique index and it scanned every open tube
+# of the round on every scan; only the barcode's index may answer.
 _FAST_SCAN = (
-    "WITH t AS (SELECT id FROM testing_tube WHERE barcode = %s AND round_id = %s "
+    "WITH t AS (SELECT id FROM testing_tube WHERE barcode = %s AND round_id + 0 = %s "
     "AND status = 'open' AND kind = 'pool' AND subject = 'person' AND members < capacity "
     "FOR UPDATE), s AS (INSERT INTO testing_sample (round_id, tube_id, person_id, sampled_at, "
     "kind, tube_open, scanned_by_id) SELECT %s, t.id, %s, %s, 'pool', TRUE, %s FROM t "

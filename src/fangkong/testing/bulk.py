@@ -1284,8 +1284,10 @@ def _export_status_columns(round_: Round, out) -> int:
         )
         tube_status[mask] = code
     swab_tube = _np(swabs.column("tube_id"))[latest]
-    at = by_id[np.minimum(np.searchsorted(tube_ids[by_id], swab_tube), max(len(tube_ids) - 1, 0))]
-    status_of_swab = np.where(tube_ids[at] == swab_tube, tube_status[at], 0) if len(at) else at
+    status_of_swab = np.zeros(len(latest), dtype=np.int8)
+    if len(tube_ids) and len(latest):
+        at = by_id[np.minimum(np.searchsorted(tube_ids[by_id], swab_tube), len(tube_ids) - 1)]
+        status_of_swab = np.where(tube_ids[at] == swab_tube, tube_status[at], 0)
     # Everyone in scope, in the registry's order; not_tested unless a swab says otherwise.
     ids = _np(registry.column("id"))
     status = np.zeros(len(ids), dtype=np.int8)
@@ -1303,11 +1305,19 @@ def _export_status_columns(round_: Round, out) -> int:
     )
     buffer = io.BytesIO()
     buffer.write(b"id_number,status\n")
-    pacsv.write_csv(
-        table,
-        buffer,
-        pacsv.WriteOptions(include_header=False, batch_size=1 << 18, quoting_style="none"),
-    )
+    try:
+        # Unquoted, as PostgreSQL's COPY wrote it; Arrow refuses a value that would need quotes.
+        pacsv.write_csv(
+            table,
+            buffer,
+            pacsv.WriteOptions(include_header=False, batch_size=1 << 18, quoting_style="none"),
+        )
+    except pa.ArrowInvalid:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["id_number", "status"])
+        writer.writerows(zip(*table.to_pydict().values(), strict=True))
+        buffer = io.BytesIO(buffer.getvalue().encode())
     data = buffer.getbuffer()
     if not isinstance(out, io.TextIOBase):
         out.write(data)

@@ -1,6 +1,8 @@
 """The fast paths give the same answers as the plain ones: the scanner's lean queries and the
 bulk sample load with its indexes rebuilt after, and the first file's grid counts."""
 
+import csv
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -10,6 +12,7 @@ from rest_framework.test import APIClient
 
 from fangkong.audit.models import AuditEntry
 from fangkong.common.models import ImportJob
+from fangkong.people.models import Person
 from fangkong.people.tests.factories import PersonFactory
 from fangkong.testing import bulk, engine
 from fangkong.testing.models import GridStat, Round, Sample, Tube
@@ -246,6 +249,7 @@ def test_registry_and_export_read_beside_the_import(tree, people, tmp_path, monk
     assert [p.table for p in prefetched] == ["people_person", "people_person"]
     lines = out.read_text().splitlines()
     assert lines[0] == "id_number,status"
+    assert lines[1].count(",") == 1 and '"' not in out.read_text()  # unquoted, as COPY wrote it
     exported = dict(line.split(",") for line in lines[1:])
     round_ = Round.objects.get(code="R7")
     expected = {
@@ -255,6 +259,13 @@ def test_registry_and_export_read_beside_the_import(tree, people, tmp_path, monk
     assert exported[a[0].document_number] == "recheck_required"
     assert exported[b[0].document_number] == "pending"
     assert exported[a[2].document_number] == "not_tested"
+    # A document number that needs quotes (a passport typed with a comma) is quoted, not lost.
+    Person.objects.filter(pk=a[2].pk).update(document_number="E1,234")
+    call_command("testing", "export-status", "--round", "R7", "--out", str(out))
+    with open(out, newline="") as handle:
+        quoted = dict(list(csv.reader(handle))[1:])
+    assert quoted.pop("E1,234") == "not_tested"
+    assert quoted == {k: v for k, v in exported.items() if k != a[2].document_number}
 
 
 def _rows(sql, params):

@@ -831,9 +831,14 @@ def cluster_event_create(
     with transaction.atomic():
         if ClusterEvent.objects.filter(code=code).exists():
             raise Conflict(_("Cluster %s exists.") % code)
-        event = ClusterEvent.objects.create(
-            code=code, name=name, setting=setting, place=place, jpath=jpath, notes=notes
-        )
+        try:
+            # Two epidemiologists naming the same code at once: the unique index decides.
+            with transaction.atomic():
+                event = ClusterEvent.objects.create(
+                    code=code, name=name, setting=setting, place=place, jpath=jpath, notes=notes
+                )
+        except IntegrityError:
+            raise Conflict(_("Cluster %s exists.") % code) from None
         audit_created(
             actor=actor, obj=event, fields={"code": code, "name": name, "setting": setting}
         )

@@ -116,6 +116,23 @@ def test_a_duplicate_code_shows_the_error_and_writes_nothing(client, make_user, 
     assert AuditEntry.objects.count() == before
 
 
+def test_a_code_taken_between_the_check_and_the_insert_is_the_same_error(
+    client, make_user, tree, chain, monkeypatch
+):
+    """Two epidemiologists naming one code at once: the second is told, not shown a 500."""
+    services.cluster_event_create(
+        actor=None, code="XW-2022-01", name="先前的", setting="school", jpath=tree["city"].path
+    )
+    login(client, make_user)
+    taken = ClusterEvent.objects.filter(code="XW-2022-01")
+    monkeypatch.setattr(type(taken), "exists", lambda self: False)  # the other one not yet seen
+    response = client.post(f"/tracing/chains/{chain['a'].pk}/", FORM)
+    assert response.status_code == 200
+    assert "聚集性疫情 XW-2022-01 已存在。" in response.content.decode()
+    assert list(ClusterEvent.objects.values_list("name", flat=True)) == ["先前的"]
+    assert not Case.objects.filter(cluster_event__isnull=False).exists()
+
+
 def test_a_chain_outside_the_subtree_is_404(client, make_user, chain):
     login(client, make_user, node="district2")  # sees case C only, not the chain of case A1
     url = f"/tracing/chains/{chain['a'].pk}/"

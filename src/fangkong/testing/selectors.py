@@ -406,6 +406,12 @@ def scan_targets(
     """The scanner's round, site and person in one query, with the same guards as access_round and
     access_site (outside the actor's subtree they do not exist: 404). The person is None when
     `number` is empty or unknown; the caller decides what that means."""
+    sql, params = scan_targets_sql(actor, round_code, site_code, number)
+    return scan_targets_from(list(Round.objects.raw(sql, params)))
+
+
+def scan_targets_sql(actor, round_code, site_code: str, number: str) -> tuple[str, list]:
+    """scan_targets' statement, for it and for the one-statement scan (services.scan_in_one)."""
     from fangkong.people.models import DocumentType
 
     jurisdiction_id = getattr(actor, "jurisdiction_id", None)
@@ -429,8 +435,10 @@ def scan_targets(
         f"LEFT JOIN people_person p ON p.document_type IN ({marks}) AND p.document_number = %s "
         f"WHERE r.{'id' if by_pk else 'code'} = %s ORDER BY p.id LIMIT 1"
     )
-    params = [jurisdiction_id, fallback, site_code, *types, number, round_code]
-    found = list(Round.objects.raw(sql, params))
+    return sql, [jurisdiction_id, fallback, site_code, *types, number, round_code]
+
+
+def scan_targets_from(found: list) -> tuple[Round, Site, Person | None]:
     if not found or not found[0].round_visible:
         raise Http404
     row = found[0]

@@ -18,7 +18,7 @@ from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
 
-from . import bulk
+from . import bulk, selectors
 from .models import (
     Box,
     Exemption,
@@ -394,6 +394,44 @@ _FAST_SCAN = (
     "WHEN members = 0 THEN %s WHEN grid_id = %s THEN grid_id END FROM s "
     "WHERE testing_tube.id = s.tube_id RETURNING testing_tube.*"
 )
+
+
+def scan_in_one(actor, round_code, site_code: str, number: str, barcode: str):
+    """The scanner API's common scan in one statement on PostgreSQL: scan_targets' lookup of
+    round, site and person (with its guards) and _FAST_SCAN's swab, instead of two round trips.
+    Returns (round, site, person, Scan or None); None: the scan needs tube_scan's general path
+    (a new, full or closed tube, a repeat, an unknown person, a closed round...)."""
+    sql, params = selectors.scan_targets_sql(actor, round_code, site_code, number)
+    now = timezone.now()
+    scanned_by = actor.pk if getattr(actor, "is_authenticated", False) else None
+    tube_cols = ", ".join(f"u.{f.column} AS t__{f.column}" for f in Tube._meta.concrete_fields)
+    combined = (
+        f"WITH g AS ({sql}), "
+        "t AS (SELECT tt.id FROM testing_tube tt, g WHERE tt.barcode = %s AND tt.round_id + 0 = g.id "
+        "AND g.round_visible = 1 AND g.site_visible = 1 AND g.p__id IS NOT NULL "
+        "AND g.status <> 'closed' AND tt.status = 'open' AND tt.kind = 'pool' "
+        "AND tt.subject = 'person' AND tt.members < tt.capacity FOR UPDATE OF tt), "
+        "s AS (INSERT INTO testing_sample (round_id, tube_id, person_id, sampled_at, kind, "
+        "tube_open, scanned_by_id) SELECT g.id, t.id, g.p__id, %s, 'pool', TRUE, %s FROM t, g "
+        "ON CONFLICT DO NOTHING RETURNING tube_id), "
+        "u AS (UPDATE testing_tube SET members = members + 1, sampled_at = %s, grid_id = CASE "
+        "WHEN members = 0 THEN g.p__grid_id WHEN grid_id = g.p__grid_id THEN grid_id END "
+        "FROM s, g WHERE testing_tube.id = s.tube_id RETURNING testing_tube.*) "
+        f"SELECT g.*, {tube_cols} FROM g LEFT JOIN u ON TRUE"
+    )
+    found = list(Round.objects.raw(combined, [*params, barcode, now, scanned_by, now]))
+    round_, site, person = selectors.scan_targets_from(found)
+    row = found[0]
+    if row.t__id is None:
+        return round_, site, person, None
+    names = [f.attname for f in Tube._meta.concrete_fields]
+    tube = Tube.from_db(
+        Tube.objects.db, names, [getattr(row, f"t__{f.column}") for f in Tube._meta.concrete_fields]
+    )
+    tube.round = round_
+    if tube.site_id == site.pk:
+        tube.site = site
+    return round_, site, person, Scan(tube=tube, tube_created=False, added=True, person=person)
 
 
 def _scan_fast(actor, round_, barcode, site, person, now) -> Scan | None:

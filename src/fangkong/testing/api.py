@@ -454,7 +454,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         wants_person = v["subject"] == Tube.Subject.PERSON and code
         number = services.scan_number(code) if wants_person else ""
         barcode = v["barcode"].strip()
-        result = None
+        result, tried = None, False
         if (
             connection.vendor == "postgresql"
             and wants_person
@@ -465,6 +465,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
             round_, site, person, result = services.scan_in_one(
                 request.user, v["round"], v["site"], number, barcode
             )
+            tried = True
         else:
             # Round, site and person in one query; an unknown person is refused by tube_scan.
             round_, site, person = selectors.scan_targets(
@@ -482,6 +483,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
                 subject=v["subject"],
                 subject_label=v["subject_label"],
                 capacity=v.get("capacity"),
+                fast_tried=tried,
             )
         except services.TestingError as exc:
             return _refuse(exc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from django import forms
@@ -445,6 +446,12 @@ def component(request, root: int):
             "network": charts.network_html(sub),
             "event": None,
             "form": form if may_name else None,
+            # Naming moves these cases out of the events they already belong to: say so first.
+            "moving": sorted(
+                Counter(
+                    c["cluster_event__code"] for c in members if c["cluster_event__code"]
+                ).items()
+            ),
         },
     )
 

@@ -88,6 +88,27 @@ def test_the_event_names_only_the_cases_the_user_sees(client, make_user, tree, c
     assert "<dt>成员病例数</dt><dd>2</dd>" in client.get(response["Location"]).content.decode()
 
 
+def test_the_form_says_which_cases_move_from_another_event(client, make_user, tree, chain):
+    earlier = services.cluster_event_create(
+        actor=None,
+        code="XW-2022-00",
+        name="先前的",
+        setting="school",
+        jpath=tree["city"].path,
+        cases=[chain["a"], chain["a2"]],
+    )
+    login(client, make_user)
+    url = f"/tracing/chains/{chain['a'].pk}/"
+    assert (
+        "已属于其他聚集性疫情，命名后将移入新事件： XW-2022-00 (2 例)"
+        in client.get(url).content.decode()
+    )
+    client.post(url, {**FORM, "code": "XW-2022-01"})
+    assert not Case.objects.filter(cluster_event=earlier).exists()
+    page = client.get(url).content.decode()
+    assert "XW-2022-01 (3 例)" in page
+
+
 def test_a_role_that_may_not_name_clusters_gets_no_form_and_403(client, make_user, chain):
     login(client, make_user, role="hq_staff", working_group="testing")
     url = f"/tracing/chains/{chain['a'].pk}/"

@@ -16,6 +16,7 @@ from fangkong.audit.services import audit_created, audit_record
 from fangkong.common import events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.scope import path_prefix
+from fangkong.common.states import place_state_set
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder
 from fangkong.tracing.models import Case, Classification, Severity
@@ -135,27 +136,16 @@ def facility_create(
 
 def bed_state_set(*, actor, bed: Bed, state: str) -> Bed:
     """Disinfection done (cleaning → vacant), or a bed taken out of / back into service."""
-    allowed = {
-        (Bed.State.CLEANING, Bed.State.VACANT),
-        (Bed.State.VACANT, Bed.State.OUT_OF_SERVICE),
-        (Bed.State.CLEANING, Bed.State.OUT_OF_SERVICE),
-        (Bed.State.OUT_OF_SERVICE, Bed.State.VACANT),
-    }
-    before = bed.state
-    if (before, state) not in allowed:
-        raise CareError(_("A bed cannot go from %(a)s to %(b)s.") % {"a": before, "b": state})
-    with transaction.atomic():
-        if not Bed.objects.filter(pk=bed.pk, state=before).update(state=state):
-            raise Conflict(_("The bed changed meanwhile; reload."))
-        bed.state = state
-        audit_record(
-            actor=actor,
-            action=Action.UPDATE,
-            obj=bed,
-            jurisdiction_path=bed.facility.jpath,
-            changes={"state": [before, state]},
-        )
-    return bed
+    return place_state_set(
+        actor=actor,
+        place=bed,
+        state=state,
+        jpath=bed.facility.jpath,
+        refused=lambda a, b: CareError(
+            _("A bed cannot go from %(a)s to %(b)s.") % {"a": a, "b": b}
+        ),
+        changed=lambda: Conflict(_("The bed changed meanwhile; reload.")),
+    )
 
 
 def _take_bed(*, bed_type: str, near: str, facility: Facility | None = None) -> Bed | None:

@@ -19,6 +19,7 @@ from fangkong.common import events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
 from fangkong.common.scope import path_prefix
+from fangkong.common.states import place_state_set
 
 from .models import (
     Category,
@@ -795,26 +796,13 @@ def room_check_out(*, actor, order: ControlOrder) -> ControlOrder:
 
 def room_state_set(*, actor, room: Room, state: str) -> Room:
     """Cleaning done (cleaning → vacant), or a room taken out of / back into service."""
-    allowed = {
-        (Room.State.CLEANING, Room.State.VACANT),
-        (Room.State.VACANT, Room.State.OUT_OF_SERVICE),
-        (Room.State.CLEANING, Room.State.OUT_OF_SERVICE),
-        (Room.State.OUT_OF_SERVICE, Room.State.VACANT),
-    }
-    with transaction.atomic():
-        before = room.state
-        if (before, state) not in allowed:
-            raise ControlError(
-                _("A room cannot go from %(a)s to %(b)s.") % {"a": before, "b": state}
-            )
-        if not Room.objects.filter(pk=room.pk, state=before).update(state=state):
-            raise Conflict(_("The room changed meanwhile; reload."))
-        room.state = state
-        audit_record(
-            actor=actor,
-            action=Action.UPDATE,
-            obj=room,
-            jurisdiction_path=room.site.jpath,
-            changes={"state": [before, state]},
-        )
-    return room
+    return place_state_set(
+        actor=actor,
+        place=room,
+        state=state,
+        jpath=room.site.jpath,
+        refused=lambda a, b: ControlError(
+            _("A room cannot go from %(a)s to %(b)s.") % {"a": a, "b": b}
+        ),
+        changed=lambda: Conflict(_("The room changed meanwhile; reload.")),
+    )

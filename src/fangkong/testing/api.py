@@ -2,7 +2,6 @@
 
 import io
 
-from django.db import connection
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -450,40 +449,17 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         data = ScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        code = v.get("code", "")
-        wants_person = v["subject"] == Tube.Subject.PERSON and code
-        number = services.scan_number(code) if wants_person else ""
-        barcode = v["barcode"].strip()
-        result, tried = None, False
-        if (
-            connection.vendor == "postgresql"
-            and wants_person
-            and v["kind"] == Tube.Kind.POOL
-            and 0 < len(barcode) <= 40
-        ):
-            # Nine scans in ten: lookup and swab in one statement.
-            round_, site, person, result = services.scan_in_one(
-                request.user, v["round"], v["site"], number, barcode
-            )
-            tried = True
-        else:
-            # Round, site and person in one query; an unknown person is refused by tube_scan.
-            round_, site, person = selectors.scan_targets(
-                request.user, v["round"], v["site"], number
-            )
         try:
-            result = result or services.tube_scan(
+            result = services.desk_scan(
                 actor=request.user,
-                round_=round_,
+                round_code=v["round"],
+                site_code=v["site"],
                 barcode=v["barcode"],
-                site=site,
-                code=code,
-                person=person,
+                code=v.get("code", ""),
                 kind=v["kind"],
                 subject=v["subject"],
                 subject_label=v["subject_label"],
                 capacity=v.get("capacity"),
-                fast_tried=tried,
             )
         except services.TestingError as exc:
             return _refuse(exc)

@@ -15,19 +15,22 @@ Input = str | os.PathLike | pa.Table
 
 def run(query: rules.Query, data: Input, index: Input, *, engine: str = "duckdb") -> pa.Table:
     """Run a rendered rule on the chosen engine and return the published result columns."""
+    return io.finish(run_raw(query, data, index, engine=engine))
+
+
+def run_raw(query: rules.Query, data: Input, index: Input, *, engine: str = "duckdb") -> pa.Table:
+    """The engine's own result (rules.RESULT_COLUMNS, IDs as the input types them), sorted."""
     source = io.resolve(data)
     windows = io.read_index(index)
     if engine == "duckdb":
         from . import duckdb_engine
 
-        raw = duckdb_engine.run(query, source, windows)
-    elif engine == "spark":
+        return duckdb_engine.run(query, source, windows)
+    if engine == "spark":
         from . import spark_engine
 
-        raw = spark_engine.run(query, source, windows)
-    else:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    return io.finish(raw)
+        return spark_engine.run(query, source, windows)
+    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
 def colocate_cell(
@@ -59,4 +62,13 @@ def colocate_transport(
     return run(rules.transport(max_row_distance=max_row_distance), manifests, index, engine=engine)
 
 
-__all__ = ["ENGINES", "colocate_cell", "colocate_transport", "colocate_venue", "io", "rules", "run"]
+__all__ = [
+    "ENGINES",
+    "colocate_cell",
+    "colocate_transport",
+    "colocate_venue",
+    "io",
+    "rules",
+    "run",
+    "run_raw",
+]

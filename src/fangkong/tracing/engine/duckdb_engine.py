@@ -51,7 +51,13 @@ def run(
     try:
         _register_input(con, query.source, source)
         integer_ids = _column_type(con, query.source, "person_id") in _INTEGER_TYPES
-        con.register("index_windows", io.index_windows(index, integer_ids=integer_ids))
+        windows = io.index_windows(index, integer_ids=integer_ids)
+        con.register("index_windows", windows)
+        offsets = io.offsets(query.offsets, windows)
+        if offsets is not None:
+            con.register("offsets", offsets)
+        for name, sql in query.stages:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
         return con.sql(query.sql).to_arrow_table()
     finally:
         if own:

@@ -131,6 +131,17 @@ def index_windows(index: pa.Table, *, integer_ids: bool) -> pa.Table:
     )
 
 
+def offsets(query_offsets, windows: pa.Table) -> pa.Table | None:
+    """The `offsets` table (k = 0, 1, ...) a rule asks for, sized by the longest index window."""
+    if query_offsets is None:
+        return None
+    longest = 0
+    if windows.num_rows:
+        span = pc.subtract(windows["window_end_us"], windows["window_start_us"])
+        longest = max(0, pc.max(span).as_py())
+    return pa.table({"k": pa.array(range(query_offsets(longest)), pa.int64())})
+
+
 def _floor_div(values: pa.ChunkedArray, divisor: int) -> pa.Array:
     return pa.array(np.floor_divide(values.to_numpy(), divisor), pa.int64())
 
@@ -157,17 +168,18 @@ def finish(raw: pa.Table) -> pa.Table:
 
 def _minutes(overlap_us: pa.Array) -> pa.Array:
     """Microseconds to minutes with 2 decimals, rounded half up, exactly (no float on the way)."""
-    valid = overlap_us.is_valid()
-    us = overlap_us.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    hundredths = (us * 100 + 30_000_000) // 60_000_000
+    n = len(overlap_us)
+    if overlap_us.null_count == n:
+        return pa.nulls(n, pa.decimal128(18, 2))
+    us = overlap_us.fill_null(0).to_numpy(zero_copy_only=False)
     # A decimal128 is a little-endian 128-bit integer; overlaps are never negative, so the high
     # word is zero and the array can be built from the integer hundredths directly.
-    words = np.zeros((len(us), 2), np.int64)
-    words[:, 0] = hundredths
-    mask = None if pc.all(valid).as_py() in (True, None) else pa.array(valid).buffers()[1]
-    return pa.Array.from_buffers(
-        pa.decimal128(18, 2), len(us), [mask, pa.py_buffer(words.tobytes())]
-    )
+    words = np.zeros((n, 2), np.int64)
+    np.floor_divide(us * 100 + 30_000_000, 60_000_000, out=words[:, 0])
+    mask = overlap_us.buffers()[0] if overlap_us.null_count else None
+    if mask is not None and overlap_us.offset:
+        mask = pa.array(overlap_us.is_valid()).buffers()[1]
+    return pa.Array.from_buffers(pa.decimal128(18, 2), n, [mask, pa.py_buffer(words)])
 
 
 def write_csv(table: pa.Table, out: str | os.PathLike) -> None:
@@ -184,3 +196,82 @@ def write_csv(table: pa.Table, out: str | os.PathLike) -> None:
         con.execute(
             f"COPY (SELECT * FROM result) TO '{target}' (FORMAT csv, HEADER true, DELIMITER ',')"
         )
+
+
+# The published columns formatted by DuckDB straight from an engine's raw result, for results
+# whose text IDs need CSV quotes (write_csv's rules then apply unchanged).
+_RAW_CSV = """
+SELECT index_person_id, contact_person_id, episodes,
+       CASE WHEN overlap_us IS NOT NULL
+            THEN CAST((overlap_us * 100 + 30000000) // 60000000 // 100 AS VARCHAR) || '.'
+                 || lpad(CAST((overlap_us * 100 + 30000000) // 60000000 % 100 AS VARCHAR), 2, '0')
+       END AS overlap_minutes,
+       CAST(make_timestamp(first_contact_us - (first_contact_us % 1000000 + 1000000) % 1000000)
+            AS TIMESTAMP_S) AS first_contact_at
+FROM raw
+"""
+_HEADER = ",".join(RESULT_SCHEMA.names).encode() + b"\n"
+_PIECE = 1 << 17  # rows per task: small enough that the allocator reuses its pages
+
+
+def write_raw_csv(raw: pa.Table, out: str | os.PathLike) -> None:
+    """An engine's raw result (rules.RESULT_COLUMNS, in its order) written as write_csv writes it.
+
+    The lines are built by Arrow's compute kernels, a million rows per task on every core, and
+    the text buffers written as they are: at tens of millions of contacts this is a third of the
+    time of a CSV writer that formats row by row.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw = raw.select(list(RESULT_COLUMNS))
+    if any(_needs_quotes(raw[name]) for name in ("index_person_id", "contact_person_id")):
+        import duckdb
+
+        with duckdb.connect() as con:
+            con.register("raw", raw)
+            target = str(out).replace("'", "''")
+            con.execute(f"COPY ({_RAW_CSV}) TO '{target}' (FORMAT csv, HEADER true, DELIMITER ',')")
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pieces = [raw.slice(at, _PIECE) for at in range(0, raw.num_rows, _PIECE)]
+    with open(out, "wb") as f, ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        f.write(_HEADER)
+        for text in pool.map(_lines, pieces):
+            f.write(text)
+
+
+def _needs_quotes(ids: pa.ChunkedArray) -> bool:
+    """Text a CSV writer quotes (or an empty one, which DuckDB writes as "")."""
+    if not (pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type)):
+        return False
+    return bool(
+        pc.any(pc.match_substring_regex(ids, r'[,"\r\n]|^$')).as_py()
+        or pc.any(pc.is_null(ids)).as_py()
+    )
+
+
+def _lines(piece: pa.Table) -> pa.Buffer:
+    text = [pc.cast(piece[name], pa.string()) for name in ("index_person_id", "contact_person_id")]
+    text.append(pc.cast(piece["episodes"], pa.string()))
+    overlap = piece["overlap_us"]
+    if overlap.null_count == len(overlap):
+        text.append(pa.nulls(len(overlap), pa.string()))
+    else:
+        # Overlaps are never negative, so Arrow's truncating division is the floor.
+        hundredths = pc.divide(pc.add(pc.multiply(overlap, 100), 30_000_000), 60_000_000)
+        whole = pc.divide(hundredths, 100)
+        part = pc.subtract(hundredths, pc.multiply(whole, 100))
+        text.append(
+            pc.binary_join_element_wise(
+                pc.cast(whole, pa.string()), pc.utf8_lpad(pc.cast(part, pa.string()), 2, "0"), "."
+            )
+        )
+    first = piece["first_contact_us"].to_numpy()
+    seconds = pa.array(np.floor_divide(first, 1_000_000), pa.int64()).cast(pa.timestamp("s"))
+    text.append(pc.binary_join_element_wise(pc.cast(seconds, pa.string()), "\n", ""))
+    lines = pc.binary_join_element_wise(*text, ",", null_handling="replace")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, len(lines) + 1, lines.offset * 4)
+    return lines.buffers()[2][int(offsets[0]) : int(offsets[-1])]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 # The SQL below keeps to the dialect both engines share: integer arithmetic, GREATEST/LEAST,
 # joins, GROUP BY/HAVING and CAST(... AS BIGINT). Time never appears as a TIMESTAMP here: each
@@ -28,8 +29,8 @@ INPUTS: dict[str, dict[str, str]] = {
     "manifests": {"person_id": ID, "trip_id": KEY, "date": DATE, "carriage": KEY, "seat_row": INT},
 }
 
-# Every rule returns these columns, IDs as text, sorted by the two IDs; io.finish turns the
-# integers into the published minutes and timestamps.
+# Every rule returns these columns, sorted by the two IDs; io.finish turns the IDs into text and
+# the integers into the published minutes and timestamps.
 RESULT_COLUMNS = (
     "index_person_id",
     "contact_person_id",
@@ -41,20 +42,31 @@ RESULT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Query:
-    """One rendered rule: which input view it reads and the SQL text to run over it."""
+    """One rendered rule: which input view it reads and the SQL text to run over it.
+
+    `stages` are named statements each engine runs first, in order, keeping each result as a small
+    in-memory table the later statements read (the index persons' stays, say): a result known
+    exactly before the big join lets both engines pick the right side to hash or broadcast.
+    `offsets` tells how many rows (k = 0, 1, ...) the engine's `offsets` table needs for index
+    windows up to the given length in microseconds; None when the rule reads no such table.
+    """
 
     rule: str
     source: str
     sql: str
+    stages: tuple[tuple[str, str], ...] = ()
+    offsets: Callable[[int], int] | None = field(default=None, compare=False)
 
 
 def _published(sql: str) -> str:
-    """IDs as text and rows in the published order, done by the engine: both sort text by bytes."""
-    return f"""SELECT CAST(index_person_id AS STRING) AS index_person_id,
-       CAST(contact_person_id AS STRING) AS contact_person_id,
-       episodes, overlap_us, first_contact_us
+    """Rows sorted by the two IDs, done by the engine: integers numerically, text by its bytes.
+
+    The IDs keep the input's type here (io.finish makes them text): sorting tens of millions of
+    integer pairs costs a tenth of sorting them as text carried along with the rows.
+    """
+    return f"""SELECT index_person_id, contact_person_id, episodes, overlap_us, first_contact_us
 FROM ({sql}) r
-ORDER BY 1, 2"""
+ORDER BY index_person_id, contact_person_id"""
 
 
 def _us(minutes: float, what: str) -> int:
@@ -63,26 +75,90 @@ def _us(minutes: float, what: str) -> int:
     return round(minutes * US_PER_MINUTE)
 
 
+# The cell rule joins every stay in the city with the index persons' stays in the same cell. On
+# the cell alone, a downtown cell's probe walks a chain of hundreds of index stays across two weeks
+# (at a billion rows that join alone took 140 CPU-seconds). So the join key is (cell, slot): a
+# stay's slot is the time bucket its start falls in, within a class of stays of similar length,
+# and each index stay is listed under every slot a stay of that class overlapping it by the
+# minimum could start in. A class of stays of at most L_k µs uses buckets of B_k µs: such a stay
+# overlaps [s, e] by m only if it starts in [s + m - L_k, e - m]. Stays longer than every class
+# share one slot per cell (the plain cell join, as before). The slot of a time t is
+# CAST(t * (1 / B_k) AS BIGINT) * S + k: any non-decreasing function of t lists each pair once,
+# so DuckDB's rounding and Spark's truncation of the cast both give the same pairs; the residue k
+# keeps the classes apart, and -1 (residue S - 1) is the long stays' slot.
+CELL_CLASSES = (
+    (2 * US_PER_HOUR, 30 * US_PER_MINUTE),
+    (12 * US_PER_HOUR, 3 * US_PER_HOUR),
+)
+_SLOTS = len(CELL_CLASSES) + 1
+LONG_SLOT = -1
+
+
+def _slot(expr: str, bucket_us: int, k: int) -> str:
+    # An exponent keeps the literal a DOUBLE in both dialects (DuckDB reads 0.0005 as a DECIMAL).
+    return f"(CAST(({expr}) * {1 / bucket_us:.17e} AS BIGINT) * {_SLOTS} + {k})"
+
+
+def _cell_slots(min_us: int) -> str:
+    """Each index stay under every (class, slot) an overlapping stay of that class can start in."""
+    parts = []
+    for k, (longest, bucket) in enumerate(CELL_CLASSES):
+        longest = max(longest, min_us)
+        lo = _slot(f"x.start_us + {min_us - longest}", bucket, k)
+        hi = _slot(f"x.end_us - {min_us}", bucket, k)
+        parts.append(
+            f"""SELECT /*+ BROADCAST(f) */
+       x.index_person_id, x.cell_id, x.window_end_us, x.start_us, x.end_us,
+       {lo} + f.k * {_SLOTS} AS slot
+FROM index_stays x
+JOIN offsets f ON f.k * {_SLOTS} <= {hi} - {lo}"""
+        )
+    parts.append(
+        f"""SELECT x.index_person_id, x.cell_id, x.window_end_us, x.start_us, x.end_us,
+       {LONG_SLOT} AS slot
+FROM index_stays x"""
+    )
+    return "\nUNION ALL\n".join(parts)
+
+
+def _stay_slot(min_us: int) -> str:
+    whens = " ".join(
+        f"WHEN o.end_us - o.start_us <= {max(longest, min_us)} "
+        f"THEN {_slot('o.start_us', bucket, k)}"
+        for k, (longest, bucket) in enumerate(CELL_CLASSES)
+    )
+    return f"CASE {whens} ELSE {LONG_SLOT} END"
+
+
+def _cell_offsets(min_us: int) -> Callable[[int], int]:
+    def needed(longest_window_us: int) -> int:
+        # A clipped index stay is at most its window long; +2 for the buckets cut at both ends.
+        return 2 + max(
+            (longest_window_us + max(longest, min_us)) // bucket + 1
+            for longest, bucket in CELL_CLASSES
+        )
+
+    return needed
+
+
+_INDEX_STAYS = """
+SELECT /*+ BROADCAST(i) */
+       i.person_id AS index_person_id, p.cell_id, i.window_end_us,
+       GREATEST(p.start_us, i.window_start_us) AS start_us,
+       LEAST(p.end_us, i.window_end_us) AS end_us
+FROM presence p
+JOIN index_windows i ON p.person_id = i.person_id
+WHERE LEAST(p.end_us, i.window_end_us) - GREATEST(p.start_us, i.window_start_us) >= {min_us}
+"""
+
 _CELL = """
-WITH index_stays AS (
-  SELECT /*+ BROADCAST(i) */
-         i.person_id AS index_person_id, p.cell_id, i.window_end_us,
-         GREATEST(p.start_us, i.window_start_us) AS start_us,
-         LEAST(p.end_us, i.window_end_us) AS end_us
-  FROM presence p
-  JOIN index_windows i ON p.person_id = i.person_id
-  WHERE LEAST(p.end_us, i.window_end_us) - GREATEST(p.start_us, i.window_start_us) >= {min_us}
-),
-episodes AS (
+WITH episodes AS (
   SELECT /*+ BROADCAST(x) */
          x.index_person_id, o.person_id AS contact_person_id, x.cell_id, x.window_end_us,
          GREATEST(x.start_us, o.start_us) AS contact_start_us,
          LEAST(x.end_us, o.end_us) - GREATEST(x.start_us, o.start_us) AS overlap_us
-  FROM index_stays x
-  JOIN presence o
-    ON o.cell_id = x.cell_id
-   AND o.start_us <= x.end_us - {min_us}
-   AND o.end_us >= x.start_us + {min_us}
+  FROM (SELECT person_id, cell_id, start_us, end_us, {stay_slot} AS slot FROM presence o) o
+  JOIN index_slots x ON o.cell_id = x.cell_id AND o.slot = x.slot
   WHERE o.person_id <> x.index_person_id
     AND LEAST(x.end_us, o.end_us) - GREATEST(x.start_us, o.start_us) >= {min_us}
 ){cumulative}
@@ -135,8 +211,19 @@ def cell(
             min_cumulative_us=_us(min_cumulative_hours * 60, "min_cumulative_hours"),
         )
         episodes = "kept"
-    sql = _CELL.format(min_us=min_us, cumulative=cumulative, episodes=episodes)
-    return Query("cell", "presence", _published(sql))
+    sql = _CELL.format(
+        min_us=min_us, stay_slot=_stay_slot(min_us), cumulative=cumulative, episodes=episodes
+    )
+    return Query(
+        "cell",
+        "presence",
+        _published(sql),
+        stages=(
+            ("index_stays", _INDEX_STAYS.format(min_us=min_us)),
+            ("index_slots", _cell_slots(min_us)),
+        ),
+        offsets=_cell_offsets(min_us),
+    )
 
 
 _VENUE = """

@@ -65,9 +65,14 @@ def run(
     frame = _load(spark, query.source, source)
     integer_ids = isinstance(frame.schema["person_id"].dataType, IntegralType)
     frame.createOrReplaceTempView(query.source)
-    spark.createDataFrame(io.index_windows(index, integer_ids=integer_ids)).createOrReplaceTempView(
-        "index_windows"
-    )
+    windows = io.index_windows(index, integer_ids=integer_ids)
+    spark.createDataFrame(windows).createOrReplaceTempView("index_windows")
+    offsets = io.offsets(query.offsets, windows)
+    if offsets is not None:
+        spark.createDataFrame(offsets).createOrReplaceTempView("offsets")
+    for name, sql in query.stages:
+        # Materialised once, so the big join reads a small table of known size (and broadcasts it).
+        spark.sql(sql).localCheckpoint(eager=True).createOrReplaceTempView(name)
     return spark.sql(query.sql).toArrow()
 
 

@@ -336,6 +336,93 @@ def test_engines_return_identical_tables(spark, random_city):
         ).equals(duck)
 
 
+def _mixed_city(tmp_path, seed):
+    """Stays from 1 minute to 5 days (every slot class and the long stays), before and after 1970.
+
+    The slots that make the cell join fast are only an index: whatever the stays' lengths, where
+    they fall against the buckets or the sign of the time, the pairs must be exactly the
+    brute-force ones.
+    """
+    rng = random.Random(seed)
+    presence = []
+    for base in (datetime(1969, 12, 30), datetime(2026, 1, 5)):
+        for _ in range(250):
+            start = base + timedelta(seconds=rng.randrange(4 * 86400))
+            minutes = rng.choice([rng.randrange(1, 130), rng.randrange(100, 800),
+                                  rng.randrange(700, 3000), rng.randrange(2800, 7200)])  # fmt: skip
+            presence.append(
+                (
+                    f"{rng.randrange(30):03d}",
+                    f"C{rng.randrange(4)}",
+                    start,
+                    start + timedelta(minutes=minutes, seconds=rng.randrange(60)),
+                )  # fmt: skip
+            )
+    windows = []
+    for pid, base in (("001", datetime(1969, 12, 30)), ("002", datetime(2026, 1, 5)),
+                      ("003", datetime(2026, 1, 5)), ("004", datetime(1969, 12, 31))):  # fmt: skip
+        start = base + timedelta(seconds=rng.randrange(86400))
+        windows.append((pid, start, start + timedelta(seconds=rng.randrange(3600, 3 * 86400))))
+    fmt = "%Y-%m-%d %H:%M:%S"
+    csv = tmp_path / "mixed.csv"
+    csv.write_text(
+        "person_id,cell_id,start,end\n"
+        + "".join(f"{p},{c},{s:{fmt}},{e:{fmt}}\n" for p, c, s, e in presence)
+    )
+    index = write_index(
+        tmp_path / "mixed_index.csv", [(p, f"{s:{fmt}}", f"{e:{fmt}}") for p, s, e in windows]
+    )
+    return presence, windows, csv, index
+
+
+@pytest.mark.parametrize("minutes", [10, 150, 0])
+def test_stays_of_every_length_match_brute_force(engine, tmp_path, minutes):
+    presence, windows, csv, index = _mixed_city(tmp_path, seed=minutes)
+    expected = reference_cell(presence, windows, timedelta(minutes=minutes))
+    assert len(expected) > 20
+    lengths = {(e - s) // timedelta(hours=1) for p, _, s, e in presence}
+    assert min(lengths) == 0 and max(lengths) > 48  # short stays and long ones are both there
+    assert as_rows(colocate_cell(csv, index, min_overlap_minutes=minutes, engine=engine)) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pa.array([10_000_000_001, 7, 10_000_000_001, 42], pa.int64()),
+        pa.array(["007", " I 1", "I\t2", "张三"], pa.string()),
+        pa.array(["007", 'a,"b"', "I1", ""], pa.string()),
+    ],
+)
+def test_raw_csv_is_the_published_csv(tmp_path, ids):
+    """The CLI writes the raw result through DuckDB; the bytes are those of finish + write_csv."""
+    raw = pa.table(
+        {
+            "index_person_id": ids,
+            "contact_person_id": ids[::-1],
+            "episodes": pa.array([1, 2, 3, 40], pa.int64()),
+            # 0, half a hundredth (rounds up), just under it, and no overlap (venue rules)
+            "overlap_us": pa.array([0, 300_000 + 30_000_000, 29_999, None], pa.int64()),
+            # before 1970 too: seconds are floored, not truncated toward zero
+            "first_contact_us": pa.array(
+                [-1, 0, 1_793_491_200_999_999, -86_400_000_001], pa.int64()
+            ),
+        }
+    )
+    io.write_raw_csv(raw, tmp_path / "raw.csv")
+    io.write_csv(io.finish(raw), tmp_path / "published.csv")
+    written = (tmp_path / "raw.csv").read_bytes()
+    assert written == (tmp_path / "published.csv").read_bytes()
+    assert b",0.00,1969-12-31 23:59:59" in written
+    assert b",0.51,1970-01-01 00:00:00" in written
+    assert b",40,,1969-12-30 23:59:59" in written
+    null_only = raw.set_column(3, "overlap_us", pa.nulls(4, pa.int64()))
+    io.write_raw_csv(null_only, tmp_path / "raw.csv")
+    io.write_csv(io.finish(null_only), tmp_path / "published.csv")
+    assert (tmp_path / "raw.csv").read_bytes() == (tmp_path / "published.csv").read_bytes()
+
+
 # --------------------------------------------------------------------------- inputs and API
 
 
@@ -520,3 +607,35 @@ def test_cli_writes_a_header_when_nobody_is_found(tmp_path):
         verbosity=0,
     )
     assert out.read_text() == HEADER
+
+
+def test_fangkong_colocate_runs_without_django(tmp_path):
+    """`fangkong colocate` is dispatched before Django starts: same file, errors in one line."""
+    import subprocess
+    import sys
+
+    presence = write_presence(tmp_path / "presence.parquet", CELL_PRESENCE)
+    index = write_index(tmp_path / "index.csv", CELL_INDEX)
+    out = tmp_path / "contacts.csv"
+    code = (
+        "import sys\nfrom fangkong.cli import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "except SystemExit as exc:\n    print(exc.code, 'django.conf' in sys.modules)\n"
+    )
+    run = [sys.executable, "-c", code, "colocate", "cell", "--index", str(index)]
+    done = subprocess.run(
+        [*run, "--presence", str(presence), "--out", str(out)], capture_output=True, text=True
+    )
+    assert done.stdout.splitlines() == [
+        f"6 contacts of 2 index persons written to {out} in "
+        + done.stdout.split(" in ")[1].split("\n")[0],
+        "0 False",
+    ]
+    assert out.read_text().splitlines()[1] == "I1,I2,1,30.00,2026-01-05 12:30:00"
+    failed = subprocess.run(
+        [*run, "--presence", str(tmp_path / "missing.csv"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.stdout == "1 False\n"
+    assert failed.stderr == f"CommandError: no such input: {tmp_path / 'missing.csv'}\n"

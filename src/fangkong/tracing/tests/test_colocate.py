@@ -286,6 +286,20 @@ def reference_cell(presence, windows, minimum):
     return rows
 
 
+def _write_city(tmp_path, presence, windows):
+    """The stays as a presence CSV and the windows as an index CSV, second-precise."""
+    fmt = "%Y-%m-%d %H:%M:%S"
+    csv = tmp_path / "presence.csv"
+    csv.write_text(
+        "person_id,cell_id,start,end\n"
+        + "".join(f"{p},{c},{s:{fmt}},{e:{fmt}}\n" for p, c, s, e in presence)
+    )
+    index = write_index(
+        tmp_path / "index.csv", [(p, f"{s:{fmt}}", f"{e:{fmt}}") for p, s, e in windows]
+    )
+    return csv, index
+
+
 @pytest.fixture
 def random_city(tmp_path):
     """600 stays of 40 people in 6 cells over two days, second-precise, and 5 index persons."""
@@ -306,16 +320,7 @@ def random_city(tmp_path):
     for pid in ("000", "003", "017", "021", "039"):
         start = base + timedelta(seconds=rng.randrange(86400))
         windows.append((pid, start, start + timedelta(seconds=rng.randrange(3600, 86400))))
-    fmt = "%Y-%m-%d %H:%M:%S"
-    csv = tmp_path / "presence.csv"
-    csv.write_text(
-        "person_id,cell_id,start,end\n"
-        + "".join(f"{p},{c},{s:{fmt}},{e:{fmt}}\n" for p, c, s, e in presence)
-    )
-    index = write_index(
-        tmp_path / "index.csv", [(p, f"{s:{fmt}}", f"{e:{fmt}}") for p, s, e in windows]
-    )
-    return presence, windows, csv, index
+    return presence, windows, *_write_city(tmp_path, presence, windows)
 
 
 def test_random_data_matches_brute_force_on_duckdb(random_city):
@@ -363,16 +368,7 @@ def _mixed_city(tmp_path, seed):
                       ("003", datetime(2026, 1, 5)), ("004", datetime(1969, 12, 31))):  # fmt: skip
         start = base + timedelta(seconds=rng.randrange(86400))
         windows.append((pid, start, start + timedelta(seconds=rng.randrange(3600, 3 * 86400))))
-    fmt = "%Y-%m-%d %H:%M:%S"
-    csv = tmp_path / "mixed.csv"
-    csv.write_text(
-        "person_id,cell_id,start,end\n"
-        + "".join(f"{p},{c},{s:{fmt}},{e:{fmt}}\n" for p, c, s, e in presence)
-    )
-    index = write_index(
-        tmp_path / "mixed_index.csv", [(p, f"{s:{fmt}}", f"{e:{fmt}}") for p, s, e in windows]
-    )
-    return presence, windows, csv, index
+    return presence, windows, *_write_city(tmp_path, presence, windows)
 
 
 @pytest.mark.parametrize("minutes", [10, 150, 0])

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
-from fangkong.common import events
+from fangkong.common import errors, events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.scope import path_prefix
 from fangkong.common.states import place_state_set
@@ -29,11 +29,11 @@ DISCHARGE_GAP = timedelta(hours=24)
 DISCHARGE_CT = Decimal("35")
 
 
-class CareError(ValueError):
+class CareError(errors.DomainError, ValueError):
     """A business rule refused the request; the message is for the user."""
 
 
-class Conflict(CareError):
+class Conflict(CareError, errors.Conflict):
     pass
 
 

@@ -16,6 +16,7 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
 from fangkong.command.models import SEVERITY
 from fangkong.command.selectors import is_risk_origin
+from fangkong.common import errors
 from fangkong.common.models import Alert
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder, Measure, Site
@@ -30,11 +31,11 @@ FEVER = Decimal("37.3")
 DEFAULT_TRANSFER_LIMIT_HOURS = 3
 
 
-class CheckpointError(ValueError):
+class CheckpointError(errors.DomainError, ValueError):
     """A business rule refused the request; the message is for the user."""
 
 
-class Conflict(CheckpointError):
+class Conflict(CheckpointError, errors.Conflict):
     pass
 
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record, audit_updated
-from fangkong.common import imports
+from fangkong.common import errors, imports
 from fangkong.common.models import Alert
 from fangkong.common.scope import actor_path, operator_or_actor_path, path_within
 
@@ -40,7 +40,7 @@ from .models import (
 from .policy import DOWNGRADES, LEVELS_OF_PRESET
 
 
-class CommandRefused(ValueError):
+class CommandRefused(errors.DomainError, ValueError):
     """The request breaks a rule; the message says which, for the user."""
 
 

@@ -39,10 +39,12 @@ def scoped(queryset: QuerySet, actor, field: str = "jpath") -> QuerySet:
 
 
 def access(queryset: QuerySet, actor, field: str = "jpath", **lookup):
-    """Fetch one object through the guard; outside the actor's subtree it does not exist (404)."""
+    """Fetch one object through the guard; outside the actor's subtree it does not exist (404).
+
+    A key that is not a valid key ('abc', 2**70) names nothing either: also 404, whatever its shape."""
     try:
         return scoped(queryset, actor, field).get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
         raise Http404 from exc
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record
-from fangkong.common import events
+from fangkong.common import errors, events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
 from fangkong.common.scope import path_prefix
@@ -41,11 +41,11 @@ FEVER = Decimal("37.3")
 TOKEN_SALT = "fangkong.control.selfreport"
 
 
-class ControlError(ValueError):
+class ControlError(errors.DomainError, ValueError):
     """A business rule refused the request; the message is for the user."""
 
 
-class Conflict(ControlError):
+class Conflict(ControlError, errors.Conflict):
     pass
 
 

@@ -3,11 +3,12 @@
 from django.db import transaction
 
 from fangkong.audit.services import audit_created
+from fangkong.common import errors
 
 from .models import LEVEL_ORDER, Jurisdiction
 
 
-class TreeError(ValueError):
+class TreeError(errors.DomainError, ValueError):
     pass
 
 

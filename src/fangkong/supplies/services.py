@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record, audit_updated
+from fangkong.common import errors
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
 from fangkong.common.scope import path_within
@@ -31,7 +32,7 @@ from .models import (
 )
 
 
-class SupplyError(Exception):
+class SupplyError(errors.DomainError, ValueError):
     """A refused write; the message is shown to the user as it is."""
 
 

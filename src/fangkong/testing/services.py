@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
+from fangkong.common import errors
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
@@ -35,13 +36,13 @@ from .models import (
 )
 
 
-class TestingError(ValueError):
+class TestingError(errors.DomainError, ValueError):
     """A business rule refused the request; the message is for the user."""
 
     code = "invalid"
 
 
-class Conflict(TestingError):
+class Conflict(TestingError, errors.Conflict):
     code = "conflict"
 
 

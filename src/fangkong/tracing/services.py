@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record
-from fangkong.common import events
+from fangkong.common import errors, events
 from fangkong.common.models import Alert
 
 from .models import (
@@ -64,11 +64,11 @@ CATEGORY_OF_KIND = {ContactKind.CLOSE: "close_contact", ContactKind.SECONDARY: "
 OPEN_LEAD_STATES = (LeadState.CANDIDATE, LeadState.PUSHED, LeadState.VERIFIED)
 
 
-class TracingError(ValueError):
+class TracingError(errors.DomainError, ValueError):
     """A business rule refused the request; the message is for the user."""
 
 
-class Conflict(TracingError):
+class Conflict(TracingError, errors.Conflict):
     pass
 
 

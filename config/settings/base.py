@@ -1,9 +1,11 @@
 """Settings shared by every environment; the environment picks the database, cache and job queue."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -95,13 +97,35 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Counters every worker process must see alike (the login throttle): Redis when configured,
+# otherwise a table in the database, created by every migrate (accounts.signals). A store
+# that does not answer within the timeouts counts as down, and logins are refused (503).
+if REDIS_URL:
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+else:
+    CACHES["shared"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "fangkong_shared_cache",
+        # Culling would drop live counters: a spray of made-up usernames must not reset them.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -127,7 +151,6 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"login": "10/min"},
     "EXCEPTION_HANDLER": "fangkong.common.exception_handlers.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -158,8 +181,28 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Failed logins allowed per username and per client address before a pause.
-LOGIN_THROTTLE = {"attempts": 10, "window_seconds": 300}
+# Failed logins allowed per username, and per client address, before a pause of
+# window_seconds after the last failure. A success forgives that account's failures, from that
+# address too, so one user's typos never lock out the others behind the same address.
+LOGIN_THROTTLE = {"attempts": 10, "address_attempts": 50, "window_seconds": 300}
+
+
+def _hours(name: str, default: str) -> timedelta:
+    raw = os.environ.get(name, default)
+    try:
+        hours = float(raw)
+        if hours > 0:
+            return timedelta(hours=hours)
+    except (ValueError, OverflowError):
+        pass
+    raise ImproperlyConfigured(f"{name} must be a positive number of hours, not {raw!r}")
+
+
+# An API token lives this long after the login that last issued it.
+API_TOKEN_TTL = _hours("FANGKONG_TOKEN_TTL_HOURS", "12")
+
+# Whether /api/schema/ and /api/docs/ are served without a login (production: not by default).
+PUBLIC_SCHEMA = os.environ.get("FANGKONG_PUBLIC_SCHEMA", "1") == "1"
 
 LOGGING = {
     "version": 1,

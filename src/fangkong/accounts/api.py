@@ -1,13 +1,17 @@
-"""Who am I, and API tokens (throttled like the login page)."""
+"""Who am I, and API tokens (logins throttled like the login page, tokens expire and revoke)."""
 
-from rest_framework import serializers
-from rest_framework.authtoken.views import ObtainAuthToken
+from datetime import datetime
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from .models import User
 from .roles import can_see_pii
+from .services import token_expires_at, token_obtain, token_revoke
 
 
 class MeSerializer(serializers.ModelSerializer):
@@ -40,8 +44,87 @@ class MeView(APIView):
         return Response(MeSerializer(request.user).data)
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange username and password for an API token; limited to a few tries a minute."""
+class TokenLoginSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(
+        max_length=128, trim_whitespace=False, style={"input_type": "password"}
+    )
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(source="key")
+    expires_at = serializers.SerializerMethodField()
+
+    def get_expires_at(self, obj) -> datetime:
+        return token_expires_at(obj)
+
+
+class LoginErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), required=False
+    )
+
+
+_LOGIN_ERRORS = {
+    400: OpenApiResponse(LoginErrorSerializer, _("Wrong username or password (code invalid).")),
+    429: OpenApiResponse(
+        LoginErrorSerializer, _("Too many failed logins for the account or the address.")
+    ),
+    503: OpenApiResponse(
+        LoginErrorSerializer, _("The failed-login counter is unavailable; logins are refused.")
+    ),
+}
+
+
+class TokenView(APIView):
+    """POST: exchange username and password for an API token (the login page's throttle and
+    audit). DELETE: revoke the caller's token."""
+
+    def initialize_request(self, request, *args, **kwargs):
+        drf_request = super().initialize_request(request, *args, **kwargs)
+        if request.method == "POST":
+            # Logging in must work while a dead token is still in the client's header; the
+            # answer is a token in the body, no session, so there is no login CSRF to stop.
+            drf_request.authenticators = ()
+        return drf_request
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return super().get_permissions()
+
+    @extend_schema(
+        request=TokenLoginSerializer,
+        responses={200: TokenSerializer, **_LOGIN_ERRORS},
+        auth=[],
+        summary=_("Log in for an API token"),
+        description=_(
+            "The token expires after the configured hours (expires_at); logging in again "
+            "extends it. Failed logins count per account and per address, shared with the "
+            "login page."
+        ),
+    )
+    def post(self, request):
+        given = TokenLoginSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        token = token_obtain(
+            request=request._request,
+            username=given.validated_data["username"],
+            password=given.validated_data["password"],
+            ip=request.META.get("REMOTE_ADDR"),
+        )
+        return Response(TokenSerializer(token).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description=_("The caller's token is deleted.")),
+            401: OpenApiResponse(LoginErrorSerializer, _("The token is unknown or expired.")),
+        },
+        summary=_("Revoke my API token"),
+    )
+    def delete(self, request):
+        token_revoke(actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

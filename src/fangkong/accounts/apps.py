@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class Config(AppConfig):
@@ -6,4 +7,6 @@ class Config(AppConfig):
     label = "accounts"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from . import signals
+
+        post_migrate.connect(signals.create_cache_table, sender=self)

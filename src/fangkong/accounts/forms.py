@@ -1,27 +1,28 @@
-"""The login form, with the throttle on failed attempts."""
+"""The login form, with the throttle on failed attempts shared with the API's token login."""
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
-from django.utils.translation import gettext_lazy as _
 
-from .services import login_allowed, login_failed
+from fangkong.common import errors
+
+from .services import login_check, login_failed
 
 
 class ThrottledLoginForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": _("Too many failed logins. Wait a few minutes and try again."),
-    }
-
     def _ip(self) -> str | None:
         return self.request.META.get("REMOTE_ADDR") if self.request else None
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        if not login_allowed(username=username, ip=self._ip()):
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            login_check(username=username, ip=self._ip())
+        except errors.DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from exc
         try:
             return super().clean()
         except forms.ValidationError:
-            login_failed(username=username, ip=self._ip())
+            try:
+                login_failed(username=username, ip=self._ip(), via="page")
+            except errors.DomainError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
             raise

@@ -1,5 +1,6 @@
 """API tokens: remembered for a few seconds per process, forgotten when the account changes or
-the token is deleted, and never let anything through that the plain check would refuse."""
+the token is deleted, and never let anything through that the plain check would refuse (a dead
+token is a 401, not DRF's 403, so that a client knows to log in again)."""
 
 import pytest
 from django.db import connection
@@ -42,25 +43,17 @@ def test_remembered_only_for_the_ttl(token_client, monkeypatch):
 def test_a_deleted_token_or_deactivated_account_is_refused_at_once(token_client, make_user):
     assert token_client.get("/api/v1/people/").status_code == 200
     token_client.token.delete()
-    assert (
-        token_client.get("/api/v1/people/").status_code == 403
-    )  # refused (DRF: 403 with session auth first)
+    assert token_client.get("/api/v1/people/").status_code == 401
     other = make_user(role="district", node="district")
     token = Token.objects.create(user=other)
     token_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert token_client.get("/api/v1/people/").status_code == 200
     other.is_active = False
     other.save()
-    assert (
-        token_client.get("/api/v1/people/").status_code == 403
-    )  # refused (DRF: 403 with session auth first)
+    assert token_client.get("/api/v1/people/").status_code == 401
 
 
 def test_an_unknown_token_is_refused(token_client):
     token_client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
-    assert (
-        token_client.get("/api/v1/people/").status_code == 403
-    )  # refused (DRF: 403 with session auth first)
-    assert (
-        token_client.get("/api/v1/people/").status_code == 403
-    )  # refused (DRF: 403 with session auth first)
+    assert token_client.get("/api/v1/people/").status_code == 401
+    assert token_client.get("/api/v1/people/").status_code == 401

@@ -3,10 +3,20 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from fangkong.accounts.permissions import SchemaAccess, schema_page
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("fangkong.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "api/schema/", SpectacularAPIView.as_view(permission_classes=[SchemaAccess]), name="schema"
+    ),
+    path(
+        "api/docs/",
+        schema_page(
+            SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[SchemaAccess])
+        ),
+        name="api-docs",
+    ),
     path("", include("fangkong.web_urls")),
 ]

@@ -49,7 +49,6 @@ _leased: contextvars.ContextVar[int | None] = contextvars.ContextVar("leased", d
 
 def _redis():
     import redis
-
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 

@@ -74,6 +74,12 @@ def _redis_errors() -> tuple[type[Exception], ...]:
     return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
+def redis_error() -> type[Exception]:
+    import redis
+
+    return redis.exceptions.RedisError
+
+
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -167,7 +173,7 @@ def _push(job: ImportJob, conn=None) -> bool:
             failure_ttl=FAILURE_TTL,
             description=f"import job {job.pk} ({job.kind}: {job.filename})",
         )
-    except _redis_errors() as exc:
+    except redis_error() as exc:
         log.warning("import job %s recorded, not queued (Redis: %s); a worker will", job.pk, exc)
         return False
     return True

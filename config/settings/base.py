@@ -114,6 +114,22 @@ else:
         "OPTIONS": {"MAX_ENTRIES": 1_000_000},
     }
 
+# Background jobs (fangkong.common.jobs, RQ on REDIS_URL). The database row of a job is its truth:
+# a worker holds a job by a lease it renews every LEASE/3 seconds; a job whose lease ran out is
+# queued again (up to JOB_MAX_ATTEMPTS runs) or failed. Every worker reaps every JOB_REAP_SECONDS.
+JOB_QUEUE = os.environ.get("FANGKONG_JOB_QUEUE", "fangkong")
+JOB_LEASE_SECONDS = int(os.environ.get("FANGKONG_JOB_LEASE_SECONDS", "60"))
+JOB_REAP_SECONDS = int(os.environ.get("FANGKONG_JOB_REAP_SECONDS", "30"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("FANGKONG_JOB_MAX_ATTEMPTS", "3"))
+# A run longer than this is stopped by RQ and the job failed (a 300k-row file takes minutes).
+JOB_TIMEOUT_SECONDS = int(os.environ.get("FANGKONG_JOB_TIMEOUT_SECONDS", "3600"))
+# Uploads above this are refused with 413 "too_large" before anything is read or stored.
+MAX_UPLOAD_MB = int(os.environ.get("FANGKONG_MAX_UPLOAD_MB", "50"))
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
+# Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stays: it bounds the non-file part of a body only,
+# and files above FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stream to a temporary file, never into a
+# web process's memory. The proxy in front (client_max_body_size) should refuse bigger bodies too.
+
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

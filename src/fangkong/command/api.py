@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from fangkong.common import jobs
 from fangkong.common.api import ImportJobSerializer
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
@@ -556,6 +557,7 @@ class RiskAreaViewSet(viewsets.ReadOnlyModelViewSet):
         data = RiskAreaUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
+        jobs.upload_check(upload)
         job = services.risk_areas_import(actor=request.user, source=upload, filename=upload.name)
         return Response(ImportJobSerializer(job).data, status=201)
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fangkong.common import jobs
 from fangkong.common.scope import path_within
 
 from . import roles, selectors, services
@@ -368,6 +369,7 @@ def risk_areas(request):
             raise PermissionDenied
         if "file" in request.FILES:
             upload = request.FILES["file"]
+            jobs.upload_check(upload)
             job = services.risk_areas_import(
                 actor=request.user, source=upload, filename=upload.name
             )

@@ -1,6 +1,7 @@
 """REST endpoints of import jobs and their rejected rows, and of the alert centre."""
 
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
@@ -24,11 +25,13 @@ class RowErrorSerializer(serializers.Serializer):
 class ImportJobSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None, read_only=True)
     errors = RowErrorSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField(help_text="where to poll a queued job")
 
     class Meta:
         model = ImportJob
         fields = [
             "id",
+            "url",
             "kind",
             "filename",
             "actor",
@@ -42,7 +45,14 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "rejected",
             "errors",
             "message",
+            "attempts",
+            "reason",
         ]
+
+    def get_url(self, obj) -> str:
+        path = reverse("import-job-detail", args=[obj.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class ImportJobViewSet(viewsets.ReadOnlyModelViewSet):

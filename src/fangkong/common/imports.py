@@ -326,11 +326,19 @@ def parse_date(value: str) -> dt.date:
 
 
 def job_start(*, kind: str, filename: str, actor, jurisdiction_path: str) -> ImportJob:
+    """The job row of an import: the one a worker claimed for it (common.jobs), else a new one,
+    leased to this process so that the reaper fails it if the process is killed."""
+    from .jobs import claimed_job, lease_fields
+
+    claimed = claimed_job()
+    if claimed is not None:
+        return claimed
     return ImportJob.objects.create(
         kind=kind,
         filename=os.path.basename(str(filename))[:255],
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         jurisdiction_path=jurisdiction_path,
+        **lease_fields(),
     )
 
 
@@ -456,6 +464,7 @@ def run_import(
 ) -> ImportJob:
     """The life of one import job: start it, open the file, run `body(job, table)` and close the
     job whatever happens. An unusable file fails the job with its reason and writes nothing."""
+    from .jobs import lease
     from .scope import operator_or_actor_path
 
     job = job_start(
@@ -464,15 +473,16 @@ def run_import(
         actor=actor,
         jurisdiction_path=operator_or_actor_path(actor) or "",
     )
-    try:
-        table = read_table(source, filename=filename, aliases=aliases, required=required)
-    except ImportFileError as exc:
-        return job_fail(job, str(exc))
-    try:
-        with table:
-            return body(job, table)
-    except ImportFileError as exc:
-        return job_fail(job, str(exc), header=table.header)
-    except Exception as exc:
-        job_fail(job, f"{type(exc).__name__}: {exc}", header=table.header)
-        raise
+    with lease(job):
+        try:
+            table = read_table(source, filename=filename, aliases=aliases, required=required)
+        except ImportFileError as exc:
+            return job_fail(job, str(exc))
+        try:
+            with table:
+                return body(job, table)
+        except ImportFileError as exc:
+            return job_fail(job, str(exc), header=table.header)
+        except Exception as exc:
+            job_fail(job, f"{type(exc).__name__}: {exc}", header=table.header)
+            raise

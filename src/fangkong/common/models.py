@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ImportJob(models.Model):
     class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
@@ -32,6 +33,19 @@ class ImportJob(models.Model):
     # The rejected rows as they were in the file, so the user can fix and re-upload them.
     rejected_rows = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
+    # The queue's side (fangkong.common.jobs): what to run, the stored upload it runs on, and who
+    # holds it. A worker renews lease_until while it runs; past it, the job is taken back.
+    runner = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    file_path = models.CharField(max_length=500, blank=True)
+    queue_id = models.CharField(max_length=64, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # Why the last run did not finish (its worker stopped), kept when the job is run again.
+    reason = models.TextField(_("interruption"), blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -41,7 +55,8 @@ class ImportJob(models.Model):
                 fields=["jurisdiction_path"],
                 name="import_path_like",
                 opclasses=["varchar_pattern_ops"],
-            )
+            ),
+            models.Index(fields=["status", "lease_until"], name="import_job_lease"),
         ]
 
     def __str__(self) -> str:

@@ -1,10 +1,7 @@
 """REST endpoints of the population registry: search, detail, audited reveal, import, export."""
 
 import io
-import uuid
-from pathlib import Path
 
-from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,8 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
+from fangkong.common import jobs
 from fangkong.common.api import ImportJobSerializer
-from fangkong.common.jobs import enqueue
 from fangkong.common.models import ImportJob
 
 from . import selectors, services
@@ -128,40 +125,31 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ImportJobSerializer, 202: None, 400: ImportJobSerializer},
+        responses={201: ImportJobSerializer, 202: ImportJobSerializer, 400: ImportJobSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
-        """Import a CSV or XLSX; every bad row comes back with its line, column and reason."""
+        """Import a CSV or XLSX; every bad row comes back with its line, column and reason.
+
+        With a job queue (Redis) the answer is 202 with the queued job: poll its `url`."""
         if not can_import_people(request.user):
             raise DrfPermissionDenied("your role may not import people")
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         job = import_upload(actor=request.user, upload=upload.validated_data["file"])
-        if job is None:
-            return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
-        code = status.HTTP_400_BAD_REQUEST if job.status == ImportJob.Status.FAILED else 201
+        code = {
+            ImportJob.Status.QUEUED: status.HTTP_202_ACCEPTED,
+            ImportJob.Status.FAILED: status.HTTP_400_BAD_REQUEST,
+        }.get(job.status, status.HTTP_201_CREATED)
         return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
 
 
-def import_upload(*, actor, upload) -> ImportJob | None:
-    """Import an uploaded file now, or, with Redis configured, queue it for `fangkong worker` and
-    return None (the job appears in the list when the worker starts it)."""
-    if not settings.REDIS_URL:
-        return services.people_import(actor=actor, source=upload, filename=upload.name)
-    folder = Path(settings.MEDIA_ROOT) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{Path(upload.name).suffix.lower()}"
-    with path.open("wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    enqueue(
-        "fangkong.people.services.people_import_stored",
-        actor_id=actor.pk,
-        path=str(path),
-        filename=upload.name,
+def import_upload(*, actor, upload) -> ImportJob:
+    """Import an uploaded file now (no Redis: the finished job), or record and queue it for
+    `fangkong worker` (the queued job). Files above FANGKONG_MAX_UPLOAD_MB are refused (413)."""
+    return jobs.import_submit(
+        actor=actor, upload=upload, kind="people", runner="fangkong.people.services.people_import"
     )
-    return None
 
 
 CONTENT_TYPES = {

@@ -295,7 +295,7 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
                 valid.append((line, row, record))
         for attempt in (1, 2):
             try:
-                result = _write_chunk(valid, ctx, audit_base)
+                result = _write_chunk(valid, ctx, audit_base, job)
                 break
             except IntegrityError:
                 # Another import created some of these people since we looked; look again once.
@@ -350,7 +350,7 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
     return job
 
 
-def _write_chunk(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base: dict):
+def _write_chunk(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base: dict, job):
     with transaction.atomic():
         numbers = {record["document_number"] for _line, _row, record in valid}
         # Plain tuples, not model instances: most rows of a re-import are unchanged, and
@@ -408,6 +408,22 @@ def _write_chunk(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base:
                 changed, [*FIELDS, "household", "updated_at"], batch_size=1000
             )
             AuditEntry.objects.bulk_create(audits, batch_size=1000)
+        if new or changed:
+            # The chunk's own entry, committed with its rows: an import killed half-way still
+            # says who created the people it left (the summary entry is written at the end).
+            AuditEntry.objects.create(
+                **audit_base,
+                action=Action.IMPORT,
+                object_type="people.person",
+                object_id=str(job.pk),
+                object_repr=job.filename[:200],
+                jurisdiction_path=job.jurisdiction_path,
+                changes={
+                    "lines": [valid[0][0], valid[-1][0]],
+                    "created": len(new),
+                    "updated": len(changed),
+                },
+            )
     return len(new), len(changed), unchanged, refused
 
 
@@ -506,16 +522,3 @@ def people_export(*, actor, out: IO, fmt: str = "csv", unmasked: bool = False) -
         changes={"rows": count, "unmasked": unmasked, "format": fmt},
     )
     return count
-
-
-def people_import_stored(*, actor_id: int, path: str, filename: str) -> ImportJob:
-    """The background job behind an uploaded file: import it as its uploader, then delete it."""
-    from pathlib import Path
-
-    from fangkong.accounts.models import User
-
-    actor = User.objects.select_related("jurisdiction").get(pk=actor_id)
-    try:
-        return people_import(actor=actor, source=path, filename=filename)
-    finally:
-        Path(path).unlink(missing_ok=True)

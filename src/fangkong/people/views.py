@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common.api import rejected_csv_response
+from fangkong.common.models import ImportJob
 from fangkong.common.selectors import access_import_job, import_job_list
 
 from . import selectors
@@ -103,7 +104,7 @@ def import_page(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         job = import_upload(actor=request.user, upload=form.cleaned_data["file"])
-        if job is None:
+        if job.status == ImportJob.Status.QUEUED:
             messages.info(
                 request, _("The file is queued; its report appears below when it has run.")
             )

@@ -11,6 +11,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from fangkong.common import jobs
 from fangkong.common.api import ImportJobSerializer
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
@@ -253,6 +254,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"file": ["required"]}, status=400)
+        jobs.upload_check(upload)
         job = bulk.import_samples(
             actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
         )
@@ -552,6 +554,7 @@ class ResultViewSet(viewsets.GenericViewSet):
         upload = request.FILES.get("file")
         if upload is None:
             return Response({"file": ["required"]}, status=400)
+        jobs.upload_check(upload)
         job = bulk.import_results(
             actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
         )

@@ -1,4 +1,6 @@
-"""Background jobs run in-process without Redis, and through a real Redis queue with a worker."""
+"""Background jobs run in-process without Redis, and through RQ on a real Redis with a worker."""
+
+import uuid
 
 import pytest
 
@@ -32,14 +34,18 @@ def test_without_redis_jobs_run_in_process(settings):
     assert CALLS == [7]
 
 
-def test_with_redis_a_worker_runs_queued_jobs(settings):
+def test_with_redis_a_worker_runs_queued_jobs_and_survives_a_bad_one(settings):
     settings.REDIS_URL = "redis://127.0.0.1:6379/15"
+    settings.JOB_QUEUE = f"test-{uuid.uuid4().hex}"
     client = _redis_or_skip(settings.REDIS_URL)
-    client.delete(jobs.QUEUE)
     CALLS.clear()
-    assert jobs.enqueue("fangkong.common.tests.test_jobs.record", value=1) is True
-    jobs.enqueue("fangkong.common.tests.test_jobs.explode")
-    jobs.enqueue("fangkong.common.tests.test_jobs.record", value=2)
-    assert CALLS == [] and client.llen(jobs.QUEUE) == 3
-    assert jobs.work(burst=True, timeout=1) == 3
-    assert CALLS == [1, 2]
+    try:
+        assert jobs.enqueue("fangkong.common.tests.test_jobs.record", value=1) is True
+        jobs.enqueue("fangkong.common.tests.test_jobs.explode")
+        jobs.enqueue("fangkong.common.tests.test_jobs.record", value=2)
+        assert CALLS == [] and client.llen(f"rq:queue:{settings.JOB_QUEUE}") == 3
+        assert jobs.work(burst=True, fork=False) == 3
+        assert CALLS == [1, 2]
+    finally:
+        for key in client.scan_iter(f"rq:*{settings.JOB_QUEUE}*"):
+            client.delete(key)

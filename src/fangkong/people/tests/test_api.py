@@ -152,9 +152,12 @@ def test_unreadable_file_is_a_400_with_the_reason(api, tree):
     assert "id_number" in response.json()["message"]
 
 
-def test_with_redis_the_upload_is_queued_for_a_worker(api, tree, settings, tmp_path):
+def test_with_redis_the_upload_is_recorded_then_queued_for_a_worker(
+    api, tree, settings, tmp_path, django_capture_on_commit_callbacks
+):
     redis = pytest.importorskip("redis")
     settings.REDIS_URL = "redis://127.0.0.1:6379/14"
+    settings.JOB_QUEUE = f"test-people-{tmp_path.name}"
     settings.MEDIA_ROOT = tmp_path
     connection = redis.Redis.from_url(settings.REDIS_URL)
     try:
@@ -167,17 +170,28 @@ def test_with_redis_the_upload_is_queued_for_a_worker(api, tree, settings, tmp_p
     from fangkong.common.models import ImportJob
     from fangkong.people import idnumber
 
-    connection.delete(jobs.QUEUE)
     client = api()
     number = idnumber.make("320102", dt.date(1979, 9, 9), 41)
     content = f"id_number,name,grid_code\n{number},孙七,320102001001G01\n".encode()
-    response = client.post(
-        "/api/v1/people/import/", {"file": SimpleUploadedFile("q.csv", content)}, format="multipart"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/people/import/",
+            {"file": SimpleUploadedFile("q.csv", content)},
+            format="multipart",
+        )
     assert response.status_code == 202
-    assert not ImportJob.objects.exists() and len(list(tmp_path.glob("imports/*"))) == 1
-    assert jobs.work(burst=True, timeout=1) == 1
-    job = ImportJob.objects.get()
-    assert (job.created, job.actor_id, job.filename) == (1, client.user.pk, "q.csv")
+    body = response.json()
+    assert body["status"] == "queued" and body["url"].endswith(f"/api/v1/imports/{body['id']}/")
+    job = ImportJob.objects.get(pk=body["id"])
+    assert (job.status, job.filename, job.actor_id) == ("queued", "q.csv", client.user.pk)
+    assert len(list(tmp_path.glob("imports/*"))) == 1
+    assert client.get(body["url"]).json()["status"] == "queued"
+    try:
+        assert jobs.work(burst=True, fork=False) == 1
+    finally:
+        connection.delete(f"rq:queue:{settings.JOB_QUEUE}")
+    job.refresh_from_db()
+    assert (job.status, job.created, job.attempts) == ("done", 1, 1)
     assert Person.objects.filter(document_number=number).exists()
     assert list(tmp_path.glob("imports/*")) == []
+    assert client.get(body["url"]).json()["created"] == 1

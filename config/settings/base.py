@@ -158,6 +158,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- imports
+# Rejected rows an import job keeps (with their errors) for its report and download; the count
+# of rejected rows is always exact. 5 million bad rows once stored 141 MB in one job.
+FANGKONG_IMPORT_MAX_STORED_ERRORS: int = int(
+    os.environ.get("FANGKONG_IMPORT_MAX_STORED_ERRORS", "1000")
+)
+
 # Failed logins allowed per username and per client address before a pause.
 LOGIN_THROTTLE = {"attempts": 10, "window_seconds": 300}
 

@@ -15,7 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
-from fangkong.common.api import ImportJobSerializer
+from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.jobs import enqueue
 from fangkong.common.models import ImportJob
 
@@ -128,7 +128,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ImportJobSerializer, 202: None, 400: ImportJobSerializer},
+        responses={201: ImportJobDetailSerializer, 202: None, 400: ImportJobDetailSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
@@ -141,7 +141,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         if job is None:
             return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
         code = status.HTTP_400_BAD_REQUEST if job.status == ImportJob.Status.FAILED else 201
-        return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
+        return Response(import_job_data(actor=request.user, job=job), status=code)
 
 
 def import_upload(*, actor, upload) -> ImportJob | None:

@@ -471,3 +471,23 @@ def test_an_upload_answer_carries_its_errors_masked_for_the_uploader(tree):
     )
     assert response.status_code == 201
     assert response.json()["errors"][0]["value"] == masked_id(bad_check_digit(3))
+
+
+def test_the_report_page_says_in_chinese_what_was_kept_and_why(tree, client, settings):
+    settings.FANGKONG_IMPORT_MAX_STORED_ERRORS = 1
+    elsewhere = PersonFactory(grid=tree["grid_c"])
+    importer = UserFactory(role="hq_staff", working_group="supplies", jurisdiction=tree["district"])
+    content = (
+        f"id_number,name,grid_code\n{elsewhere.document_number},某,{GRID_A}\n"
+        f"{bad_check_digit(4)},某,{GRID_A}\n"
+    )
+    with translation.override("zh-hans"):
+        job = people_services.people_import(
+            actor=importer, source=io.BytesIO(content.encode()), filename="p.csv"
+        )
+    client.force_login(importer)
+    page = client.get(f"/people/import/{job.pk}/").content.decode()
+    assert "共拒绝 2 行；此处及下载文件只保留前 1 行。" in page
+    assert "此人无法在此导入" in page and "此人已在其他辖区登记" not in page
+    assert "保留正确行" in page
+    assert elsewhere.document_number not in page

@@ -71,37 +71,32 @@ def rejected_csv(client, job_id) -> list[list[str]]:
 # --- one file with bad rows per importer -----------------------------------------------------
 
 
+def run(service, actor, *lines, **kwargs):
+    content = "".join(f"{line}\n" for line in lines).encode()
+    return service(actor=actor, source=io.BytesIO(content), filename="f.csv", **kwargs)
+
+
 def people_job(tree, actor):
-    content = (
-        "id_number,name,grid_code,phone\n"
-        f"{number(11)},李四,{GRID_A},13900000001\n"
-        f"{bad_check_digit(12)},王五,{GRID_A},13900000002\n"
-    )
-    job = people_services.people_import(
-        actor=actor, source=io.BytesIO(content.encode()), filename="p.csv"
-    )
+    header = "id_number,name,grid_code,phone"
+    good = f"{number(11)},李四,{GRID_A},13900000001"
+    bad = f"{bad_check_digit(12)},王五,{GRID_A},13900000002"
+    job = run(people_services.people_import, actor, header, good, bad)
     return job, [(3, "id_number: check digit does not match")]
 
 
 def geo_job(tree, actor):
-    content = (
-        "code,parent_code,level,name\n"
-        "320102002,320102,street,新街口街道\n"
-        "320102003,NOPE,street,孤儿街道\n"
-    )
-    job = geo_import(actor=actor, source=io.BytesIO(content.encode()), filename="g.csv")
+    rows = ["320102002,320102,street,新街口街道", "320102003,NOPE,street,孤儿街道"]
+    job = run(geo_import, actor, "code,parent_code,level,name", *rows)
     return job, [(3, "parent_code: parent NOPE is neither in the file nor in the database")]
 
 
 def risk_job(tree, actor):
-    content = (
-        "province,city,district,area_name,level,since\n"
-        "上海市,上海市,浦东新区,陆家嘴街道,high,2022-04-01\n"
-        "北京市,北京市,朝阳区,望京街道,严重,2022-04-01\n"
-    )
-    job = command_services.risk_areas_import(
-        actor=actor, source=io.BytesIO(content.encode()), filename="r.csv"
-    )
+    header = "province,city,district,area_name,level,since"
+    rows = [
+        "上海市,上海市,浦东新区,陆家嘴街道,high,2022-04-01",
+        "北京市,北京市,朝阳区,望京街道,严重,2022-04-01",
+    ]
+    job = run(command_services.risk_areas_import, actor, header, *rows)
     return job, [(3, "level: unknown risk level")]
 
 

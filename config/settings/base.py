@@ -155,6 +155,8 @@ SPECTACULAR_SETTINGS = {
         "ResultEnum": "fangkong.testing.models.Result",
         "TaskPriorityEnum": "fangkong.command.models.Priority",
         "SupplyRequestPriorityEnum": "fangkong.supplies.models.SupplyRequest.Priority",
+        "ImportJobStatusEnum": "fangkong.common.models.ImportJob.Status",
+        "ImportJobModeEnum": "fangkong.common.models.ImportJob.Mode",
     },
 }
 

@@ -367,6 +367,17 @@ def test_cli_import_prints_counts_and_errors(district_user, tmp_path):
     assert Person.objects.filter(grid__code=GRID_C).count() == 1
 
 
+def test_cli_all_or_nothing_writes_nothing_and_lists_the_bad_rows(district_user, tmp_path):
+    rows, expected = bad_file(60, 20)
+    path = tmp_path / "people.csv"
+    path.write_bytes(to_csv(rows))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 rows were rejected, so nothing was written"):
+        call_command("people", "import", str(path), "--all-or-nothing", stderr=err)
+    assert len(err.getvalue().splitlines()) == len(expected) == 3
+    assert Person.objects.count() == 0
+
+
 def test_cli_fails_on_missing_columns_or_unknown_user(tree, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("name\n张三\n", encoding="utf-8")

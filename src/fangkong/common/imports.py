@@ -343,9 +343,10 @@ def _open_csv(source):
         text = io.TextIOWrapper(
             io.BufferedReader(_Prefixed(head, source)),
             encoding=_sniff_encoding(head),
-            errors="surrogateescape",
+            errors=_UNDECODABLE,
             newline="",
         )
+    clean = _undecodable_seen[0]
     reader = csv.reader(text)
     header = next(reader, None)
     if header is None:
@@ -360,31 +361,44 @@ def _open_csv(source):
         start = reader.line_num + 1
         while True:
             try:
-                values = next(reader)
-            except StopIteration:
+                for values in reader:
+                    values = [_text(v) for v in values]
+                    # Rows are looked at only once the decoder has met bytes it could not
+                    # decode: a clean file of a million rows pays nothing for this.
+                    if _undecodable_seen[0] == clean or not _UNREADABLE.search("".join(values)):
+                        # A quoted cell may span lines: the row is reported where it starts.
+                        yield start, values, None
+                    else:
+                        values = [_UNREADABLE.sub("\ufffd", v) for v in values]
+                        yield start, values, _undecoded_reason()
+                    start = reader.line_num + 1
                 return
             except csv.Error as exc:
                 # The reader goes on with the next line; only this one is lost.
                 yield start, [], _("not valid CSV: %(error)s") % {"error": exc}
                 start = reader.line_num + 1
-                continue
-            values = [_text(v) for v in values]
-            if _UNREADABLE.search("".join(values)):
-                yield start, [_UNREADABLE.sub("\ufffd", v) for v in values], _undecoded_reason()
-            else:
-                # A quoted cell may span lines; the row is reported at the line where it starts.
-                yield start, values, None
-            start = reader.line_num + 1
 
     return header, cells(), lambda: None
 
 
-# Undecodable bytes (as surrogateescape leaves them) and NUL, which no database text column holds.
-_UNREADABLE = re.compile("[\x00\udc80-\udcff]")
+# Bytes the file's encoding cannot decode become lone surrogates (as with surrogateescape), which
+# valid text never holds; the handler also counts that it ran, so that only then rows are looked
+# at. Another import's count moving only makes this one look at its rows too.
+_UNDECODABLE = "fangkong.undecodable"
+_UNREADABLE = re.compile("[\udc80-\udcff]")
+_undecodable_seen = [0]
+
+
+def _mark_undecodable(exc: UnicodeError):
+    _undecodable_seen[0] += 1
+    return codecs.lookup_error("surrogateescape")(exc)
+
+
+codecs.register_error(_UNDECODABLE, _mark_undecodable)
 
 
 def _undecoded_reason() -> str:
-    return _("the line cannot be decoded or holds a NUL character; save the file as UTF-8")
+    return _("the line cannot be decoded; save the file as UTF-8")
 
 
 def chunked(iterable: Iterable, size: int = CHUNK_SIZE) -> Iterator[list]:

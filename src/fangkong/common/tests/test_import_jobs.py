@@ -486,3 +486,26 @@ def test_the_report_page_says_in_chinese_what_was_kept_and_why(tree, client, set
     assert "此人无法在此导入" in page and "此人已在其他辖区登记" not in page
     assert "保留正确行" in page
     assert elsewhere.document_number not in page
+
+
+def test_the_migration_moves_old_mass_testing_rows_to_the_one_shape(tree):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    old = ImportJob.objects.create(
+        kind="testing_results",
+        filename="old.csv",
+        rejected_rows=[{"line": 4, "raw": "T1,maybe,2026-11-23 12:00:00,LAB1,,", "reason": "x"}],
+    )
+    people = ImportJob.objects.create(
+        kind="people", filename="p.csv", rejected_rows=[{"line": 2, "values": ["a"]}]
+    )
+    import_module("fangkong.common.migrations.0003_import_rows").forwards(apps, None)
+    old.refresh_from_db()
+    assert old.rejected_rows == [
+        {"line": 4, "values": ["T1", "maybe", "2026-11-23 12:00:00", "LAB1", "", ""]}
+    ]
+    assert old.header == ["tube_barcode", "result", "reported_at", "lab_code", "ct_orf1ab", "ct_n"]
+    people.refresh_from_db()
+    assert people.rejected_rows == [{"line": 2, "values": ["a"]}]

@@ -123,10 +123,10 @@ class RowErrors:
 
     def stored(self) -> Rejected:
         lines = sorted(self._kept)[: self.limit]
+        # Every error of each kept line: a row in the download always has its reasons.
         errors = [error.as_dict() for line in lines for error in self._kept[line][1]]
         rows = [{"line": line, "values": self._kept[line][0]} for line in lines]
-        truncated = self.count > len(lines) or len(errors) > self.limit
-        return Rejected(self.count, errors[: max(self.limit, 0)], rows, truncated)
+        return Rejected(self.count, errors, rows, truncated=self.count > len(lines))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -466,8 +466,9 @@ def job_finish(
     columns: list[str] | None = None,
 ) -> ImportJob:
     """Close a job that ran to its end: its counts, and its rejected rows in the one stored shape
-    ({"line", "values"} under `header`, errors beside them), at most FANGKONG_IMPORT_MAX_STORED_
-    ERRORS of them; `columns` names the header's cells as the importer knows them."""
+    ({"line", "values"} under `header`, their errors beside them), the first
+    FANGKONG_IMPORT_MAX_STORED_ERRORS lines of them; `columns` names the header's cells as the
+    importer knows them (id_number for 身份证号), for masking."""
     kept = errors.stored() if isinstance(errors, RowErrors) else errors
     job.header = list(header)
     job.columns = list(columns if columns is not None else header)
@@ -661,8 +662,12 @@ def job_rejected_csv(*, actor, job: ImportJob) -> str:
     for row in job.rejected_rows:  # the old mass-testing shape carries its reason in the row
         if "values" not in row and row["line"] not in reasons:
             reasons[row["line"]] = [row.get("reason", "")]
-    columns = _job_columns(job)
-    width = len(job.header)
+    header = list(job.header)
+    if not header:  # a mass-testing job stored before it kept its header
+        widest = max((len(values) for _line, values in _stored_rows(job)), default=0)
+        header = [f"column_{i}" for i in range(1, widest + 1)]
+    columns = _job_columns(job) if job.header else header
+    width = len(header)
 
     def rows():
         for line, values in _stored_rows(job):
@@ -672,9 +677,7 @@ def job_rejected_csv(*, actor, job: ImportJob) -> str:
             yield [*values, line, "; ".join(reasons.get(line, []))]
 
     out = io.StringIO()
-    count = write_table(
-        out, fmt="csv", header=[*map(_safe, job.header), "line", "error"], rows=rows()
-    )
+    count = write_table(out, fmt="csv", header=[*map(_safe, header), "line", "error"], rows=rows())
     _audit_view(actor, job, view="rejected_csv", fields=columns, rows=count, unmasked=unmasked)
     return out.getvalue()
 

@@ -34,8 +34,8 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
-    # The first FANGKONG_IMPORT_MAX_STORED_ERRORS rejected lines, in line order; `rejected`
-    # counts them all, and errors_truncated says some were not kept.
+    # The errors of the first FANGKONG_IMPORT_MAX_STORED_ERRORS rejected lines, in line order;
+    # `rejected` counts every rejected line, and errors_truncated says some were not kept.
     # [{"line": 7, "column": "id_number", "value": "...", "reason": "..."}]
     errors = models.JSONField(default=list, blank=True)
     header = models.JSONField(default=list, blank=True)

@@ -177,6 +177,11 @@ def test_rows_stored_in_the_old_mass_testing_shape_still_download(tree, at_city)
     )
     lines = rejected_csv(client_of(at_city("lab_staff")), job.pk)
     assert lines[1] == ["T9", mask_id_number(number(5)), "x", "S1", "", "3", "id_number: nobody"]
+    job.header = []
+    job.save()
+    lines = rejected_csv(client_of(at_city("lab_staff")), job.pk)
+    assert lines[0] == ["column_1", "column_2", "column_3", "column_4", "column_5", "line", "error"]
+    assert lines[1][1] == mask_id_number(number(5))
 
 
 # --- masking, scope, audit -------------------------------------------------------------------
@@ -314,7 +319,9 @@ def test_a_number_registered_elsewhere_is_told_only_to_roles_that_may_see_it(tre
 
 def test_five_thousand_bad_rows_keep_a_small_list_and_a_capped_detail(tree, at_city, settings):
     settings.FANGKONG_IMPORT_MAX_STORED_ERRORS = 1000
-    rows = "".join(f"{bad_check_digit(i % 900)},某{i},{GRID_A}\n" for i in range(5000))
+    born = [dt.date(1990, 5, 6) + dt.timedelta(days=i // 900) for i in range(5000)]
+    numbers = [idnumber.make("320102", day, i % 900) for i, day in enumerate(born)]
+    rows = "".join(f"{n[:-1]}{'1' if n[-1] == '0' else '0'},某,{GRID_A}\n" for n in numbers)
     job = people_services.people_import(
         actor=at_city("hq_staff"),
         source=io.BytesIO(("id_number,name,grid_code\n" + rows).encode()),
@@ -346,7 +353,7 @@ def test_row_errors_keep_the_first_lines_whatever_order_they_come_in():
     stored = errors.stored()
     assert (stored.count, stored.truncated) == (8, True)
     assert [row["line"] for row in stored.rows] == [2, 3, 4]
-    assert [error["line"] for error in stored.errors] == [2, 2, 3]
+    assert [error["line"] for error in stored.errors] == [2, 2, 3, 4]
 
 
 # --- keep the good rows, or write nothing ----------------------------------------------------

@@ -12,7 +12,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.common import jobs
-from fangkong.common.api import ImportJobSerializer
+from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
 
@@ -551,7 +551,7 @@ class RiskAreaViewSet(viewsets.ReadOnlyModelViewSet):
         services.risk_area_update(actor=request.user, area=area, **data.validated_data)
         return Response(RiskAreaSerializer(area).data)
 
-    @extend_schema(request=RiskAreaUploadSerializer, responses={201: ImportJobSerializer})
+    @extend_schema(request=RiskAreaUploadSerializer, responses={201: ImportJobDetailSerializer})
     @action(detail=False, methods=["post"], url_path="import")
     def import_file(self, request):
         data = RiskAreaUploadSerializer(data=request.data)
@@ -559,7 +559,7 @@ class RiskAreaViewSet(viewsets.ReadOnlyModelViewSet):
         upload = data.validated_data["file"]
         jobs.upload_check(upload)
         job = services.risk_areas_import(actor=request.user, source=upload, filename=upload.name)
-        return Response(ImportJobSerializer(job).data, status=201)
+        return Response(import_job_data(actor=request.user, job=job), status=201)
 
 
 class ProposalSerializer(serializers.ModelSerializer):

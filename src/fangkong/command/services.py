@@ -782,7 +782,9 @@ def external_key(province: str, city: str, district: str, area_name: str) -> str
     return "|".join((province, city, district, area_name))
 
 
-def risk_areas_import(*, actor, source, filename: str = "") -> imports.ImportJob:
+def risk_areas_import(
+    *, actor, source, filename: str = "", mode: str = imports.ImportJob.Mode.KEEP_GOOD
+) -> imports.ImportJob:
     """Other cities' risk areas: one row per area, keyed by province, city, district and name.
 
     Re-importing the same file changes nothing; a changed level or date updates the area."""
@@ -796,15 +798,14 @@ def risk_areas_import(*, actor, source, filename: str = "") -> imports.ImportJob
         aliases=_IMPORT_ALIASES,
         required=IMPORT_COLUMNS,
         body=lambda job, table: _import_body(actor, job, table),
+        mode=mode,
     )
 
 
 def _import_body(actor, job, table) -> imports.ImportJob:
-    errors = imports.RowErrors()
+    errors = table.errors
     wanted: dict[str, dict] = {}
-    total = 0
     for line, row in table.rows:
-        total += 1
         values = table.original(row)
         problems = []
         for column in ("province", "city", "area_name"):
@@ -893,8 +894,9 @@ def _import_body(actor, job, table) -> imports.ImportJob:
     return imports.job_finish(
         job,
         header=table.header,
+        columns=table.columns,
         errors=errors,
-        total=total,
+        total=table.read,
         created=len(new),
         updated=len(changed),
         unchanged=unchanged,

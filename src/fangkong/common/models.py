@@ -12,6 +12,13 @@ class ImportJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Mode(models.TextChoices):
+        # Every good row is written and every bad one reported; a file that cannot be read at
+        # all fails before anything is written.
+        KEEP_GOOD = "keep_good", _("Keep the good rows")
+        # One bad row and nothing is written; the report still lists every bad row.
+        ALL_OR_NOTHING = "all_or_nothing", _("All or nothing")
+
     kind = models.CharField(_("kind"), max_length=32)
     filename = models.CharField(_("file"), max_length=255)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
@@ -20,6 +27,7 @@ class ImportJob(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING
     )
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode.choices, default=Mode.KEEP_GOOD)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
@@ -27,11 +35,18 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    # The errors of the first FANGKONG_IMPORT_MAX_STORED_ERRORS rejected lines, in line order;
+    # `rejected` counts every rejected line, and errors_truncated says some were not kept.
     # [{"line": 7, "column": "id_number", "value": "...", "reason": "..."}]
     errors = models.JSONField(default=list, blank=True)
     header = models.JSONField(default=list, blank=True)
-    # The rejected rows as they were in the file, so the user can fix and re-upload them.
+    # The importer's name for each header cell (id_number for 身份证号), so personal columns are
+    # masked whatever the file called them.
+    columns = models.JSONField(default=list, blank=True)
+    # The rejected rows as they were in the file, so the user can fix and re-upload them:
+    # [{"line": 7, "values": ["...", ...]}], values in the order of `header`.
     rejected_rows = models.JSONField(default=list, blank=True)
+    errors_truncated = models.BooleanField(_("errors truncated"), default=False)
     message = models.TextField(blank=True)
     # The queue's side (fangkong.common.jobs): what to run, the stored upload it runs on, and who
     # holds it. A worker renews lease_until while it runs; past it, the job is taken back.

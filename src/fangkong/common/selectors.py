@@ -5,9 +5,16 @@ from django.db.models import QuerySet
 from .models import ImportJob
 from .scope import access, scoped
 
+# A job's rejected rows and errors are personal data and can be large: a list never loads them.
+_REPORT_FIELDS = ("errors", "rejected_rows", "header", "columns")
+
 
 def import_job_list(*, actor, kind: str | None = None) -> QuerySet[ImportJob]:
-    qs = scoped(ImportJob.objects.select_related("actor"), actor, "jurisdiction_path")
+    qs = scoped(
+        ImportJob.objects.select_related("actor").defer(*_REPORT_FIELDS),
+        actor,
+        "jurisdiction_path",
+    )
     return qs.filter(kind=kind) if kind else qs
 
 

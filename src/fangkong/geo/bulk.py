@@ -15,7 +15,6 @@ from fangkong.audit.services import audit_fields, audit_record, diff
 from fangkong.common.imports import (
     CHUNK_SIZE,
     RowError,
-    RowErrors,
     chunked,
     job_finish,
     run_import,
@@ -119,7 +118,9 @@ def _validate(line: int, row: dict, original: list[str], levels: dict[str, str])
     return _Row(line, original, code, parent_code, level, name, name_en, population, given), []
 
 
-def geo_import(*, actor, source, filename: str = "") -> ImportJob:
+def geo_import(
+    *, actor, source, filename: str = "", mode: str = ImportJob.Mode.KEEP_GOOD
+) -> ImportJob:
     """Import jurisdictions from CSV/XLSX with columns code, parent_code, level, name [, name_en,
     population]; an empty parent_code makes a root.
 
@@ -140,17 +141,16 @@ def geo_import(*, actor, source, filename: str = "") -> ImportJob:
         aliases=ALIASES,
         required=REQUIRED,
         body=lambda job, table: _geo_import(job, table, actor, operator_or_actor_path(actor)),
+        mode=mode,
     )
 
 
 def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
-    errors = RowErrors()
+    errors = table.errors
     levels = _level_aliases()
     rows: dict[str, _Row] = {}
     rejected_lines: dict[str, int] = {}  # code -> first line of a rejected row with that code
-    total = 0
     for line, raw in table.rows:
-        total += 1
         original = table.original(raw)
         row, row_errors = _validate(line, raw, original, levels)
         if row is not None and row.code in rows:
@@ -316,12 +316,15 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 % {"code": member.parent_code, "line": rejected_lines[member.parent_code]},
             )
 
-    created = _write(order, existing, updates, actor)
+    with transaction.atomic():
+        # One transaction: a failure half-way must not leave half a tree behind.
+        created = _write(order, existing, updates, actor)
     job = job_finish(
         job,
         header=table.header,
+        columns=table.columns,
         errors=errors,
-        total=total,
+        total=table.read,
         created=created,
         updated=len(updates),
         unchanged=unchanged,

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common import jobs
-from fangkong.common.api import ImportJobSerializer
+from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.models import ImportJob
 
 from . import selectors, services
@@ -125,7 +125,11 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ImportJobSerializer, 202: ImportJobSerializer, 400: ImportJobSerializer},
+        responses={
+            201: ImportJobDetailSerializer,
+            202: ImportJobDetailSerializer,
+            400: ImportJobDetailSerializer,
+        },
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
@@ -141,7 +145,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
             ImportJob.Status.QUEUED: status.HTTP_202_ACCEPTED,
             ImportJob.Status.FAILED: status.HTTP_400_BAD_REQUEST,
         }.get(job.status, status.HTTP_201_CREATED)
-        return Response(ImportJobSerializer(job, context={"request": request}).data, status=code)
+        return Response(import_job_data(actor=request.user, job=job, request=request), status=code)
 
 
 def import_upload(*, actor, upload) -> ImportJob:

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from typing import IO
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -16,7 +16,6 @@ from fangkong.audit.services import audit_fields, audit_record, diff
 from fangkong.common.imports import (
     CHUNK_SIZE,
     RowError,
-    RowErrors,
     chunked,
     job_finish,
     job_progress,
@@ -252,7 +251,9 @@ def _validate(line: int, row: dict, ctx: _Context) -> tuple[dict | None, list[Ro
     return (None, errors) if errors else (record, [])
 
 
-def people_import(*, actor, source, filename: str = "") -> ImportJob:
+def people_import(
+    *, actor, source, filename: str = "", mode: str = ImportJob.Mode.KEEP_GOOD
+) -> ImportJob:
     """Import residents from CSV/XLSX (a path, or a file object plus its filename).
 
     Columns by header name in any order, Chinese headers accepted (see ALIASES): required
@@ -260,12 +261,14 @@ def people_import(*, actor, source, filename: str = "") -> ImportJob:
     Rows are keyed by (document_type, document_number): new ones are created, changed ones
     updated (one audit entry each, with before/after), identical ones left untouched; empty
     optional cells never erase stored values. Every bad row is rejected with its line, column
-    and reason, and the good rows are kept. `actor` None is the operator (everything); otherwise
-    grids and existing residents must lie inside the actor's subtree.
+    and reason, and the good rows are kept (mode keep_good; all_or_nothing writes nothing when a
+    row is rejected). `actor` None is the operator (everything); otherwise grids and existing
+    residents must lie inside the actor's subtree.
 
     Returns the ImportJob (kind "people"): status DONE with counts and every rejected line, or
     FAILED with a message (nothing written) when the file cannot be read or required columns are
-    missing. Works in chunks of CHUNK_SIZE rows: a few queries and one transaction per chunk.
+    missing. Works in chunks of CHUNK_SIZE rows: a few queries and one transaction per chunk; a
+    row the database refuses is found by halving its chunk and rejected alone.
     """
     return run_import(
         kind="people",
@@ -275,12 +278,13 @@ def people_import(*, actor, source, filename: str = "") -> ImportJob:
         aliases=ALIASES,
         required=REQUIRED,
         body=lambda job, table: _people_import(job, table, actor),
+        mode=mode,
     )
 
 
 def _people_import(job: ImportJob, table, actor) -> ImportJob:
     ctx = _Context(actor, table.columns)
-    errors = RowErrors()
+    errors = table.errors
     total = created = updated = unchanged = 0
     audit_base = audit_fields(actor)
     for chunk in chunked(table.rows, CHUNK_SIZE):
@@ -293,31 +297,36 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
                 errors.reject(line, table.original(row), row_errors)
             else:
                 valid.append((line, row, record))
-        for attempt in (1, 2):
-            try:
-                result = _write_chunk(valid, ctx, audit_base, job)
-                break
-            except IntegrityError:
-                # Another import created some of these people since we looked; look again once.
-                if attempt == 2:
-                    raise
-        n_created, n_updated, n_unchanged, refused = result
+        n_created, n_updated, n_unchanged, refused, failed = _write_rows(
+            valid, ctx, audit_base, job
+        )
         created, updated, unchanged = (
             created + n_created,
             updated + n_updated,
             unchanged + n_unchanged,
         )
         for line, row in refused:
+            # Only roles that may see personal data learn that the number is registered
+            # elsewhere; to others it would say who lives in a district they cannot see.
             errors.reject_one(
                 line,
                 table.original(row),
                 "id_number",
                 row["id_number"],
+                _("this person cannot be imported here"),
                 _("person registered in another jurisdiction"),
+            )
+        for line, row in failed:
+            errors.reject_one(
+                line,
+                table.original(row),
+                "",
+                "",
+                _("the database refused this row; check its values and import it again"),
             )
         job_progress(
             job,
-            total=total,
+            total=table.read,
             created=created,
             updated=updated,
             unchanged=unchanged,
@@ -326,8 +335,9 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
     job = job_finish(
         job,
         header=table.header,
+        columns=table.columns,
         errors=errors,
-        total=total,
+        total=table.read,
         created=created,
         updated=updated,
         unchanged=unchanged,
@@ -340,7 +350,7 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
         object_repr=job.filename,
         jurisdiction_path=job.jurisdiction_path,
         changes={
-            "rows": total,
+            "rows": job.total_rows,
             "created": created,
             "updated": updated,
             "unchanged": unchanged,
@@ -348,6 +358,29 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
         },
     )
     return job
+
+
+def _write_rows(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base: dict, job):
+    """Write one chunk; (created, updated, unchanged, refused, failed). A chunk the database
+    refuses (a value it will not store, a key another import took since we looked, twice) is
+    halved until the rows it refuses stand alone: those are rejected, the rest are written."""
+    for attempt in (1, 2):
+        try:
+            return (*_write_chunk(valid, ctx, audit_base, job), [])
+        except IntegrityError:
+            # Another import created some of these people since we looked; look again once.
+            if attempt == 2 and len(valid) == 1:
+                return 0, 0, 0, [], [valid[0][:2]]
+        except DataError:
+            if len(valid) == 1:
+                return 0, 0, 0, [], [valid[0][:2]]
+            break
+    half = len(valid) // 2
+    first, second = (
+        _write_rows(valid[:half], ctx, audit_base, job),
+        _write_rows(valid[half:], ctx, audit_base, job),
+    )
+    return tuple(a + b for a, b in zip(first, second, strict=True))
 
 
 def _write_chunk(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base: dict, job):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common.api import rejected_csv_response
+from fangkong.common.imports import job_errors
 from fangkong.common.models import ImportJob
 from fangkong.common.selectors import access_import_job, import_job_list
 
@@ -117,12 +118,13 @@ def import_page(request):
 @login_required
 def import_job(request, job_id: int):
     job = access_import_job(request.user, job_id)
-    return render(request, "people/import_job.html", {"job": job, "errors": job.errors[:1000]})
+    errors = job_errors(actor=request.user, job=job)
+    return render(request, "people/import_job.html", {"job": job, "errors": errors})
 
 
 @login_required
 def import_rejected(request, job_id: int):
-    return rejected_csv_response(access_import_job(request.user, job_id))
+    return rejected_csv_response(actor=request.user, job_id=job_id)
 
 
 @login_required

@@ -12,7 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.common import jobs
-from fangkong.common.api import ImportJobSerializer
+from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
@@ -242,7 +242,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={201: ImportJobSerializer},
+        responses={201: ImportJobDetailSerializer},
     )
     @action(
         detail=True, methods=["post"], url_path="import-samples", parser_classes=[MultiPartParser]
@@ -258,7 +258,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         job = bulk.import_samples(
             actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
         )
-        return Response(ImportJobSerializer(job).data, status=201)
+        return Response(import_job_data(actor=request.user, job=job), status=201)
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -505,7 +505,7 @@ class ResultViewSet(viewsets.GenericViewSet):
     serializer_class = ResultSerializer
     queryset = Tube.objects.none()
 
-    @extend_schema(request=ResultSerializer(many=True), responses={200: ImportJobSerializer})
+    @extend_schema(request=ResultSerializer(many=True), responses={200: ImportJobDetailSerializer})
     def create(self, request):
         if not roles.can_report(request.user):
             raise PermissionDenied
@@ -545,7 +545,7 @@ class ResultViewSet(viewsets.GenericViewSet):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={201: ImportJobSerializer},
+        responses={201: ImportJobDetailSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
@@ -558,7 +558,7 @@ class ResultViewSet(viewsets.GenericViewSet):
         job = bulk.import_results(
             actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
         )
-        return Response(ImportJobSerializer(job).data, status=201)
+        return Response(import_job_data(actor=request.user, job=job), status=201)
 
 
 class BoxSerializer(serializers.ModelSerializer):

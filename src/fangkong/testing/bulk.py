@@ -30,6 +30,14 @@ from django.utils.translation import gettext as _
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 from fangkong.common import events
+from fangkong.common.imports import (
+    Rejected,
+    job_broken,
+    job_fail,
+    job_finish,
+    job_start,
+    max_stored_errors,
+)
 from fangkong.common.models import Alert, ImportJob
 
 from . import engine
@@ -41,7 +49,6 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 SAMPLE_COLUMNS = ["tube_barcode", "id_number", "sampled_at", "site_code"]
 RESULT_COLUMNS = ["tube_barcode", "result", "reported_at", "lab_code"]
 RESULTS = ("negative", "positive", "invalid")
-KEPT_ERRORS = 1000  # the job keeps this many rejected rows in full; the count is always exact
 
 __all__ = ["TIMINGS", "FileError"]
 
@@ -94,29 +101,8 @@ def _db_datetime(value: dt.datetime):
 # --------------------------------------------------------------------------- jobs
 
 
-def _start_job(*, actor, kind: str, filename: str, path: str) -> ImportJob:
-    return ImportJob.objects.create(
-        kind=kind,
-        filename=filename[:255],
-        actor=actor if getattr(actor, "pk", None) else None,
-        jurisdiction_path=path,
-    )
-
-
-def _finish(
-    job: ImportJob, *, total, created, updated, unchanged, rejected, errors, rows, message, extra
-) -> ImportJob:
-    job.status = ImportJob.Status.DONE
-    job.finished_at = timezone.now()
-    job.total_rows, job.created, job.updated, job.unchanged, job.rejected = (
-        total,
-        created,
-        updated,
-        unchanged,
-        rejected,
-    )
-    job.errors, job.rejected_rows, job.message = errors, rows, message
-    job.save()
+def _finish(job: ImportJob, *, columns: list[str], rejected: Rejected, extra: dict, **counts):
+    job = job_finish(job, header=columns, columns=columns, errors=rejected, **counts)
     audit_record(
         actor=job.actor,
         action=Action.IMPORT,
@@ -124,22 +110,14 @@ def _finish(
         jurisdiction_path=job.jurisdiction_path,
         object_repr=f"{job.kind} {job.filename}",
         changes={
-            "total": total,
-            "created": created,
-            "updated": updated,
-            "unchanged": unchanged,
-            "rejected": rejected,
+            "total": job.total_rows,
+            "created": job.created,
+            "updated": job.updated,
+            "unchanged": job.unchanged,
+            "rejected": job.rejected,
             **extra,
         },
     )
-    return job
-
-
-def _fail(job: ImportJob, message: str) -> ImportJob:
-    job.status = ImportJob.Status.FAILED
-    job.finished_at = timezone.now()
-    job.message = message
-    job.save()
     return job
 
 
@@ -199,8 +177,11 @@ def _temp(name: str, columns: str) -> None:
 
 def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
     home = _home_node(round_)
-    job = _start_job(
-        actor=actor, kind="testing_samples", filename=filename, path=home.path if home else ""
+    job = job_start(
+        actor=actor,
+        kind="testing_samples",
+        filename=filename,
+        jurisdiction_path=home.path if home else "",
     )
     try:
         with transaction.atomic():
@@ -211,7 +192,11 @@ def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
             committing = time.perf_counter()
         TIMINGS["commit"] = time.perf_counter() - committing
     except FileError as exc:
-        return _fail(job, str(exc))
+        return job_fail(job, str(exc))
+    except Exception as exc:
+        # One transaction: nothing was written, and the job must not stay "running".
+        job_broken(job, exc)
+        raise
     if not stats_done:
         stats_refresh_later(round_)
     return job
@@ -312,19 +297,18 @@ def _import_samples(round_: Round, source, home) -> dict:
             _stats_first_samples(
                 round_, person_id[inserted], grid_id[inserted], people, whole_registry
             )
-    rejected, kept, rows = engine.collect(parsed, errors, KEPT_ERRORS)
+    rejected = engine.collect(parsed, errors, max_stored_errors())
     total = n + len(parsed.short)
-    good_n = total - rejected
+    good_n = total - rejected.count
     return dict(
+        columns=list(parsed.columns),
         total=total,
         created=created,
         updated=0,
         unchanged=good_n - created,
         rejected=rejected,
-        errors=kept,
-        rows=rows,
         message=_("%(samples)s samples in %(tubes)s new tubes; %(rejected)s rows rejected")
-        % {"samples": created, "tubes": new_tubes["created"], "rejected": rejected},
+        % {"samples": created, "tubes": new_tubes["created"], "rejected": rejected.count},
         stats_done=stats_done,
         extra={
             "round": round_.code,
@@ -748,7 +732,7 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
 
 def import_results(*, actor, source, filename: str) -> ImportJob:
     path = actor.jurisdiction.path if getattr(actor, "jurisdiction", None) else ""
-    job = _start_job(actor=actor, kind="testing_results", filename=filename, path=path)
+    job = job_start(actor=actor, kind="testing_results", filename=filename, jurisdiction_path=path)
     try:
         with transaction.atomic():
             _tune()
@@ -758,7 +742,10 @@ def import_results(*, actor, source, filename: str) -> ImportJob:
             committing = time.perf_counter()
         TIMINGS["commit"] = time.perf_counter() - committing
     except FileError as exc:
-        return _fail(job, str(exc))
+        return job_fail(job, str(exc))
+    except Exception as exc:
+        job_broken(job, exc)
+        raise
     for round_ in Round.objects.filter(pk__in=rounds):
         stats_refresh_later(round_)
     return job
@@ -893,19 +880,18 @@ def _import_results(actor, source) -> dict:
     with timed("stats"):
         rounds = [x for x in rounds if x in with_rechecks or not _stats_results_delta(x)]
     _drop("fk_chg")
-    rejected, kept, bad_rows = engine.collect(parsed, errors, KEPT_ERRORS)
+    rejected = engine.collect(parsed, errors, max_stored_errors())
     total = n + len(parsed.short)
-    good_n = total - rejected
+    good_n = total - rejected.count
     return dict(
+        columns=list(parsed.columns),
         total=total,
         created=0,
         updated=changed,
         unchanged=good_n - changed,
         rejected=rejected,
-        errors=kept,
-        rows=bad_rows,
         message=_("%(n)s results recorded; %(p)s positive pools; %(rejected)s rows rejected")
-        % {"n": changed, "p": effects["positive_pools"], "rejected": rejected},
+        % {"n": changed, "p": effects["positive_pools"], "rejected": rejected.count},
         rounds=rounds,
         extra={"labs_created": labs_created, **effects},
     )

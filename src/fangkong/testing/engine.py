@@ -11,6 +11,7 @@ or parsed per row). SQLite (tests, the demo) takes the same path with executeman
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import struct
@@ -26,6 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.db import connection, connections
 from django.utils.translation import gettext as _
+
+from fangkong.common.imports import Rejected
 
 # Seconds per phase of the last import in this process, for the benchmark and `-v 2`.
 TIMINGS: dict[str, float] = {}
@@ -55,17 +58,26 @@ def timed(name: str):
 
 @dataclass
 class Parsed:
-    """The wanted columns of a file (trimmed text), each row's file line, and rows too short."""
+    """The wanted columns of a file (trimmed text), each row's file line, and rows too short
+    (their line and text); `index` is each wanted column's place in the file's header."""
 
     columns: dict[str, pa.Array]
     lines: np.ndarray
     short: list[tuple[int, str]]
+    index: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.lines)
 
-    def raw(self, i: int) -> str:
-        return ",".join(str(col[i].as_py()) for col in self.columns.values())
+    def values(self, i: int) -> list[str]:
+        """Row i's cells in the order of `columns`."""
+        return [col[i].as_py() for col in self.columns.values()]
+
+    def short_values(self, text: str) -> list[str]:
+        """A short row's cells in the order of `columns`, empty where it stops."""
+        cells = next(csv.reader([text]), [])
+        places = [self.index.get(name) for name in self.columns]
+        return [cells[i].strip() if i is not None and i < len(cells) else "" for i in places]
 
 
 def header(first_line: str, required: list[str], optional: list[str]) -> tuple[dict, int]:
@@ -103,6 +115,7 @@ def read_csv(source, required: list[str], optional: list[str]) -> Parsed:
         at = pa.array(maybe)
         for column in parsed.columns.values():
             keep[maybe] |= pc.not_equal(column.take(at), "").to_numpy(zero_copy_only=False)
+    parsed.index = index
     if not keep.all():
         mask = pa.array(keep)
         parsed.columns = {k: v.filter(mask) for k, v in parsed.columns.items()}
@@ -256,25 +269,29 @@ class Errors:
         return self.code == 0
 
 
-def collect(parsed: Parsed, errors: Errors, keep: int) -> tuple[int, list[dict], list[dict]]:
-    """(rejected count, the first `keep` errors, the same rows in full), in line order."""
+def collect(parsed: Parsed, errors: Errors, keep: int) -> Rejected:
+    """Every rejected row counted, the first `keep` (by line) stored in the shape every importer
+    stores (common.imports.Rejected). Python touches the kept rows only."""
     bad = np.flatnonzero(~errors.good)
-    entries = [(int(parsed.lines[i]), int(i)) for i in bad]
-    entries += [(line, -1 - k) for k, (line, _raw) in enumerate(parsed.short)]
-    entries.sort()
-    total = len(entries)
+    lines = np.concatenate(
+        [parsed.lines[bad], np.array([line for line, _text in parsed.short], dtype=np.int64)]
+    )
+    # Where each line's row is: i >= 0 a parsed row, -1 - k the k-th short row.
+    where = np.concatenate([bad, -1 - np.arange(len(parsed.short), dtype=np.int64)])
+    total = len(lines)
+    first = np.argsort(lines, kind="stable")[: max(keep, 0)]
     kept, rows = [], []
-    for line, i in entries[:keep]:
+    for line, i in zip(lines[first].tolist(), where[first].tolist(), strict=True):
         if i < 0:
-            raw = parsed.short[-1 - i][1]
-            column, value, reason = "row", raw, _("too few columns")
+            values = parsed.short_values(parsed.short[-1 - i][1])
+            column, value, reason = "", "", _("too few columns")
         else:
-            raw = parsed.raw(i)
+            values = parsed.values(i)
             column, reason = errors.reasons[errors.code[i]]
-            value = parsed.columns[column][i].as_py() if column in parsed.columns else raw
+            value = parsed.columns[column][i].as_py() if column in parsed.columns else ""
         kept.append({"line": line, "column": column, "value": value, "reason": reason})
-        rows.append({"line": line, "raw": raw, "reason": reason})
-    return total, kept, rows
+        rows.append({"line": line, "values": values})
+    return Rejected(total, kept, rows, truncated=total > len(rows))
 
 
 # --------------------------------------------------------------------------- database in and out

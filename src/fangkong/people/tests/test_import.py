@@ -10,11 +10,11 @@ from django.core.management import CommandError, call_command
 from django.utils import translation
 
 from fangkong.audit.models import AuditEntry
-from fangkong.common.imports import rejected_rows_csv
+from fangkong.common.imports import read_table, rejected_rows_csv
 from fangkong.common.models import ImportJob
 from fangkong.people import idnumber
 from fangkong.people.models import Person, Tag
-from fangkong.people.services import people_import
+from fangkong.people.services import ALIASES, people_import
 from fangkong.people.tests.factories import PersonFactory
 
 GRID_A, GRID_B, GRID_C = "320102001001G01", "320102001001G02", "320104001001G01"
@@ -241,7 +241,8 @@ def test_person_of_another_jurisdiction_is_not_taken_over(district_user, tree):
     content = to_csv([[other.document_number, other.name, "", "", "", GRID_A, "", ""]])
     job = run(district_user, content)
     assert (job.created, job.updated, job.rejected) == (0, 0, 1)
-    assert errors_of(job) == [(2, "id_number", "person registered in another jurisdiction")]
+    assert errors_of(job) == [(2, "id_number", "this person cannot be imported here")]
+    assert job.errors[0]["detail"] == "person registered in another jurisdiction"
     other.refresh_from_db()
     assert other.grid == tree["grid_c"]
 
@@ -337,9 +338,13 @@ def test_rejected_rows_csv_has_original_cells_line_and_reason(district_user):
     assert text.startswith("\ufeff")
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert lines[0] == [*HEADER, "line", "error"]
-    assert lines[1] == [*rows[19], "21", "id_number: check digit does not match"]
-    assert lines[2] == [*rows[39], "41", "id_number: the birth date it encodes does not exist"]
+    # A phone written +86 … would be a formula to Excel: quoted, and unquoted again on import.
+    quoted = [*rows[19][:4], "'" + rows[19][4], *rows[19][5:]]
+    assert lines[1] == [*quoted, "21", "id_number: check digit does not match"]
+    assert lines[2][-2:] == ["41", "id_number: the birth date it encodes does not exist"]
     assert len(lines) == 3
+    with read_table(io.BytesIO(text.encode()), filename="r.csv", aliases=ALIASES) as table:
+        assert [table.original(row)[:-2] for _line, row in table.rows][0] == rows[19]
 
 
 def test_cli_import_prints_counts_and_errors(district_user, tmp_path):
@@ -361,6 +366,17 @@ def test_cli_import_prints_counts_and_errors(district_user, tmp_path):
     # Without --as the operator may import anywhere, including grid C.
     call_command("people", "import", str(path), stdout=out, stderr=io.StringIO())
     assert Person.objects.filter(grid__code=GRID_C).count() == 1
+
+
+def test_cli_all_or_nothing_writes_nothing_and_lists_the_bad_rows(district_user, tmp_path):
+    rows, expected = bad_file(60, 20)
+    path = tmp_path / "people.csv"
+    path.write_bytes(to_csv(rows))
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 rows were rejected, so nothing was written"):
+        call_command("people", "import", str(path), "--all-or-nothing", stderr=err)
+    assert len(err.getvalue().splitlines()) == len(expected) == 3
+    assert Person.objects.count() == 0
 
 
 def test_cli_fails_on_missing_columns_or_unknown_user(tree, tmp_path):

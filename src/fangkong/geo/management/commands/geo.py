@@ -7,9 +7,8 @@ from fangkong.geo.bulk import geo_export, geo_import
 
 
 def report(command: BaseCommand, job: ImportJob) -> None:
-    """Counts on stdout, every rejected line on stderr; a file that could not be read fails."""
-    if job.status == ImportJob.Status.FAILED:
-        raise CommandError(f"{job.filename}: {job.message}")
+    """Counts on stdout, every rejected line on stderr; a job that failed (a file that could not
+    be read, a bad row in an all-or-nothing import) fails the command after its errors."""
     for error in job.errors:
         where = (
             f"line {error['line']}, {error['column']}"
@@ -17,6 +16,8 @@ def report(command: BaseCommand, job: ImportJob) -> None:
             else f"line {error['line']}"
         )
         command.stderr.write(f"{where}: {error['reason']}")
+    if job.status == ImportJob.Status.FAILED:
+        raise CommandError(f"{job.filename}: {job.message}")
     command.stdout.write(
         f"{job.kind} import {job.filename} (job {job.pk}): {job.total_rows} rows, "
         f"{job.created} created, {job.updated} updated, {job.unchanged} unchanged, "

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from fangkong.accounts.roles import can_see_pii
+from fangkong.common.models import ImportJob
 from fangkong.geo.management.commands.geo import report
 from fangkong.people.services import people_export, people_import
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
         )
         load.add_argument("file")
         load.add_argument("--as", dest="username", help="act as this user (scope, audit)")
+        load.add_argument(
+            "--all-or-nothing",
+            action="store_true",
+            help="write nothing if any row is rejected (default: keep the good rows)",
+        )
         dump = actions.add_parser("export", help="write residents as CSV or XLSX")
         dump.add_argument("--out", required=True)
         dump.add_argument(
@@ -35,7 +41,14 @@ class Command(BaseCommand):
         actor = self._actor(options.get("username"))
         if options["action"] == "import":
             try:
-                job = people_import(actor=actor, source=options["file"], filename=options["file"])
+                job = people_import(
+                    actor=actor,
+                    source=options["file"],
+                    filename=options["file"],
+                    mode=ImportJob.Mode.ALL_OR_NOTHING
+                    if options["all_or_nothing"]
+                    else ImportJob.Mode.KEEP_GOOD,
+                )
             except FileNotFoundError as exc:
                 raise CommandError(f"{options['file']}: no such file") from exc
             report(self, job)

@@ -11,8 +11,6 @@ from . import registry
 from .models import Alert
 from .scope import access, scoped
 
-kind_label = registry.alert_kind_label
-
 
 def alert_raise(
     *,
@@ -76,4 +74,4 @@ def alert_kinds(*, actor) -> list[tuple[str, int]]:
         .annotate(n=Count("id"))
         .order_by("-n", "kind")
     )
-    return [(kind, kind_label(kind), n) for kind, n in rows]
+    return [(kind, registry.alert_kind_label(kind), n) for kind, n in rows]

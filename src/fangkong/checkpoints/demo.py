@@ -19,9 +19,9 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_nodes
 from fangkong.command import services as command
 from fangkong.control.models import ControlOrder, Site
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
 from fangkong.people.models import Person
 

@@ -12,9 +12,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_nodes
 from fangkong.accounts.models import User
 from fangkong.accounts.roles import WorkingGroup
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Jurisdiction, Level
 
 from . import services

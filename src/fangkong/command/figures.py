@@ -2,9 +2,9 @@
 
 A provider is a function ``figures(path, day) -> dict[str, int | float | None]`` over the subtree
 at ``path`` for the local day ``day``. The daily report and the HQ dashboard both read the
-merged dict, so a module that is built later (e.g. care's beds) plugs in by adding its dotted
-path to ``FIGURE_PROVIDERS`` (or to the ``FANGKONG_FIGURE_PROVIDERS`` setting) without any change
-here. A provider may carry ``figure_labels`` (key -> label), ``figure_minimum`` (keys rolled up
+merged dict, so a module that is built later (e.g. care's beds) plugs in by declaring its
+provider in its own registry.py (``registry.figure_provider(order, dotted_path)``, see
+common.registry) or in the ``FANGKONG_FIGURE_PROVIDERS`` setting, without any change here. A provider may carry ``figure_labels`` (key -> label), ``figure_minimum`` (keys rolled up
 by minimum rather than by sum) and ``for_days`` (the same figures for several days in one call,
 ``for_days(path, days) -> {day: dict}``) as function attributes.
 
@@ -15,23 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import cache
-from importlib import import_module
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-FIGURE_PROVIDERS: list[str] = [
-    "fangkong.command.figures.case_figures",
-    "fangkong.command.figures.control_figures",
-    "fangkong.command.figures.testing_figures",
-    "fangkong.command.figures.room_figures",
-    "fangkong.care.figures.bed_figures",
-    "fangkong.command.figures.supply_figures",
-    "fangkong.command.figures.task_figures",
-]
+from fangkong.common import registry
 
 Provider = Callable[[str, dt.date], dict]
 
@@ -42,15 +32,10 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
-@cache
-def _load(dotted: str) -> Provider:
-    module, name = dotted.rsplit(".", 1)
-    return getattr(import_module(module), name)
-
-
 def providers() -> list[Provider]:
+    declared = registry.figure_providers()
     extra = list(getattr(settings, "FANGKONG_FIGURE_PROVIDERS", []))
-    return [_load(p) for p in [*FIGURE_PROVIDERS, *[e for e in extra if e not in FIGURE_PROVIDERS]]]
+    return [registry.load(p) for p in [*declared, *[e for e in extra if e not in declared]]]
 
 
 def collect(path: str, day: dt.date) -> dict:

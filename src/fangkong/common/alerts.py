@@ -3,36 +3,13 @@
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 
+from . import registry
 from .models import Alert
 from .scope import access, scoped
-
-# What each module's alert kinds mean, for the alert centre (a kind not listed shows its code).
-KIND_LABELS = {
-    "pool_positive": _("Positive pool"),
-    "person_positive": _("Single-tube positive"),
-    "tracing_leads": _("New leads for the grid"),
-    "tracing_unreachable": _("Lead unreachable"),
-    "control_missed": _("Missed health check"),
-    "control_fever": _("Fever under control"),
-    "control_symptom": _("Symptom under control"),
-    "control_positive": _("Positive test under control"),
-    "transfer_lost": _("Transfer not checked in"),
-    "care_bed_needed": _("Bed of the needed type lacking"),
-    "supply_shortage": _("Supply shortage"),
-    "command.task_overdue": _("Task overdue"),
-    "command.finding_overdue": _("Rectification overdue"),
-    "command.report_late": _("Daily report late"),
-    "command.risk_proposal": _("Risk-area downgrade proposed"),
-}
-
-
-def kind_label(kind: str) -> str:
-    return str(KIND_LABELS.get(kind, kind))
 
 
 def alert_raise(
@@ -97,4 +74,4 @@ def alert_kinds(*, actor) -> list[tuple[str, int]]:
         .annotate(n=Count("id"))
         .order_by("-n", "kind")
     )
-    return [(kind, kind_label(kind), n) for kind, n in rows]
+    return [(kind, registry.alert_kind_label(kind), n) for kind, n in rows]

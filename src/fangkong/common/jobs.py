@@ -242,8 +242,6 @@ def import_execute(*, job_id: int) -> str:
     """The queued job: claim the row, run its importer on the stored file, and leave the row done
     or failed. A row that is not queued any more (done, or claimed by another worker after a
     duplicate queue entry) is left alone, so running a queue entry twice is harmless."""
-    from .imports import job_fail
-
     now = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
         status=ImportJob.Status.RUNNING,
@@ -272,7 +270,15 @@ def import_execute(*, job_id: int) -> str:
                 log.exception("import job %s failed", job_id)
                 job.refresh_from_db()
                 if job.status == ImportJob.Status.RUNNING:
-                    job_fail(job, f"{type(exc).__name__}: {exc}")
+                    # The exception's text goes to the log only: it may quote a row's ID number.
+                    job.status = ImportJob.Status.FAILED
+                    job.message = (
+                        str(exc)
+                        if isinstance(exc, PermissionError)
+                        else _("the import stopped at an internal error")
+                    )
+                    job.finished_at = timezone.now()
+                    job.save(update_fields=["status", "message", "finished_at"])
     finally:
         _claimed.reset(token)
     job.refresh_from_db(fields=["status"])

@@ -122,6 +122,6 @@ class Alert(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from .alerts import kind_label
+        from .registry import alert_kind_label
 
-        return kind_label(self.kind)
+        return alert_kind_label(self.kind)

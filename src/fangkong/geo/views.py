@@ -1,10 +1,24 @@
-"""Pages of the jurisdiction tree browser."""
+"""Pages of the jurisdiction tree browser, and the overview a user lands on."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from . import selectors
+
+
+@login_required
+def home(request):
+    """The overview a user lands on: their jurisdiction's people and the nodes below it."""
+    node = selectors.actor_root(request.user)
+    context = {"node": node}
+    if node is not None:
+        context.update(
+            people=selectors.subtree_people_count(actor=request.user, node=node),
+            levels=selectors.subtree_level_counts(actor=request.user, node=node),
+            children=selectors.children_with_counts(actor=request.user, node=node),
+        )
+    return render(request, "geo/home.html", context)
 
 
 @login_required

@@ -36,6 +36,11 @@ class Person(models.Model):
         default=DocumentType.RESIDENT_ID,
     )
     document_number = models.CharField(_("document number"), max_length=32)
+    # The 15-digit GB 11643-1989 number as imported, when document_number is its 18-digit form.
+    # A database default too: the synthetic city and other set-based writers leave it out.
+    document_number_legacy = models.CharField(
+        _("15-digit document number"), max_length=15, blank=True, default="", db_default=""
+    )
     name = models.CharField(_("name"), max_length=60)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))

@@ -108,6 +108,7 @@ def _id_reason(message: str) -> str:
         "the birth date it encodes does not exist": _("the birth date it encodes does not exist"),
         "the birth date it encodes is out of range": _("the birth date it encodes is out of range"),
         "check digit does not match": _("check digit does not match"),
+        "the area code is in no province": _("the area code is in no province"),
     }
     return reasons.get(message, message)
 
@@ -162,6 +163,10 @@ def _validate(line: int, row: dict, ctx: _Context) -> tuple[dict | None, list[Ro
     elif not number.isascii():
         error("id_number", _("must be 17 digits followed by a digit or X"))
     elif document_type == DocumentType.RESIDENT_ID:
+        # A 15-digit GB 11643-1989 number is stored as its 18 digits, the original kept beside.
+        number, legacy = idnumber.upgrade(number)
+        if legacy:
+            record["document_number_legacy"] = legacy
         try:
             derived = idnumber.parse(number, today=ctx.today)
         except idnumber.InvalidIdNumber as exc:
@@ -463,6 +468,7 @@ def _write_chunk(valid: list[tuple[int, dict, dict]], ctx: _Context, audit_base:
 _INSERT_FIELDS = [
     "document_type",
     "document_number",
+    "document_number_legacy",
     "name",
     "sex",
     "birth_date",

@@ -401,7 +401,7 @@ def plan(population: int, seed: int, as_of: dt.date | None = None) -> City:
     )
     age_days = ((band + rng.random(n)) * 5 * DAYS_PER_YEAR).astype(np.int64)
     age_days = age_days[np.lexsort((-age_days, person_household))]
-    age_days = np.minimum(age_days, 104 * 365)  # none born before 1890 for any as_of today
+    age_days = np.minimum(age_days, 104 * 365)  # the oldest are 104, as in a real city
     band = np.minimum(age_days // int(5 * DAYS_PER_YEAR), len(AGE_BANDS) - 1)
     as_of_days = (np.datetime64(as_of, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
     birth_days = as_of_days - age_days

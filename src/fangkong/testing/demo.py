@@ -25,9 +25,9 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_nodes
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people.models import Person
 

@@ -7,16 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_accounts_ensure
 from fangkong.analytics import demo
 from fangkong.command.models import Bulletin, DailyReport
 from fangkong.geo.models import Jurisdiction
+from fangkong.people.demo import demo_logins_ensure
 
 
 @pytest.fixture
 def story(db):
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
-    demo_accounts_ensure()
+    demo_logins_ensure()
     out = io.StringIO()
     demo.analytics_demo(out, 7)
     return out.getvalue()

@@ -7,17 +7,18 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
 from fangkong.command import demo
 from fangkong.command.models import Finding, Proposal, ResponseLevel, RiskArea, Task, Unit
 from fangkong.common.models import Alert
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
+from fangkong.people.demo import demo_logins_ensure
 
 
 @pytest.fixture
 def story(db):
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
-    demo_accounts_ensure()
+    demo_logins_ensure()
     out = io.StringIO()
     demo.command_demo(out, 7)
     return out.getvalue()

@@ -404,3 +404,66 @@ def test_full_width_digits_are_stored_as_ascii_and_other_scripts_refused(distric
     assert (job.created, job.rejected) == (1, 1)
     assert errors_of(job) == [(3, "id_number", "must be 17 digits followed by a digit or X")]
     assert Person.objects.get().document_number == number
+
+
+def test_15_digit_numbers_are_stored_as_18_with_the_original_kept(district_user):
+    # GB 11643-1989: 6 area digits, YYMMDD, 3 sequence digits, no check character.
+    legacy = "320102491231002"
+    content = to_csv(
+        [
+            [legacy, "老证件", "F", "1949-12-31", "", GRID_A, "", ""],
+            [
+                idnumber.make("320102", dt.date(1990, 5, 6), 11),
+                "新证件",
+                "",
+                "",
+                "",
+                GRID_A,
+                "",
+                "",
+            ],
+        ]
+    )
+    job = run(district_user, content)
+    assert (job.created, job.rejected) == (2, 0)
+    person = Person.objects.get(name="老证件")
+    assert person.document_number == "32010219491231002X"
+    assert person.document_number_legacy == legacy
+    assert (person.birth_date, person.sex) == (dt.date(1949, 12, 31), "F")
+    assert Person.objects.get(name="新证件").document_number_legacy == ""
+    # The same person again, now with the 18 digits: the same row, nothing changed.
+    again = run(
+        district_user, to_csv([["32010219491231002X", "老证件", "", "", "", GRID_A, "", ""]])
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
+    assert Person.objects.get(name="老证件").document_number_legacy == legacy
+
+
+def test_a_15_digit_and_its_18_digit_number_in_one_file_are_one_person(district_user):
+    content = to_csv(
+        [
+            ["320102491231002", "甲", "", "", "", GRID_A, "", ""],
+            ["32010219491231002X", "甲", "", "", "", GRID_A, "", ""],
+        ]
+    )
+    job = run(district_user, content)
+    assert errors_of(job) == [(3, "id_number", "duplicate of line 2")]
+
+
+def test_numbers_outside_every_province_are_rejected_with_the_reason(district_user):
+    bad = idnumber.make("910102", dt.date(1990, 5, 6), 11)  # 91: no GB/T 2260 province
+    content = to_csv([[bad, "无省份", "", "", "", GRID_A, "", ""], good_row(0)])
+    job = run(district_user, content)
+    assert (job.created, job.rejected) == (1, 1)
+    assert errors_of(job) == [(2, "id_number", "the area code is in no province")]
+    with translation.override("zh-hans"):
+        job = run(district_user, content)
+    assert errors_of(job) == [(2, "id_number", "号码中的地区代码不属于任何省份")]
+
+
+def test_people_born_before_1890_are_imported(district_user):
+    job = run(
+        district_user, to_csv([["440524188001010014", "标准样例", "", "", "", GRID_A, "", ""]])
+    )
+    assert (job.created, job.rejected) == (1, 0)
+    assert Person.objects.get().birth_date == dt.date(1880, 1, 1)

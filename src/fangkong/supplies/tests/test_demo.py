@@ -6,9 +6,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
 from fangkong.common.models import Alert
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
+from fangkong.people.demo import demo_logins_ensure
 from fangkong.supplies import demo, services
 from fangkong.supplies.models import Movement, OutputReport, SupplyRequest, Warehouse
 from fangkong.supplies.selectors import cover_table
@@ -17,7 +18,7 @@ from fangkong.supplies.selectors import cover_table
 @pytest.fixture
 def story(db):
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
-    demo_accounts_ensure()
+    demo_logins_ensure()
     out = io.StringIO()
     demo.supplies_demo(out, 7)
     return out.getvalue()

@@ -7,9 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
 from fangkong.common.models import ImportJob
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
+from fangkong.people.demo import demo_logins_ensure
 from fangkong.people.models import Person
 from fangkong.testing import bulk, demo
 from fangkong.testing.models import (
@@ -32,7 +33,7 @@ def counts() -> dict[str, int]:
 @pytest.fixture
 def story(db):
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
-    demo_accounts_ensure()
+    demo_logins_ensure()
     out = io.StringIO()
     demo.testing_demo(out, 7)
     return out.getvalue()

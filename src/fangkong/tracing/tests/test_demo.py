@@ -5,8 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from fangkong.accounts.demo import demo_accounts_ensure, demo_nodes
+from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
+from fangkong.people.demo import demo_logins_ensure
 from fangkong.testing import demo as testing_demo
 from fangkong.tracing import colocation, demo, selectors
 from fangkong.tracing.models import (
@@ -24,7 +25,7 @@ from fangkong.tracing.models import (
 def story(db, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
     call_command("synth", population=3000, seed=7, stdout=io.StringIO())
-    users = demo_accounts_ensure()
+    users = demo_logins_ensure()
     testing_demo.testing_demo(io.StringIO(), 7)
     out = io.StringIO()
     demo.tracing_demo(out, 7)

@@ -3,13 +3,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from fangkong.accounts.demo import (
-    DEFAULT_POPULATION,
-    DEFAULT_SEED,
-    DEMO_PASSWORD,
-    demo_prepare,
-    logins_table,
-)
+from fangkong.accounts.demo import DEMO_PASSWORD, logins_table
+from fangkong.people.demo import DEFAULT_POPULATION, DEFAULT_SEED, demo_prepare
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The demo command: a small city, one login per role, idempotent, and the story hook."""
+"""The demo command: a small city, one login per role, idempotent, and the discovered stories."""
 
 import io
 
@@ -8,6 +8,7 @@ from django.core.management import call_command
 from fangkong.accounts import demo
 from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
+from fangkong.common import registry
 from fangkong.geo.models import Level
 from fangkong.people.models import Person
 
@@ -64,6 +65,31 @@ def test_running_again_changes_nothing(prepared, client):
 
 def test_demo_steps_run_with_stdout_and_seed(db, monkeypatch):
     calls = []
-    monkeypatch.setattr(demo, "DEMO_STEPS", [lambda stdout, seed: calls.append(seed)])
+    monkeypatch.setattr(registry, "_demo_steps", {})
+    registry.demo_step(2, lambda stdout, seed: calls.append(("second", seed)))
+    registry.demo_step(1, lambda stdout, seed: calls.append(("first", seed)))
     run_demo()
-    assert calls == [5]
+    assert calls == [("first", 5), ("second", 5)]
+
+
+def test_each_app_declares_its_story_in_the_order_of_the_old_list():
+    # Later stories build on earlier ones' data (tracing on testing's positives, command on
+    # everything), so the discovered order is the one the demo was written for.
+    assert [s.step for s in registry.demo_steps()] == [
+        "fangkong.tracing.demo.stale_data_forget",
+        "fangkong.testing.demo.testing_demo",
+        "fangkong.tracing.demo.tracing_demo",
+        "fangkong.control.demo.control_demo",
+        "fangkong.care.demo.care_demo",
+        "fangkong.checkpoints.demo.checkpoints_demo",
+        "fangkong.supplies.demo.supplies_demo",
+        "fangkong.command.demo.command_demo",
+        "fangkong.analytics.demo.analytics_demo",
+    ]
+
+
+def test_two_steps_with_one_order_are_refused(monkeypatch):
+    monkeypatch.setattr(registry, "_demo_steps", {})
+    registry.demo_step(1, "a.b.c")
+    with pytest.raises(ValueError):
+        registry.demo_step(1, "a.b.d")

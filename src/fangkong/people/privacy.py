@@ -1,10 +1,15 @@
 """Who sees personal data in full: masked by default, and every unmasked view audited."""
 
+import hashlib
+import hmac
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 
 from fangkong.accounts.roles import can_see_pii
-from fangkong.audit.services import audit_pii_view
-from fangkong.common.masking import mask_id_number, mask_phone
+from fangkong.audit.models import Action
+from fangkong.audit.services import audit_pii_view, audit_record
+from fangkong.common.masking import age_band, mask_id_number, mask_phone
 
 from .models import Person
 
@@ -18,9 +23,46 @@ def masked(person: Person) -> dict:
     }
 
 
+def birth_fields(actor, person: Person, age: int) -> dict:
+    """Birth date and age for roles that may see personal data; an age band for everyone.
+
+    An exact age (or birth date) beside the masked ID would give back the birth-date digits of
+    the number, so roles without the right get the ten-year band only."""
+    if can_see_pii(actor):
+        return {"birth_date": person.birth_date, "age": age, "age_band": age_band(age)}
+    return {"birth_date": None, "age": None, "age_band": age_band(age)}
+
+
 def person_pii_reveal(*, actor, person: Person) -> dict:
     """Full ID number and phone for a role that may see them; the view is written to the audit log."""
     if not can_see_pii(actor):
         raise PermissionDenied("your role may not see personal data")
     audit_pii_view(actor=actor, obj=person, fields=PII_FIELDS)
     return {"document_number": person.document_number, "phone": person.phone}
+
+
+def number_digest(number: str) -> str:
+    """A keyed digest of a looked-up number: an investigator holding the key can confirm that a
+    given number was searched, while the audit log itself does not hold it in clear."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+
+
+def audit_number_lookup(*, actor, number: str, field: str, person_ids: list[int]) -> None:
+    """An exact ID-number or phone lookup confirms a guess, so each one is recorded: who, what
+    kind of number (masked, plus its keyed digest), and which people it found."""
+    shown = mask_id_number(number) if field == "document_number" else mask_phone(number)
+    audit_record(
+        actor=actor,
+        action=Action.VIEW_PII,
+        object_type="people.person",
+        object_id=",".join(str(pk) for pk in person_ids)[:64],
+        object_repr=f"lookup {shown}",
+        jurisdiction_path=getattr(getattr(actor, "jurisdiction", None), "path", ""),
+        changes={
+            "lookup": field,
+            "number": shown,
+            "digest": number_digest(number),
+            "results": person_ids,
+        },
+    )

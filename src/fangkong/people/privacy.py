@@ -10,6 +10,7 @@ from fangkong.accounts.roles import can_see_pii
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_pii_view, audit_record
 from fangkong.common.masking import age_band, mask_id_number, mask_phone
+from fangkong.common.scope import path_within
 
 from .models import Person
 
@@ -65,4 +66,32 @@ def audit_number_lookup(*, actor, number: str, field: str, person_ids: list[int]
             "digest": number_digest(number),
             "results": person_ids,
         },
+    )
+
+
+def person_for_contact(*, actor, person_id: int) -> tuple[Person | None, bool]:
+    """The person an investigator names as a contact, and whether the actor may read them.
+
+    A contact may live anywhere (exposures cross district borders), so the lead is created for a
+    person outside the actor's subtree too; but the caller must answer such a naming without a
+    word about the person, and the same way whether the id exists or not, or one case would read
+    the registry id by id. Every naming outside the subtree is written to the audit log (found or
+    not), so someone walking the ids shows up there."""
+    try:
+        person = Person.objects.select_related("grid").filter(pk=int(person_id)).first()
+    except (ValueError, TypeError, OverflowError):
+        person = None
+    readable = person is not None and path_within(actor, person.jpath)
+    return person, readable
+
+
+def audit_contact_named_outside(*, actor, person_id: int, person: Person | None, contact) -> None:
+    audit_record(
+        actor=actor,
+        action=Action.CREATE,
+        object_type="tracing.contact",
+        object_id=str(contact.pk) if contact is not None else "",
+        object_repr="contact named outside the actor's subtree",
+        jurisdiction_path=person.jpath if person is not None else "",
+        changes={"person": person_id, "found": person is not None, "outside_subtree": True},
     )

@@ -105,9 +105,9 @@ def warehouse_detail(request, code: str):
     form = None
     if roles.can_manage_stock(request.user):
         form = MovementForm()
-        form.fields["destination"].queryset = selectors.warehouse_list(
-            actor=request.user
-        ).exclude(pk=warehouse.pk)
+        form.fields["destination"].queryset = selectors.warehouse_list(actor=request.user).exclude(
+            pk=warehouse.pk
+        )
     return render(
         request,
         "supplies/warehouse.html",

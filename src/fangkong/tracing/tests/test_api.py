@@ -283,7 +283,6 @@ def test_contact_outside_the_subtree_is_pushed_but_reveals_nothing(api, world):
     """Issue 11 point 1: naming a 秦淮区 resident answered 201 with name, grid and masked numbers."""
     from fangkong.audit.models import AuditEntry
     from fangkong.people.models import Person
-
     from fangkong.people.tests.factories import PersonFactory
 
     epi = api(role="epidemiologist", node="district")

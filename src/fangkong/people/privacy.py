@@ -69,7 +69,9 @@ def audit_number_lookup(*, actor, number: str, field: str, person_ids: list[int]
     )
 
 
-def person_for_contact(*, actor, person_id: int) -> tuple[Person | None, bool]:
+def person_for_contact(
+    *, actor, person_id: int | None = None, document_number: str = ""
+) -> tuple[Person | None, bool]:
     """The person an investigator names as a contact, and whether the actor may read them.
 
     A contact may live anywhere (exposures cross district borders), so the lead is created for a
@@ -77,15 +79,21 @@ def person_for_contact(*, actor, person_id: int) -> tuple[Person | None, bool]:
     word about the person, and the same way whether the id exists or not, or one case would read
     the registry id by id. Every naming outside the subtree is written to the audit log (found or
     not), so someone walking the ids shows up there."""
+    people = Person.objects.select_related("grid")
     try:
-        person = Person.objects.select_related("grid").filter(pk=int(person_id)).first()
+        if document_number:
+            person = people.filter(document_number=document_number.strip().upper()).first()
+        else:
+            person = people.filter(pk=int(person_id)).first()
     except (ValueError, TypeError, OverflowError):
         person = None
     readable = person is not None and path_within(actor, person.jpath)
     return person, readable
 
 
-def audit_contact_named_outside(*, actor, person_id: int, person: Person | None, contact) -> None:
+def audit_contact_named_outside(
+    *, actor, person_id, person: Person | None, contact, document_number: str = ""
+) -> None:
     audit_record(
         actor=actor,
         action=Action.CREATE,
@@ -93,5 +101,10 @@ def audit_contact_named_outside(*, actor, person_id: int, person: Person | None,
         object_id=str(contact.pk) if contact is not None else "",
         object_repr="contact named outside the actor's subtree",
         jurisdiction_path=person.jpath if person is not None else "",
-        changes={"person": person_id, "found": person is not None, "outside_subtree": True},
+        changes={
+            "person": person_id if person_id is not None else (person.pk if person else None),
+            "number": mask_id_number(document_number) if document_number else "",
+            "found": person is not None,
+            "outside_subtree": True,
+        },
     )

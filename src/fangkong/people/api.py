@@ -1,10 +1,11 @@
 """REST endpoints of the population registry: search, detail, audited reveal, import, export."""
 
+import datetime as dt
 import io
 
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied as DrfPermissionDenied
@@ -18,7 +19,7 @@ from fangkong.common.models import ImportJob
 
 from . import selectors, services
 from .models import Person, Sex, Tag
-from .privacy import masked, person_pii_reveal
+from .privacy import birth_fields, masked, person_pii_reveal
 
 
 class PersonSerializer(serializers.ModelSerializer):
@@ -28,7 +29,9 @@ class PersonSerializer(serializers.ModelSerializer):
     phone = serializers.SerializerMethodField()
     grid_code = serializers.CharField(source="grid.code", read_only=True)
     grid_name = serializers.CharField(source="grid.name", read_only=True)
+    birth_date = serializers.SerializerMethodField()
     age = serializers.SerializerMethodField()
+    age_band = serializers.SerializerMethodField()
     tags = serializers.SerializerMethodField()
 
     class Meta:
@@ -41,6 +44,7 @@ class PersonSerializer(serializers.ModelSerializer):
             "sex",
             "birth_date",
             "age",
+            "age_band",
             "phone",
             "grid_code",
             "grid_name",
@@ -55,15 +59,32 @@ class PersonSerializer(serializers.ModelSerializer):
     def get_phone(self, obj) -> str:
         return masked(obj)["phone"]
 
-    def get_age(self, obj) -> int:
-        return selectors.age(obj)
+    def _birth(self, obj) -> dict:
+        actor = self.context["request"].user if "request" in self.context else None
+        return birth_fields(actor, obj, selectors.age(obj))
+
+    @extend_schema_field(OpenApiTypes.DATE)
+    def get_birth_date(self, obj) -> dt.date | None:
+        """Null for roles that may not see personal data (they get age_band)."""
+        return self._birth(obj)["birth_date"]
+
+    def get_age(self, obj) -> int | None:
+        """Null for roles that may not see personal data (they get age_band)."""
+        return self._birth(obj)["age"]
+
+    def get_age_band(self, obj) -> str:
+        return self._birth(obj)["age_band"]
 
     def get_tags(self, obj) -> list[str]:
         return [tag.name.lower() for tag in obj.tag_list]
 
 
 class PersonFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, help_text="name prefix, full ID number or phone")
+    q = serializers.CharField(
+        required=False,
+        help_text="name prefix; a full ID number or phone only for roles that may see personal "
+        "data (the lookup is audited), 403 for the others",
+    )
     jurisdiction = serializers.CharField(required=False, help_text="code of a node in your subtree")
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
     tag = serializers.ChoiceField(choices=Tag.choices, required=False)

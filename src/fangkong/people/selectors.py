@@ -3,10 +3,14 @@
 import datetime as dt
 
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
+from fangkong.accounts.roles import can_see_pii
+from fangkong.common import errors
 from fangkong.common.scope import access, scoped
 
 from .models import Person
+from .privacy import audit_number_lookup
 
 
 def _years_ago(years: int, today: dt.date) -> dt.date:
@@ -24,8 +28,8 @@ def person_list(
     qs = scoped(Person.objects.select_related("grid"), actor)
     q = (filters.get("q") or "").strip()
     if q:
-        if q.isdigit() or (len(q) == 18 and q[:17].isdigit()):
-            qs = qs.filter(Q(document_number=q.upper()) | Q(phone=q))
+        if is_number_query(q):
+            qs = qs.filter(pk__in=number_lookup(actor=actor, qs=qs, number=q))
         else:
             qs = qs.filter(name__startswith=q)
     if filters.get("jurisdiction"):
@@ -41,6 +45,31 @@ def person_list(
     if filters.get("age_max") not in (None, ""):
         qs = qs.filter(birth_date__gt=_years_ago(int(filters["age_max"]) + 1, today))
     return qs.order_by("jpath", "name", "id")
+
+
+def is_number_query(q: str) -> bool:
+    return q.isdigit() or (len(q) == 18 and q[:17].isdigit() and q[17] in "xX")
+
+
+def number_lookup(*, actor, qs: QuerySet[Person], number: str) -> list[int]:
+    """Who, within `qs`, holds this exact ID number or phone: a privileged lookup.
+
+    Any answer to "who has 320102…?" confirms a guess, even an empty list set against a name
+    search, so roles that may not see full numbers are refused outright (403), and each lookup
+    by a role that may is written to the audit log with the ids it found."""
+    if not can_see_pii(actor):
+        raise errors.Forbidden(
+            _("Your role may not look people up by ID number or phone."), code="forbidden"
+        )
+    number = number.upper()
+    field = "phone" if len(number) == 11 and number.isdigit() else "document_number"
+    ids = list(
+        qs.filter(Q(document_number=number) | Q(phone=number))
+        .order_by("id")
+        .values_list("id", flat=True)[:50]
+    )
+    audit_number_lookup(actor=actor, number=number, field=field, person_ids=ids)
+    return ids
 
 
 def access_person(actor, person_id: int) -> Person:

@@ -23,7 +23,7 @@ from fangkong.common.imports import (
     run_import,
     write_table,
 )
-from fangkong.common.masking import mask_id_number, mask_phone
+from fangkong.common.masking import age_band, mask_id_number, mask_phone
 from fangkong.common.models import ImportJob
 from fangkong.common.scope import operator_or_actor_path
 from fangkong.geo.models import Jurisdiction, Level
@@ -507,14 +507,19 @@ def _tag_names(bits: int) -> str:
     return ";".join(tag.name.lower() for tag in Tag if bits & tag.value)
 
 
+def _age_on(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def people_export(*, actor, out: IO, fmt: str = "csv", unmasked: bool = False) -> int:
     """Write the residents of the actor's subtree (everyone for actor None) to `out` as CSV (text
     or binary stream, UTF-8 with BOM) or XLSX (binary stream), in the import's columns.
 
-    ID numbers and phones are masked unless `unmasked` — the caller decides, by role, with
+    ID numbers and phones are masked, and birth dates given as age bands, unless `unmasked` — the caller decides, by role, with
     accounts.roles.can_see_pii. An unmasked export imports back unchanged. Streams in chunks,
     writes one audit entry (action export) and returns the number of rows."""
     prefix = operator_or_actor_path(actor)
+    today = dt.date.today()
     qs = (
         Person.objects.all()
         if prefix == "/"
@@ -539,12 +544,16 @@ def people_export(*, actor, out: IO, fmt: str = "csv", unmasked: bool = False) -
     def shaped():
         for number, name, sex, birth, phone, grid, address, document_type, tags in rows:
             if not unmasked:
+                # The birth date would give back the masked digits: the age band instead.
                 number, phone = mask_id_number(number), mask_phone(phone)
+                birth = age_band(_age_on(birth, today))
+            elif fmt != "xlsx":
+                birth = birth.isoformat()
             yield (
                 number,
                 name,
                 sex,
-                birth if fmt == "xlsx" else birth.isoformat(),
+                birth,
                 phone,
                 grid,
                 address,

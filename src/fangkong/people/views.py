@@ -19,7 +19,7 @@ from fangkong.common.selectors import access_import_job, import_job_list
 from . import selectors
 from .api import export_response, import_upload
 from .models import Sex, Tag
-from .privacy import masked, person_pii_reveal
+from .privacy import birth_fields, masked, person_pii_reveal
 
 
 class SearchForm(forms.Form):
@@ -61,7 +61,10 @@ def search(request):
     page = Paginator(selectors.person_list(actor=request.user, filters=filters), 50).get_page(
         request.GET.get("page")
     )
-    rows = [(person, masked(person), selectors.age(person)) for person in page]
+    rows = [
+        (person, masked(person), birth_fields(request.user, person, selectors.age(person)))
+        for person in page
+    ]
     template = "people/_results.html" if request.htmx else "people/search.html"
     query = request.GET.copy()
     query.pop("page", None)
@@ -79,8 +82,11 @@ def detail(request, person_id: int):
         {
             "person": person,
             "masked": masked(person),
-            "age": selectors.age(person),
-            "members": selectors.household_members(actor=request.user, person=person),
+            "birth": birth_fields(request.user, person, selectors.age(person)),
+            "members": [
+                (m, birth_fields(request.user, m, selectors.age(m)))
+                for m in selectors.household_members(actor=request.user, person=person)
+            ],
             "may_reveal": can_see_pii(request.user),
         },
     )

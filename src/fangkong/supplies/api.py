@@ -164,11 +164,9 @@ class MovementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             elif v["kind"] == "transfer":
                 if not v.get("destination"):
                     return Response({"destination": ["required for a transfer"]}, status=400)
-                # The destination may lie outside the caller's subtree (sending stock to another
-                # district), so it is looked up by code, not through the guard.
-                destination = Warehouse.objects.filter(code=v["destination"]).first()
-                if destination is None:
-                    return Response({"destination": ["unknown warehouse"]}, status=400)
+                # Through the guard: another district's warehouse is reached by its own supply
+                # request (allocation), and an unknown code and a foreign one answer alike.
+                destination = selectors.access_warehouse(request.user, v["destination"])
                 lines = list(
                     services.stock_transfer(
                         source=warehouse,

@@ -237,8 +237,15 @@ def stock_transfer(
     reference: str = "",
     request: SupplyRequest | None = None,
 ) -> tuple[Movement, Movement]:
-    """Both sides of a transfer in one transaction: (out of source, into destination)."""
+    """Both sides of a transfer in one transaction: (out of source, into destination).
+
+    Stock moves down or across the actor's own subtree only. Another district gets stock through
+    its own supply request (its delivery warehouse, chosen by that district), never by a push
+    into a warehouse the sender cannot see: a district could otherwise fill or mislabel a
+    neighbour's ledger."""
     _require_scope(actor, source.jpath)
+    if request is None or request.deliver_to_id != destination.pk:
+        _require_scope(actor, destination.jpath)
     if source.pk == destination.pk:
         raise SupplyError(_("Source and destination are the same warehouse."))
     quantity = _quantity(quantity)

@@ -105,7 +105,9 @@ def warehouse_detail(request, code: str):
     form = None
     if roles.can_manage_stock(request.user):
         form = MovementForm()
-        form.fields["destination"].queryset = Warehouse.objects.exclude(pk=warehouse.pk)
+        form.fields["destination"].queryset = selectors.warehouse_list(actor=request.user).exclude(
+            pk=warehouse.pk
+        )
     return render(
         request,
         "supplies/warehouse.html",
@@ -127,6 +129,7 @@ def movement_entry(request, code: str):
         raise PermissionDenied
     warehouse = selectors.access_warehouse(request.user, code)
     form = MovementForm(request.POST)
+    form.fields["destination"].queryset = selectors.warehouse_list(actor=request.user)
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("supplies:warehouse", code=warehouse.code)

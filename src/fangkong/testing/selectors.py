@@ -10,7 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from fangkong.common.scope import access, actor_path, scoped
-from fangkong.geo.models import Jurisdiction
+from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people.models import Person
 
 from . import bulk
@@ -405,7 +405,9 @@ def scan_targets(
 ) -> tuple[Round, Site, Person | None]:
     """The scanner's round, site and person in one query, with the same guards as access_round and
     access_site (outside the actor's subtree they do not exist: 404). The person is None when
-    `number` is empty or unknown; the caller decides what that means."""
+    `number` is empty, unknown or a resident outside the actor's subtree (the same thing to the
+    scanner, so a scan cannot tell whether a number exists elsewhere); the caller decides what
+    that means."""
     sql, params = scan_targets_sql(actor, round_code, site_code, number)
     return scan_targets_from(list(Round.objects.raw(sql, params)))
 
@@ -430,12 +432,48 @@ def scan_targets_sql(actor, round_code, site_code: str, number: str) -> tuple[st
         "CASE WHEN x.pfx IS NULL OR s.id IS NULL THEN 0 WHEN x.pfx = '/' THEN 1 "
         "WHEN substr(s.jpath, 1, length(x.pfx)) = x.pfx THEN 1 ELSE 0 END AS site_visible "
         "FROM testing_round r "
-        "CROSS JOIN (SELECT COALESCE((SELECT path FROM geo_jurisdiction WHERE id = %s), %s) AS pfx) x "
+        "CROSS JOIN (SELECT COALESCE((SELECT path FROM geo_jurisdiction WHERE id = %s), %s) AS pfx, "
+        # The sampling area (sampling_area below): the actor's district, by parent keys.
+        "COALESCE((SELECT COALESCE(CASE WHEN a.level = 'district' THEN a.path END, "
+        "CASE WHEN j1.level = 'district' THEN j1.path END, "
+        "CASE WHEN j2.level = 'district' THEN j2.path END, "
+        "CASE WHEN j3.level = 'district' THEN j3.path END, a.path) FROM geo_jurisdiction a "
+        "LEFT JOIN geo_jurisdiction j1 ON j1.id = a.parent_id "
+        "LEFT JOIN geo_jurisdiction j2 ON j2.id = j1.parent_id "
+        "LEFT JOIN geo_jurisdiction j3 ON j3.id = j2.parent_id WHERE a.id = %s), %s) AS area) x "
         "LEFT JOIN testing_site s ON s.code = %s "
         f"LEFT JOIN people_person p ON p.document_type IN ({marks}) AND p.document_number = %s "
+        # Only residents of the sampling area: another district's number reads as no number.
+        "AND (x.area = '/' OR substr(p.jpath, 1, length(x.area)) = x.area) "
         f"WHERE r.{'id' if by_pk else 'code'} = %s ORDER BY p.id LIMIT 1"
     )
-    return sql, [jurisdiction_id, fallback, site_code, *types, number, round_code]
+    return sql, [
+        jurisdiction_id,
+        fallback,
+        jurisdiction_id,
+        fallback,
+        site_code,
+        *types,
+        number,
+        round_code,
+    ]
+
+
+def sampling_area(actor) -> str | None:
+    """Whose numbers a scanner may look up: residents of the actor's district (a sampling site
+    serves the grids and streets around it), or of the actor's own subtree above district level.
+
+    A resident of another district and a number nobody holds answer alike, so the scanner is no
+    oracle for the city's registry; within the district a hit leaves a swab with scanned_by."""
+    jurisdiction = getattr(actor, "jurisdiction", None)
+    if jurisdiction is None:
+        return "/" if getattr(actor, "is_superuser", False) else None
+    node = jurisdiction
+    for _hop in range(4):
+        if node is None or node.level == Level.DISTRICT:
+            break
+        node = node.parent
+    return node.path if node is not None and node.level == Level.DISTRICT else jurisdiction.path
 
 
 def scan_targets_from(found: list) -> tuple[Round, Site, Person | None]:

@@ -265,17 +265,25 @@ def scan_number(code: str) -> str:
     return idnumber.normalize(code).rsplit("|", 1)[-1].rsplit(":", 1)[-1]
 
 
-def person_by_code(code: str) -> Person:
-    """A scanned ID card or health code: the health-code payload ends with the ID number."""
+def person_by_code(code: str, actor=None) -> Person:
+    """A scanned ID card or health code: the health-code payload ends with the ID number.
+
+    Only residents of the actor's sampling area (selectors.sampling_area) are found. A number unknown to the registry and one of
+    another district get one and the same refusal: a scanner that answered 201 for one and
+    "not in the registry" for the other would tell anyone typing numbers which exist. (The
+    other district's resident is sampled at a site of their own area.)"""
     number = scan_number(code)
     # Naming every document type lets the (document_type, document_number) index serve the lookup.
-    person = (
-        Person.objects.filter(document_type__in=DocumentType.values, document_number=number)
-        .select_related("grid")
-        .first()
-    )
+    people = Person.objects.filter(document_type__in=DocumentType.values, document_number=number)
+    if actor is not None:
+        area = selectors.sampling_area(actor)
+        if area is None:
+            people = people.none()
+        elif area != "/":
+            people = people.filter(jpath__startswith=area)
+    person = people.select_related("grid").first()
     if person is None:
-        raise TestingError(_("nobody in the registry has this number"))
+        raise TestingError(_("nobody registered in your area has this number"))
     return person
 
 
@@ -333,7 +341,7 @@ def tube_scan(
         raise TestingError(_("the round is closed"))
     now = at or timezone.now()
     if subject == Tube.Subject.PERSON and person is None:
-        person = person_by_code(code) if code else None
+        person = person_by_code(code, actor) if code else None
     if (
         person is not None
         and kind == Tube.Kind.POOL

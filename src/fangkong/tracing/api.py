@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from fangkong.common.scope import access, scoped
 from fangkong.people.models import Person
-from fangkong.people.privacy import masked
+from fangkong.people.privacy import audit_contact_named_outside, masked, person_for_contact
 
 from . import roles, selectors, services
 from .models import (
@@ -455,6 +455,13 @@ class ContactCreateSerializer(serializers.Serializer):
     last_exposure_at = serializers.DateTimeField()
 
 
+class ContactForwardedSerializer(serializers.Serializer):
+    """A contact named outside the caller's subtree: passed to that person's grid, if they are
+    in the registry; the caller learns neither which nor anything about them."""
+
+    forwarded = serializers.BooleanField()
+
+
 class VerifySerializer(serializers.Serializer):
     reachable = serializers.BooleanField(default=True)
     note = serializers.CharField(max_length=255, required=False, default="", allow_blank=True)
@@ -493,34 +500,48 @@ class ContactViewSet(
     def get_object(self):
         return selectors.access_contact(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=ContactCreateSerializer, responses={201: ContactDetailSerializer})
+    @extend_schema(
+        request=ContactCreateSerializer,
+        responses={201: ContactDetailSerializer, 202: ContactForwardedSerializer},
+    )
     def create(self, request):
+        """A contact of one of the caller's cases or contacts. A person outside the caller's
+        subtree becomes a lead on their own grid's worklist, and the answer is 202 with nothing
+        about them — the same answer as for an id that names nobody (no registry oracle)."""
         _require(roles.can_investigate(request.user))
         data = ContactCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
-        # The exposed person may live anywhere: a contact is pushed across district borders.
-        person = Person.objects.filter(pk=fields.pop("person")).first()
-        if person is None:
-            return Response({"person": ["unknown person"]}, status=400)
+        person_id = fields.pop("person")
         source_case = fields.pop("source_case", None)
         source_contact = fields.pop("source_contact", None)
         fields["kind"] = fields.pop("contact_kind", None)
-        try:
-            contact = services.contact_add(
-                actor=request.user,
-                person=person,
-                source_case=selectors.access_case(request.user, source_case)
-                if source_case
-                else None,
-                source_contact=selectors.access_contact(request.user, source_contact)
-                if source_contact
-                else None,
-                **fields,
-            )
-        except services.TracingError as exc:
-            return _refuse(exc)
-        return Response(ContactDetailSerializer(contact).data, status=201)
+        # The source first: only one's own case or contact can name anyone (404 otherwise).
+        source_case = selectors.access_case(request.user, source_case) if source_case else None
+        source_contact = (
+            selectors.access_contact(request.user, source_contact) if source_contact else None
+        )
+        person, readable = person_for_contact(actor=request.user, person_id=person_id)
+        contact = None
+        if person is not None:
+            try:
+                contact = services.contact_add(
+                    actor=request.user,
+                    person=person,
+                    source_case=source_case,
+                    source_contact=source_contact,
+                    **fields,
+                )
+            except services.TracingError as exc:
+                if readable:
+                    return _refuse(exc)
+                # Outside the subtree a refusal would say the person exists: the neutral answer.
+        if readable:
+            return Response(ContactDetailSerializer(contact).data, status=201)
+        audit_contact_named_outside(
+            actor=request.user, person_id=person_id, person=person, contact=contact
+        )
+        return Response({"forwarded": True}, status=202)
 
     def _answer(self, call, **kwargs):
         _require(roles.can_work_leads(self.request.user))

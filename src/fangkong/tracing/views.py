@@ -24,8 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from fangkong.accounts.roles import can_see_pii
 from fangkong.common.scope import actor_path
-from fangkong.people.models import Person
-from fangkong.people.privacy import masked
+from fangkong.people.privacy import audit_contact_named_outside, masked, person_for_contact
 
 from . import charts, colocation, roles, selectors, services
 from .models import (
@@ -255,8 +254,8 @@ def investigate(request, pk: int):
             raise Http404
         if form.is_valid():
             try:
-                _apply(request, case, part, form.cleaned_data)
-                messages.success(request, _("Saved."))
+                said = _apply(request, case, part, form.cleaned_data)
+                messages.success(request, said or _("Saved."))
                 return redirect("tracing:investigate", pk=case.pk)
             except services.TracingError as exc:
                 form.add_error(None, str(exc))
@@ -265,7 +264,7 @@ def investigate(request, pk: int):
     return render(request, "tracing/investigate.html", context)
 
 
-def _apply(request, case, part, data) -> None:
+def _apply(request, case, part, data) -> str | None:
     actor = request.user
     if part == "times":
         services.case_times_set(actor=actor, case=case, **data)
@@ -292,21 +291,38 @@ def _apply(request, case, part, data) -> None:
     elif part == "travel":
         services.travel_add(actor=actor, case=case, **data)
     elif part == "contact":
-        person = Person.objects.filter(document_number=data["id_number"].strip().upper()).first()
-        if person is None:
-            raise services.TracingError(_("No person with this ID number in the registry."))
+        # As the API's contact creation: a number outside the actor's subtree, held or not,
+        # gets one neutral answer (people.privacy.person_for_contact).
+        number = data["id_number"].strip().upper()
+        person, readable = person_for_contact(actor=actor, document_number=number)
         source_contact = None
         if data["source_contact"]:
             source_contact = selectors.access_contact(actor, data["source_contact"])
-        services.contact_add(
-            actor=actor,
-            person=person,
-            kind=data["kind"] if source_contact is None else ContactKind.SECONDARY,
-            setting=data["setting"],
-            last_exposure_at=data["last_exposure_at"],
-            source_case=None if source_contact else case,
-            source_contact=source_contact,
-        )
+        if not readable:
+            contact = None
+            if person is not None:
+                try:
+                    contact = _contact_add(actor, case, person, data, source_contact)
+                except services.TracingError:
+                    pass  # a refusal would say that the number is held
+            audit_contact_named_outside(
+                actor=actor, person_id=None, person=person, contact=contact, document_number=number
+            )
+            return _("Passed on to the grid of the person with this number, if registered.")
+        _contact_add(actor, case, person, data, source_contact)
+    return None
+
+
+def _contact_add(actor, case, person, data, source_contact):
+    return services.contact_add(
+        actor=actor,
+        person=person,
+        kind=data["kind"] if source_contact is None else ContactKind.SECONDARY,
+        setting=data["setting"],
+        last_exposure_at=data["last_exposure_at"],
+        source_case=None if source_contact else case,
+        source_contact=source_contact,
+    )
 
 
 @login_required

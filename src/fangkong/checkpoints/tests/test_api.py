@@ -50,7 +50,7 @@ def test_checkpoints_and_arrivals_scope(setup, client):
         data = client.get("/api/v1/checkpoints/arrivals/").json()
     assert sorted(a["id"] for a in data["results"]) == sorted(a.pk for a in setup["mine"])
     assert len(ctx.captured_queries) <= 5
-    assert data["results"][0]["document_number"].count("*") == 11
+    assert data["results"][0]["document_number"].count("*") == 16
     assert client.get(f"/api/v1/checkpoints/arrivals/{setup['theirs'][0].pk}/").status_code == 404
 
 

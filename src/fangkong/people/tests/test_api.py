@@ -31,9 +31,9 @@ def test_list_shows_only_own_grid_masked(api, people):
     first = next(p for p in people["a"] if p.pk == rows[0]["id"])
     assert (
         rows[0]["document_number"]
-        == first.document_number[:3] + "*" * 11 + first.document_number[-4:]
+        == first.document_number[0] + "*" * 16 + first.document_number[-1]
     )
-    assert rows[0]["phone"] == first.phone[:3] + "****" + first.phone[-4:]
+    assert rows[0]["phone"] == first.phone[:3] + "******" + first.phone[-2:]
     assert rows[0]["grid_code"] == "320102001001G01"
 
 
@@ -44,6 +44,7 @@ def test_person_outside_subtree_is_404_everywhere(api, people):
     assert client.post(f"/api/v1/people/{other.pk}/reveal/").status_code == 404
     assert client.get("/api/v1/people/", {"q": other.name}).json()["count"] == 0
     assert client.get("/api/v1/people/", {"q": other.document_number}).json()["count"] == 0
+    assert AuditEntry.objects.get(action="view_pii").changes["results"] == []
     assert client.get("/api/v1/people/", {"jurisdiction": "320102001001G02"}).status_code == 404
     assert client.get("/api/v1/people/abc/").status_code == 404
 
@@ -195,3 +196,46 @@ def test_with_redis_the_upload_is_recorded_then_queued_for_a_worker(
     assert Person.objects.filter(document_number=number).exists()
     assert list(tmp_path.glob("imports/*")) == []
     assert client.get(body["url"]).json()["created"] == 1
+
+
+def test_birth_date_only_for_pii_roles_band_for_others(api, people):
+    """Issue 11 point 3: the birth date beside the masked ID gave the number back."""
+    person = people["a"][0]
+    age = (client := api(role="commander", node="city")).get(f"/api/v1/people/{person.pk}/").json()
+    band = age["age_band"]
+    assert (age["birth_date"], age["age"]) == (None, None)
+    low = int(band.split("-")[0])
+    assert band == f"{low}-{low + 9}" and low % 10 == 0
+    assert person.document_number[1:-1] not in str(client.get("/api/v1/people/").json())
+    full = api(role="grid_worker").get(f"/api/v1/people/{person.pk}/").json()
+    assert full["birth_date"] == person.birth_date.isoformat()
+    assert low <= full["age"] <= low + 9 and full["age_band"] == band
+
+
+def test_exact_number_search_is_refused_without_pii_right(api, people):
+    """Issue 11 point 3: q=<full ID or phone> confirmed a guess for any role, unaudited."""
+    commander = api(role="commander", node="city")
+    target = people["c"][0]
+    for q in (target.document_number, target.phone, "320102199001011234"):
+        r = commander.get("/api/v1/people/", {"q": q})
+        assert (r.status_code, r.json()["code"]) == (403, "forbidden"), q
+    assert commander.get("/api/v1/people/", {"q": target.name}).json()["count"] == 1
+    assert not AuditEntry.objects.filter(action="view_pii").exists()
+
+
+def test_exact_number_search_by_pii_role_is_audited(api, people):
+    client = api(role="epidemiologist", node="city")
+    target = people["c"][0]
+    body = client.get("/api/v1/people/", {"q": target.document_number}).json()
+    assert [row["id"] for row in body["results"]] == [target.pk]
+    client.get("/api/v1/people/", {"q": "13800000000"})
+    entries = list(AuditEntry.objects.filter(action="view_pii").order_by("id"))
+    assert [(e.actor_id, e.changes["lookup"], e.changes["results"]) for e in entries] == [
+        (client.user.pk, "document_number", [target.pk]),
+        (client.user.pk, "phone", []),
+    ]
+    assert (
+        entries[0].changes["number"]
+        == target.document_number[0] + "*" * 16 + target.document_number[-1]
+    )
+    assert target.document_number not in str(entries[0].changes)

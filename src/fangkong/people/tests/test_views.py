@@ -41,7 +41,7 @@ def test_detail_masks_and_reveal_audits(browser, people):
     person = people["a"][0]
     page = client.get(f"/people/{person.pk}/").content.decode()
     assert person.document_number not in page
-    assert person.document_number[:3] + "*" * 11 + person.document_number[-4:] in page
+    assert person.document_number[0] + "*" * 16 + person.document_number[-1] in page
     revealed = client.post(f"/people/{person.pk}/reveal/", HTTP_HX_REQUEST="true").content.decode()
     assert person.document_number in revealed and person.phone in revealed
     assert AuditEntry.objects.filter(action="view_pii", object_id=str(person.pk)).count() == 1
@@ -89,3 +89,20 @@ def test_import_page_report_and_rejected_download(browser, tree, people):
 
 def test_import_page_forbidden_without_role(browser, tree):
     assert browser(role="lab_staff", node="city").get("/people/import/").status_code == 403
+
+
+def test_pages_show_age_band_and_refuse_number_search_without_pii_right(browser, people):
+    """Issue 11 point 3 on the pages: birth dates and exact-number search for every role."""
+    client = browser(role="commander", node="city")
+    person = people["a"][0]
+    page = client.get(f"/people/{person.pk}/").content.decode()
+    assert person.birth_date.strftime("%Y-%m-%d") not in page
+    results = client.get("/people/", {"q": person.name}).content.decode()
+    assert person.birth_date.strftime("%Y-%m-%d") not in results
+    assert client.get("/people/", {"q": person.document_number}).status_code == 403
+    worker = browser()
+    assert (
+        person.birth_date.strftime("%Y-%m-%d")
+        in worker.get(f"/people/{person.pk}/").content.decode()
+    )
+    assert person.name in worker.get("/people/", {"q": person.phone}).content.decode()

@@ -267,3 +267,38 @@ def test_request_list_query_count(world, make_user, tree, django_assert_max_num_
     client = client_for(make_user(role="supply_officer", node="community"))
     with django_assert_max_num_queries(5):
         assert client.get(f"{API}/requests/").json()["count"] == 6
+
+
+def test_transfer_into_another_districts_warehouse_is_refused(world, make_user):
+    """Issue 11 point 8: a district pushed stock into any warehouse of the city by code."""
+    officer = client_for(make_user(role="supply_officer", node="district"))
+    body = {"kind": "transfer", "warehouse": "WA", "item": "MASK-SURG", "quantity": 100}
+    foreign = officer.post(f"{API}/movements/", {**body, "destination": "WC"}, format="json")
+    unknown = officer.post(f"{API}/movements/", {**body, "destination": "NOPE"}, format="json")
+    assert (foreign.status_code, foreign.json()["code"]) == (404, "not_found")
+    assert (unknown.status_code, unknown.json()) == (404, foreign.json())
+    assert Balance.objects.get(warehouse=world["c"], item=world["mask"]).quantity == 3000
+    with pytest.raises(services.SupplyError):
+        services.stock_transfer(
+            actor=make_user(role="supply_officer", node="district"),
+            source=world["a"],
+            destination=world["c"],
+            item=world["mask"],
+            quantity=1,
+        )
+    # The way across: the other district's own request, delivered to its own warehouse.
+    req = services.supply_request_create(
+        actor=None,
+        jurisdiction=world["c"].jurisdiction,
+        item=world["mask"],
+        quantity=40,
+        needed_by=TODAY,
+        deliver_to=world["c"],
+    )
+    services.supply_request_allocate(
+        actor=make_user(role="supply_officer", node="district"),
+        request=req,
+        warehouse=world["a"],
+        quantity=40,
+    )
+    assert Balance.objects.get(warehouse=world["c"], item=world["mask"]).quantity == 3040

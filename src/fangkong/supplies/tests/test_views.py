@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from fangkong.supplies import services
-from fangkong.supplies.models import Balance, OutputReport, SupplyRequest
+from fangkong.supplies.models import Balance, Movement, OutputReport, SupplyRequest
 
 from .factories import EnterpriseFactory, WarehouseFactory, items
 
@@ -166,3 +166,16 @@ def test_requests_page_and_allocation(
         page = client.get("/supplies/requests/").content.decode()
     assert "Partly allocated" in page
     assert page.count('action="/supplies/requests/') == 5
+
+
+def test_transfer_form_lists_only_warehouses_of_the_subtree(client, world, make_user):
+    """Issue 11 point 8: the destination list held every warehouse of the city."""
+    WarehouseFactory(jurisdiction=world["a"].jurisdiction, code="WA2", name="A二仓")
+    login(client, make_user(role="supply_officer", node="grid_a"))
+    page = client.get("/supplies/warehouses/WA/").content.decode()
+    assert "A二仓" in page and "B仓" not in page
+    client.post(
+        "/supplies/warehouses/WA/move/",
+        {"kind": "transfer", "item": world["mask"].pk, "quantity": 1, "destination": world["b"].pk},
+    )
+    assert not Movement.objects.filter(warehouse=world["b"], kind="transfer_in").exists()

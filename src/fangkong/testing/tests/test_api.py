@@ -102,7 +102,7 @@ def test_results_endpoint_and_worklist(api, world):
     worker_a = api()
     rows = worker_a.get("/api/v1/testing/rechecks/").json()["results"]
     assert sorted(r["person"]["id"] for r in rows) == sorted(p.pk for p in world["a"])
-    assert rows[0]["person"]["document_number"].count("*") == 11
+    assert rows[0]["person"]["document_number"].count("*") == 16
     assert api(node="grid_b").get("/api/v1/testing/rechecks/").json()["count"] == 0
     positives = worker_a.get("/api/v1/testing/rounds/R1/positives/").json()
     assert len(positives["controls"]) == 3 and positives["findings"] == []

@@ -86,7 +86,13 @@ def test_scan_unknown_person_and_other_open_tube(scanner, people):
     body = {"round": "R1", "site": "SA", "barcode": "T3", "code": "110101199001011234"}
     unknown = scanner.post("/api/v1/testing/tubes/scan/", body, format="json")
     assert unknown.status_code == 400
-    assert unknown.json()["detail"] == "nobody in the registry has this number"
+    assert unknown.json()["detail"] == "nobody registered in your area has this number"
+    # Issue 11 point 8: a resident of another district answered 201; now exactly as unknown,
+    # on the open tube's one-statement path too.
+    for barcode in ("T1", "T4"):
+        foreign = scan(scanner, barcode, people["c"][0])
+        assert (foreign.status_code, foreign.json()) == (400, unknown.json()), barcode
+    assert not Sample.objects.filter(person=people["c"][0]).exists()
     assert (
         scanner.post(
             "/api/v1/testing/tubes/scan/", {**body, "round": "NOPE"}, format="json"

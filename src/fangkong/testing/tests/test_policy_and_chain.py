@@ -64,7 +64,7 @@ def test_pool_size_follows_zone_and_key_group(world, tree):
     assert scan(world, "T-A", a[0]).tube.capacity == 1  # sealed: a tube each
     assert scan(world, "T-P", b[1]).tube.capacity == 20  # precaution: 20:1
     # The tube keeps its size for the people after the first.
-    assert scan(world, "T-P", world["c"][0]).tube.capacity == 20
+    assert scan(world, "T-P", a[2]).tube.capacity == 20
     with pytest.raises(services.Conflict):
         scan(world, "T-A", a[1])  # full at one
     # Someone under temporary control is a key group: 1:1 even in a precaution zone.

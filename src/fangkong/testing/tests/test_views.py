@@ -131,3 +131,17 @@ def test_untested_positives_turnaround_pages_scoped(web, world):
     assert worker.get("/testing/rounds/RC/turnaround/").status_code == 404
     listing = worker.get("/testing/").content.decode()
     assert "/testing/rounds/R1/" in listing and "/testing/rounds/RC/" not in listing
+
+
+def test_scanner_page_answers_another_districts_resident_as_unknown(web, world):
+    """Issue 11 point 8: the page named the other district's resident, or said the ID was unknown."""
+    sampler = web(role="sampler")
+    post = {"round": "R1", "site": "SA", "barcode": "T9"}
+    foreign = world["c"][0]
+    answers = [
+        sampler.post("/testing/scanner/scan/", {**post, "code": code}).content.decode()
+        for code in (foreign.document_number, "110101199001011234")
+    ]
+    assert answers[0] == answers[1]
+    assert "nobody registered in your area has this number" in answers[0]
+    assert foreign.name not in answers[0]

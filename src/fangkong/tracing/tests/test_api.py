@@ -277,3 +277,39 @@ def test_cluster_event_named_with_cases_of_the_subtree_only(api, world):
     assert again.status_code == 409
     grid = api(role="grid_worker", node="grid_a")
     assert grid.post("/api/v1/tracing/clusters/", body, format="json").status_code == 403
+
+
+def test_contact_outside_the_subtree_is_pushed_but_reveals_nothing(api, world):
+    """Issue 11 point 1: naming a 秦淮区 resident answered 201 with name, grid and masked numbers."""
+    from fangkong.audit.models import AuditEntry
+    from fangkong.people.models import Person
+    from fangkong.people.tests.factories import PersonFactory
+
+    epi = api(role="epidemiologist", node="district")
+    qinhuai = PersonFactory(grid=world["c"][0].grid)
+    body = {
+        "source_case": world["case_a"].pk,
+        "setting": "household",
+        "last_exposure_at": "2022-04-11T08:00:00+08:00",
+    }
+    foreign = epi.post("/api/v1/tracing/contacts/", {**body, "person": qinhuai.pk}, format="json")
+    nobody_id = Person.objects.order_by("-pk").first().pk + 1000
+    nobody = epi.post("/api/v1/tracing/contacts/", {**body, "person": nobody_id}, format="json")
+    assert (foreign.status_code, foreign.json()) == (202, {"forwarded": True})
+    assert (nobody.status_code, nobody.json()) == (202, {"forwarded": True})
+    assert qinhuai.name not in foreign.content.decode()
+    # The lead is on the 秦淮区 grid's worklist, and the naming is in the audit log.
+    lead = Contact.objects.get(person=qinhuai)
+    assert (lead.state, lead.jpath) == ("pushed", qinhuai.jpath)
+    worker_c = api(role="grid_worker", node="grid_c")
+    assert [c["person"] for c in worker_c.get("/api/v1/tracing/contacts/").json()["results"]] == [
+        qinhuai.pk
+    ]
+    named = AuditEntry.objects.filter(changes__outside_subtree=True).order_by("id")
+    assert [(e.actor_id, e.changes["person"], e.changes["found"]) for e in named] == [
+        (epi.user.pk, qinhuai.pk, True),
+        (epi.user.pk, nobody_id, False),
+    ]
+    # Without one's own case nobody can be named at all.
+    other_case = {**body, "source_case": world["case_c"].pk, "person": qinhuai.pk}
+    assert epi.post("/api/v1/tracing/contacts/", other_case, format="json").status_code == 404

@@ -140,3 +140,25 @@ def test_colocation_page_runs_an_upload_to_pushed_leads(
     assert client.get(f"/tracing/colocation/{run.pk}/result.csv").status_code == 200
     refused = client.post("/tracing/colocation/", {"rule": "cell", "cases": "NO-SUCH"})
     assert "请上传文件" in refused.content.decode()
+
+
+def test_contact_by_number_outside_the_subtree_answers_alike(client, make_user, world):
+    """Issue 11 point 1 on the page: "no person with this ID number" vs "saved" told who exists."""
+    from fangkong.people.tests.factories import PersonFactory
+
+    login(client, make_user, node="district")
+    url = f"/tracing/cases/{world['case_a'].pk}/investigate/"
+    qinhuai = PersonFactory(grid=world["c"][0].grid)
+    answers = []
+    for number in (qinhuai.document_number, "110101199001011234"):
+        post = {
+            "part": "contact",
+            "k-id_number": number,
+            "k-kind": "close",
+            "k-setting": "venue",
+            "k-last_exposure_at": "2022-04-11T15:00",
+        }
+        page = client.post(url, post, follow=True).content.decode()
+        answers.append("已转交此号码人员所在网格（如已登记）" in page and qinhuai.name not in page)
+    assert answers == [True, True]
+    assert Contact.objects.get(person=qinhuai).state == LeadState.PUSHED

@@ -49,7 +49,7 @@ def _load(dotted: str) -> Provider:
 
 
 def providers() -> list[Provider]:
-    extra = list(getattr(settings, "FANGKONG_FIGURE_PROVIDERS", []))
+    extra = list(settings.FANGKONG_FIGURE_PROVIDERS)
     return [_load(p) for p in [*FIGURE_PROVIDERS, *[e for e in extra if e not in FIGURE_PROVIDERS]]]
 
 

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def settings_of(module: str, **environ) -> subprocess.CompletedProcess:
     """Import a settings module in a fresh interpreter with only the given FANGKONG_* variables."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "DJANGO_"))}
     clean.update(environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
     code = (
         f"import importlib, json; s = importlib.import_module({module!r}); "
@@ -81,7 +81,7 @@ def test_prod_refuses_to_start_without_its_own_key():
 
 
 def test_check_deploy_is_clean_under_prod():
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("FANGKONG_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "DJANGO_"))}
     clean.update(
         DJANGO_SETTINGS_MODULE="config.settings.prod",
         FANGKONG_SECRET_KEY=secrets.token_urlsafe(50),

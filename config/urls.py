@@ -1,7 +1,7 @@
 """URL map: pages, the REST API under /api/v1/, and its OpenAPI schema."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from fangkong.accounts.permissions import SchemaAccess, schema_page
 
@@ -14,7 +14,9 @@ urlpatterns = [
     path(
         "api/docs/",
         schema_page(
-            SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[SchemaAccess])
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", permission_classes=[SchemaAccess]
+            )
         ),
         name="api-docs",
     ),

@@ -1,19 +1,27 @@
 """Settings shared by every environment; the environment picks the database, cache and job queue."""
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.env import env_bool, env_float, env_int, env_json, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SRC_DIR = BASE_DIR / "src" / "fangkong"
 
-SECRET_KEY = os.environ.get("FANGKONG_SECRET_KEY", "insecure-development-key-change-me")
+# No usable key here: dev.py and test.py set their own fixed keys, prod.py requires
+# FANGKONG_SECRET_KEY. A key that is public signs tokens that anyone can forge.
+SECRET_KEY = ""
+DEV_SECRET_KEY = "fangkong-development-key-public-in-the-repository-never-deploy-it"
 DEBUG = False
-ALLOWED_HOSTS = os.environ.get("FANGKONG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+ALLOWED_HOSTS = env_list("FANGKONG_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# Origins (scheme://host[:port]) that may POST forms when the site is reached through a proxy
+# whose host is not the one Django sees.
+CSRF_TRUSTED_ORIGINS = env_list("FANGKONG_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -28,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "fangkong.common",
     "fangkong.geo",
     "fangkong.accounts",
@@ -45,6 +54,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files served by the application process itself (`fangkong serve` needs no other
+    # web server for /static/), compressed and with far-future caching for hashed names.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.common.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -79,7 +92,10 @@ TEMPLATES = [
 ]
 
 # One variable chooses the database, so every command (demo, tests, CLI) honours it.
-DATABASE_URL = os.environ.get("FANGKONG_DATABASE_URL", "sqlite:///fangkong.sqlite3")
+DATABASE_URL = env_str("FANGKONG_DATABASE_URL", "sqlite:///fangkong.sqlite3")
+# The owner's connection to the same database (see docs/architecture.md, "Database roles"):
+# `fangkong migrate` uses its user and password, the application never does.
+MIGRATE_DATABASE_URL = env_str("FANGKONG_MIGRATE_DATABASE_URL", "")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
@@ -90,7 +106,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("FANGKONG_REDIS_URL", "")
+REDIS_URL = env_str("FANGKONG_REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -117,14 +133,14 @@ else:
 # Background jobs (fangkong.common.jobs, RQ on REDIS_URL). The database row of a job is its truth:
 # a worker holds a job by a lease it renews every LEASE/3 seconds; a job whose lease ran out is
 # queued again (up to JOB_MAX_ATTEMPTS runs) or failed. Every worker reaps every JOB_REAP_SECONDS.
-JOB_QUEUE = os.environ.get("FANGKONG_JOB_QUEUE", "fangkong")
-JOB_LEASE_SECONDS = int(os.environ.get("FANGKONG_JOB_LEASE_SECONDS", "60"))
-JOB_REAP_SECONDS = int(os.environ.get("FANGKONG_JOB_REAP_SECONDS", "30"))
-JOB_MAX_ATTEMPTS = int(os.environ.get("FANGKONG_JOB_MAX_ATTEMPTS", "3"))
+JOB_QUEUE = env_str("FANGKONG_JOB_QUEUE", "fangkong")
+JOB_LEASE_SECONDS = env_int("FANGKONG_JOB_LEASE_SECONDS", 60)
+JOB_REAP_SECONDS = env_int("FANGKONG_JOB_REAP_SECONDS", 30)
+JOB_MAX_ATTEMPTS = env_int("FANGKONG_JOB_MAX_ATTEMPTS", 3)
 # A run longer than this is stopped by RQ and the job failed (a 300k-row file takes minutes).
-JOB_TIMEOUT_SECONDS = int(os.environ.get("FANGKONG_JOB_TIMEOUT_SECONDS", "3600"))
+JOB_TIMEOUT_SECONDS = env_int("FANGKONG_JOB_TIMEOUT_SECONDS", 3600)
 # Uploads above this are refused with 413 "too_large" before anything is read or stored.
-MAX_UPLOAD_MB = int(os.environ.get("FANGKONG_MAX_UPLOAD_MB", "50"))
+MAX_UPLOAD_MB = env_int("FANGKONG_MAX_UPLOAD_MB", 50)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stays: it bounds the non-file part of a body only,
 # and files above FILE_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stream to a temporary file, never into a
@@ -153,9 +169,29 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+STATIC_ROOT = Path(env_str("FANGKONG_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
 STATICFILES_DIRS = [SRC_DIR / "static"]
-MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_ROOT = Path(env_str("FANGKONG_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Uploaded files are never served by URL: each kind has a download view that checks scope.
+MEDIA_URL = "/media-not-served/"
+
+# Content Security Policy (django-csp): scripts only from this site or carrying the request's
+# nonce; no eval, no inline handlers (pages use static/fangkong/app.js). Styles may be inline:
+# htmx's indicator styles, Plotly's injected styles and a few style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -202,9 +238,7 @@ SPECTACULAR_SETTINGS = {
 # --- imports
 # Rejected rows an import job keeps (with their errors) for its report and download; the count
 # of rejected rows is always exact. 5 million bad rows once stored 141 MB in one job.
-FANGKONG_IMPORT_MAX_STORED_ERRORS: int = int(
-    os.environ.get("FANGKONG_IMPORT_MAX_STORED_ERRORS", "1000")
-)
+FANGKONG_IMPORT_MAX_STORED_ERRORS = env_int("FANGKONG_IMPORT_MAX_STORED_ERRORS", 1000)
 
 # Failed logins allowed per username, and per client address, before a pause of
 # window_seconds after the last failure. A success forgives that account's failures, from that
@@ -212,22 +246,47 @@ FANGKONG_IMPORT_MAX_STORED_ERRORS: int = int(
 LOGIN_THROTTLE = {"attempts": 10, "address_attempts": 50, "window_seconds": 300}
 
 
-def _hours(name: str, default: str) -> timedelta:
-    raw = os.environ.get(name, default)
-    try:
-        hours = float(raw)
-        if hours > 0:
-            return timedelta(hours=hours)
-    except (ValueError, OverflowError):
-        pass
-    raise ImproperlyConfigured(f"{name} must be a positive number of hours, not {raw!r}")
+def _hours(name: str, default: float) -> timedelta:
+    hours = env_float(name, default)
+    if not 0 < hours < 1e6:
+        raise ImproperlyConfigured(f"{name} must be a positive number of hours, not {hours!r}")
+    return timedelta(hours=hours)
 
 
 # An API token lives this long after the login that last issued it.
-API_TOKEN_TTL = _hours("FANGKONG_TOKEN_TTL_HOURS", "12")
+API_TOKEN_TTL = _hours("FANGKONG_TOKEN_TTL_HOURS", 12.0)
 
 # Whether /api/schema/ and /api/docs/ are served without a login (production: not by default).
-PUBLIC_SCHEMA = os.environ.get("FANGKONG_PUBLIC_SCHEMA", "1") == "1"
+PUBLIC_SCHEMA = env_bool("FANGKONG_PUBLIC_SCHEMA", True)
+
+# --- Fangkong's own knobs (README, "Configuration"): read here and nowhere else. ---------------
+# Folder of the big data (presence, scans, manifests) that new cases are co-located against;
+# empty: var/media/colocation/configured.
+FANGKONG_COLOCATION_DATA = env_str("FANGKONG_COLOCATION_DATA", "")
+# A person dispatched by closed-loop transfer and not checked in after this long raises an alert.
+FANGKONG_TRANSFER_LIMIT_HOURS = env_float("FANGKONG_TRANSFER_LIMIT_HOURS", 3.0)
+# An open task past its due time by this long is escalated to the level above.
+FANGKONG_TASK_ESCALATION_HOURS = env_float("FANGKONG_TASK_ESCALATION_HOURS", 24.0)
+# The daily-report levels, top first, and the hours after day D ends when each level is due.
+FANGKONG_REPORT_LEVELS = env_list("FANGKONG_REPORT_LEVELS", ["city", "district", "street"])
+FANGKONG_REPORT_DUE_HOURS = env_json(
+    "FANGKONG_REPORT_DUE_HOURS", {"street": 8, "district": 9, "city": 10}
+)
+# Dotted paths of extra daily-report figure providers (after the shipped ones).
+FANGKONG_FIGURE_PROVIDERS = env_list("FANGKONG_FIGURE_PROVIDERS", [])
+# Print published bulletins to PDF with chromium (when it and a CJK font are present).
+FANGKONG_BULLETIN_PDF = env_bool("FANGKONG_BULLETIN_PDF", True)
+# Sample turnaround thresholds for rounds that set none of their own.
+FANGKONG_TESTING_TURNAROUND = {
+    "warning_hours": env_int("FANGKONG_TESTING_WARNING_HOURS", 6),
+    "breach_hours": env_int("FANGKONG_TESTING_BREACH_HOURS", 12),
+}
+# A supply item with fewer days of cover than this is short.
+FANGKONG_SUPPLY_SHORTAGE_DAYS = env_float("FANGKONG_SUPPLY_SHORTAGE_DAYS", 3.0)
+# Overrides of the situation model's parameters (analytics.situation.DEFAULTS), as JSON.
+FANGKONG_SITUATION = env_json("FANGKONG_SITUATION", {})
+# How long the HQ dashboard reuses a node's figures (its refresh period; 0 turns caching off).
+FANGKONG_DASHBOARD_CACHE_SECONDS = env_int("FANGKONG_DASHBOARD_CACHE_SECONDS", 60)
 
 LOGGING = {
     "version": 1,

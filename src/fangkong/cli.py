@@ -11,7 +11,12 @@ def main(argv: list[str] | None = None) -> None:
         from fangkong.tracing.engine import cli
 
         sys.exit(cli.main(args[1:]))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+    if args[:1] == ["db-roles"]:
+        args = ["db_roles", *args[1:]]
+    # `serve` is the production server: it runs the production settings (and so refuses to start
+    # without a secret key) unless told otherwise; everything else, the demo included, is dev.
+    default = "config.settings.prod" if args[:1] == ["serve"] else "config.settings.dev"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", default)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["fangkong", *args])

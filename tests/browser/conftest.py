@@ -43,5 +43,14 @@ def page(browser):
     )
     page = context.new_page()
     page.set_default_timeout(15000)
+    # Every journey doubles as a check of the Content Security Policy: a script, handler or style
+    # that the policy blocks is reported on the console, and fails the journey.
+    blocked = []
+    page.on(
+        "console",
+        lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on("pageerror", lambda e: blocked.append(f"page error: {e}"))
     yield page
     context.close()
+    assert blocked == []

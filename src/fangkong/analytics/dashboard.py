@@ -30,7 +30,6 @@ TILES = [
     ("tasks_overdue", True),
 ]
 CURVE_DAYS = 60
-REFRESH_SECONDS = 60
 COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"]
 RISK_COLOURS = {0: "#c0392b", 1: "#e67e22", 2: "#f1c40f", None: "#dfe6e9"}
 
@@ -39,7 +38,7 @@ def cache_seconds() -> int:
     """How long a node's figures are reused: the panel's refresh period (0 turns it off)."""
     from django.conf import settings
 
-    return int(getattr(settings, "FANGKONG_DASHBOARD_CACHE_SECONDS", REFRESH_SECONDS))
+    return int(settings.FANGKONG_DASHBOARD_CACHE_SECONDS)
 
 
 def dashboard_node(actor, code: str | None) -> Jurisdiction:

@@ -46,7 +46,7 @@ DEFAULTS = {
 
 
 def config() -> dict:
-    return {**DEFAULTS, **getattr(settings, "FANGKONG_SITUATION", {})}
+    return {**DEFAULTS, **settings.FANGKONG_SITUATION}
 
 
 POSITIVE = ("confirmed", "asymptomatic")

@@ -28,7 +28,6 @@ from fangkong.testing.services import scan_number
 from .models import Arrival, Checkpoint, Disposition, HealthCode, Passenger, Transfer
 
 FEVER = Decimal("37.3")
-DEFAULT_TRANSFER_LIMIT_HOURS = 3
 
 
 class CheckpointError(errors.DomainError, ValueError):
@@ -41,11 +40,7 @@ class Conflict(CheckpointError, errors.Conflict):
 
 def transfer_limit() -> timedelta:
     """How long a dispatched person may take to be checked in (FANGKONG_TRANSFER_LIMIT_HOURS)."""
-    return timedelta(
-        hours=float(
-            getattr(settings, "FANGKONG_TRANSFER_LIMIT_HOURS", DEFAULT_TRANSFER_LIMIT_HOURS)
-        )
-    )
+    return timedelta(hours=float(settings.FANGKONG_TRANSFER_LIMIT_HOURS))
 
 
 def checkpoint_create(*, actor, code, name, kind, jurisdiction, address="") -> Checkpoint:

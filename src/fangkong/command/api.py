@@ -5,6 +5,7 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -80,6 +81,14 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 
 class TaskUpdateSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.__str__", default="", read_only=True)
+    attachment = serializers.SerializerMethodField(help_text="download URL (scoped), or null")
+
+    def get_attachment(self, obj) -> str | None:
+        return (
+            reverse("command:task-attachment", args=[obj.task_id, obj.pk])
+            if obj.attachment
+            else None
+        )
 
     class Meta:
         model = TaskUpdate
@@ -233,6 +242,11 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
 class FindingSerializer(serializers.ModelSerializer):
     place = serializers.CharField(source="inspection.place", read_only=True)
     responsible = serializers.SerializerMethodField()
+    evidence_file = serializers.SerializerMethodField(help_text="download URL (scoped), or null")
+
+    def get_evidence_file(self, obj) -> str | None:
+        return reverse("command:finding-evidence", args=[obj.pk]) if obj.evidence_file else None
+
     item = serializers.CharField(source="item.text", default="", read_only=True)
 
     class Meta:

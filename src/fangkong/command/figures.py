@@ -34,7 +34,7 @@ def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
 
 def providers() -> list[Provider]:
     declared = registry.figure_providers()
-    extra = list(getattr(settings, "FANGKONG_FIGURE_PROVIDERS", []))
+    extra = list(settings.FANGKONG_FIGURE_PROVIDERS)
     return [registry.load(p) for p in [*declared, *[e for e in extra if e not in declared]]]
 
 

@@ -38,7 +38,7 @@ def has_cjk_font() -> bool:
 
 
 def pdf_enabled() -> bool:
-    return bool(getattr(settings, "FANGKONG_BULLETIN_PDF", True))
+    return bool(settings.FANGKONG_BULLETIN_PDF)
 
 
 def html_to_pdf(html: str, *, require_cjk_font: bool = True, timeout: int = 60) -> bytes | None:

@@ -77,6 +77,15 @@ def access_task(actor, task_id: int) -> Task:
         raise Http404 from exc
 
 
+def access_task_update(actor, task_id: int, update_id: int):
+    """A feedback entry of a task the actor sees (its attachment is downloaded through this)."""
+    task = access_task(actor, task_id)
+    update = task.updates.filter(pk=update_id).first()
+    if update is None:
+        raise Http404
+    return update
+
+
 def unit_list(*, actor) -> QuerySet[Unit]:
     return scoped(Unit.objects.select_related("jurisdiction"), actor, "path")
 

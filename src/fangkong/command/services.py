@@ -205,7 +205,7 @@ def task_set_state(*, actor, task: Task, state: str, text: str = "") -> Task:
 
 
 def escalation_period() -> dt.timedelta:
-    return dt.timedelta(hours=getattr(settings, "FANGKONG_TASK_ESCALATION_HOURS", 24))
+    return dt.timedelta(hours=settings.FANGKONG_TASK_ESCALATION_HOURS)
 
 
 def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> int:
@@ -906,10 +906,9 @@ def _import_body(actor, job, table) -> imports.ImportJob:
 # --- daily reports (三级登记报告) ----------------------------------------------------------------
 
 
-# The three reporting levels, top first, and when each level's report of day D is due: so many
-# hours after D ends (streets report first, so the district can sum them, then the city).
-DEFAULT_REPORT_LEVELS = ["city", "district", "street"]
-DEFAULT_REPORT_DUE_HOURS = {"street": 8, "district": 9, "city": 10}
+# The reporting levels, top first, and when each level's report of day D is due: so many hours
+# after D ends (streets report first, so the district can sum them, then the city); both are
+# settings (FANGKONG_REPORT_LEVELS, FANGKONG_REPORT_DUE_HOURS).
 
 # What the unit fills in by hand: (key, kind, label). Numbers are summed up the levels.
 ENTRY_FIELDS = [
@@ -922,11 +921,11 @@ ENTRY_FIELDS = [
 
 
 def report_levels() -> list[str]:
-    return list(getattr(settings, "FANGKONG_REPORT_LEVELS", DEFAULT_REPORT_LEVELS))
+    return list(settings.FANGKONG_REPORT_LEVELS)
 
 
 def report_due_at(level: str, day: dt.date) -> dt.datetime:
-    hours = {**DEFAULT_REPORT_DUE_HOURS, **getattr(settings, "FANGKONG_REPORT_DUE_HOURS", {})}
+    hours = settings.FANGKONG_REPORT_DUE_HOURS
     end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
     return end + dt.timedelta(hours=hours.get(level, 10))
 

@@ -625,6 +625,29 @@ def bulletin_print(request, pk: int):
     )
 
 
+def _download(field, name: str) -> FileResponse:
+    if not field:
+        raise Http404
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(handle, as_attachment=True, filename=name or field.name.rsplit("/", 1)[-1])
+
+
+@login_required
+def task_attachment(request, pk: int, update: int):
+    """A feedback attachment, for those who see the task (uploads have no public URL)."""
+    entry = selectors.access_task_update(request.user, pk, update)
+    return _download(entry.attachment, "")
+
+
+@login_required
+def finding_evidence(request, pk: int):
+    """A finding's evidence file, for those who see the finding."""
+    return _download(selectors.access_finding(request.user, pk).evidence_file, "")
+
+
 @login_required
 def bulletin_pdf(request, pk: int):
     bulletin = selectors.access_bulletin(request.user, pk)

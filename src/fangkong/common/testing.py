@@ -65,3 +65,67 @@ def make_user(tree):
         return UserFactory(role=role, jurisdiction=tree[node], **kwargs)
 
     return make
+
+
+# --- the suite on PostgreSQL as the application role (docs/architecture.md, "Database roles") ---
+# With FANGKONG_MIGRATE_DATABASE_URL set, the owner creates and migrates the test database, the
+# app role is granted its share, and every test then runs on the app role's connection: the code
+# under test has no ownership. Only the harness's own database resets (flush between
+# transactional tests, which truncates the audit log too) go back to the owner.
+_ROLES: dict = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    from django.db import connections
+
+    from fangkong.common import dbroles
+
+    owner = dbroles.owner_credentials()
+    settings_dict = connections["default"].settings_dict
+    if (
+        owner
+        and connections["default"].vendor == "postgresql"
+        and owner["USER"] != settings_dict["USER"]
+    ):
+        _ROLES["app"] = {key: settings_dict.get(key, "") for key in owner}
+        _ROLES["owner"] = owner
+        connections["default"].close()
+        settings_dict.update(owner)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_as_app_role(request):
+    from django.core.management.commands import flush
+    from django.db import connections
+
+    from fangkong.common import dbroles
+
+    if dbroles.owner_credentials() is None or connections["default"].vendor != "postgresql":
+        yield
+        return
+    request.getfixturevalue("django_db_setup")  # runs django_db_modify_db_settings above
+    if not _ROLES:
+        yield
+        return
+    blocker = request.getfixturevalue("django_db_blocker")
+    connection = connections["default"]
+    with blocker.unblock():
+        with connection.cursor() as cursor:
+            dbroles.grant_app(cursor, owner=_ROLES["owner"]["USER"], app=_ROLES["app"]["USER"])
+        connection.close()
+        connection.settings_dict.update(_ROLES["app"])
+    original = flush.Command.handle
+
+    def flush_as_owner(self, **options):
+        with dbroles.as_owner(options.get("database", "default")):
+            return original(self, **options)
+
+    flush.Command.handle = flush_as_owner
+    try:
+        yield
+    finally:
+        flush.Command.handle = original
+        with blocker.unblock():
+            connection.close()
+            connection.settings_dict.update(_ROLES["owner"])

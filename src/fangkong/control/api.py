@@ -1,6 +1,9 @@
 """REST endpoints of the control module: orders, checks, release, sites, rooms, the board."""
 
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -61,6 +64,16 @@ class CheckSerializer(serializers.Serializer):
     symptoms = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
+class SelfReportLinkSerializer(serializers.Serializer):
+    url = serializers.CharField(help_text="the person's link; opens while the order is open")
+    version = serializers.IntegerField()
+
+
+def _self_report_link(request, order) -> Response:
+    path = reverse("control:self_report", args=[services.selfreport_token(order)])
+    return Response({"url": request.build_absolute_uri(path), "version": order.self_report_version})
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OrderSerializer
     queryset = ControlOrder.objects.none()
@@ -119,6 +132,27 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         except services.ControlError as exc:
             return _refuse(exc)
         return Response(OrderSerializer(order).data)
+
+    @extend_schema(request=None, responses=SelfReportLinkSerializer)
+    @action(detail=True, methods=["get"], url_path="self-report-link")
+    def self_report_link(self, request, pk=None):
+        """The person's self-report link, to send by SMS; it closes when the order ends."""
+        order = self.get_object()
+        if not roles.can_manage_orders(request.user):
+            raise PermissionDenied
+        if order.status != ControlOrder.Status.OPEN:
+            raise services.Conflict(_("The control order has ended."))
+        return _self_report_link(request, order)
+
+    @extend_schema(request=None, responses=SelfReportLinkSerializer)
+    @action(detail=True, methods=["post"], url_path="self-report-link/revoke")
+    def self_report_revoke(self, request, pk=None):
+        """Withdraw the link (sent to the wrong number, phone lost); answers the new link."""
+        order = self.get_object()
+        if not roles.can_manage_orders(request.user):
+            raise PermissionDenied
+        order = services.selfreport_revoke(actor=request.user, order=order)
+        return _self_report_link(request, order)
 
     @action(detail=False, methods=["post"], url_path="assign-rooms")
     def assign_rooms(self, request):

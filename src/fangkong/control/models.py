@@ -198,6 +198,9 @@ class ControlOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version of the person's self-report link: revoking the link moves it on, so links
+    # signed with an older version stop opening (services.selfreport_revoke).
+    self_report_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["-start", "-id"]

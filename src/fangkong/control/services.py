@@ -399,20 +399,58 @@ def control_order_release(*, actor, order: ControlOrder) -> ControlOrder:
 # --- daily health checks and alerts ------------------------------------------------------------
 
 
+class SelfReportLinkGone(ControlError):
+    """A genuine self-report link that no longer opens: its order ended, or it was revoked."""
+
+    status = 410
+
+
 def selfreport_token(order: ControlOrder) -> str:
-    return signing.dumps(order.pk, salt=TOKEN_SALT)
+    """The person's link for daily self-reports: signed with SECRET_KEY, naming the order and the
+    link's version, so that revoking (a new version) or the order's end closes it."""
+    return signing.dumps({"o": order.pk, "v": order.self_report_version}, salt=TOKEN_SALT)
 
 
-def order_from_token(token: str) -> ControlOrder | None:
+def selfreport_order(token: str) -> ControlOrder:
+    """The open order a self-report link opens; NotFound for a forged or malformed link,
+    SelfReportLinkGone (410) when the order has ended or the link was revoked."""
     try:
-        pk = signing.loads(token, salt=TOKEN_SALT)
+        value = signing.loads(token, salt=TOKEN_SALT)
     except signing.BadSignature:
-        return None
-    return (
-        ControlOrder.objects.filter(pk=pk, status=ControlOrder.Status.OPEN)
-        .select_related("person")
-        .first()
-    )
+        raise errors.NotFound() from None
+    if not isinstance(value, dict) or not isinstance(value.get("o"), int):
+        raise errors.NotFound()  # the unversioned links of old: never valid again
+    order = ControlOrder.objects.filter(pk=value["o"]).select_related("person").first()
+    if order is None:
+        raise errors.NotFound()
+    if order.status != ControlOrder.Status.OPEN or timezone.localdate() > order.end_date:
+        raise SelfReportLinkGone(
+            _("This self-report link has expired: the control order has ended."),
+            code="self_report_expired",
+        )
+    if value.get("v") != order.self_report_version:
+        raise SelfReportLinkGone(
+            _("This self-report link was withdrawn; ask your grid worker for the new one."),
+            code="self_report_revoked",
+        )
+    return order
+
+
+def selfreport_revoke(*, actor, order: ControlOrder) -> ControlOrder:
+    """Withdraw the order's self-report link (lost phone, wrong recipient); a new link can be
+    issued at once and is the only one that opens."""
+    with transaction.atomic():
+        order = ControlOrder.objects.select_for_update().get(pk=order.pk)
+        before = order.self_report_version
+        order.self_report_version = before + 1
+        order.save(update_fields=["self_report_version"])
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=order,
+            changes={"self_report_version": [before, order.self_report_version]},
+        )
+    return order
 
 
 def health_check_record(

@@ -65,9 +65,9 @@ def release_notice(request, pk):
 
 
 def self_report(request, token):
-    order = services.order_from_token(token)
-    if order is None:
-        raise Http404
+    # A forged link is 404; an ended order's or a revoked link is 410 with the reason
+    # (DomainErrorMiddleware renders both).
+    order = services.selfreport_order(token)
     done = False
     error = ""
     if request.method == "POST":

@@ -7,6 +7,7 @@ import io
 import math
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from fangkong.audit.services import audit_record
+from fangkong.common.dbroles import owns
 from fangkong.geo.models import Building, Household, Jurisdiction, Level
 from fangkong.geo.services import child_path
 from fangkong.people.idnumber import CHECK_CHARS, WEIGHTS
@@ -689,8 +691,10 @@ def insert(model, table: pa.Table) -> None:
             pacsv.write_csv(
                 table, buffer, pacsv.WriteOptions(include_header=False, batch_size=65_536)
             )
-            # FREEZE: the table was truncated in this transaction (see registry_replaced).
-            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv, FREEZE)") as copy:
+            # FREEZE: the table was truncated in this transaction (see registry_replaced); not
+            # when the app role, which may not truncate, deleted the rows instead.
+            freeze = ", FREEZE" if _TRUNCATED.get() else ""
+            with cursor.copy(f"COPY {name} ({columns}) FROM STDIN (FORMAT csv{freeze})") as copy:
                 copy.write(buffer.getbuffer())
         else:
             rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True))
@@ -709,6 +713,10 @@ def detach_users() -> int:
     return get_user_model().objects.filter(jurisdiction__isnull=False).update(jurisdiction=None)
 
 
+# Whether registry_replaced truncated the tables in this transaction (COPY may then FREEZE).
+_TRUNCATED: ContextVar[bool] = ContextVar("synth_truncated", default=False)
+
+
 @contextmanager
 def registry_replaced():
     """Empty the registry tables, let the caller fill them, and leave them consistent.
@@ -725,7 +733,8 @@ def registry_replaced():
     quote = connection.ops.quote_name
     tables = [m._meta.db_table for m in MODELS]
     with connection.cursor() as cursor:
-        if not _postgres():
+        # The application role of a deployment owns no table: it deletes instead of truncating.
+        if not _postgres() or not owns(*tables):
             for table in tables:
                 cursor.execute(f"DELETE FROM {quote(table)}")
             yield
@@ -754,7 +763,11 @@ def registry_replaced():
         for name, _definition in indexes:
             cursor.execute(f"DROP INDEX {name}")
         cursor.execute(f"TRUNCATE {', '.join(quote(t) for t in tables)}")
-        yield
+        token = _TRUNCATED.set(True)
+        try:
+            yield
+        finally:
+            _TRUNCATED.reset(token)
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
         for _name, definition in indexes:
             cursor.execute(definition)
@@ -842,6 +855,8 @@ def analyze() -> None:
     index-only scans (a fresh COPY leaves every page not-all-visible)."""
     tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in reversed(MODELS))
     with connection.cursor() as cursor:
+        if _postgres() and not owns(*(m._meta.db_table for m in MODELS)):
+            return  # autovacuum's work then: only a table's owner may analyse it
         if _postgres():
             if connection.in_atomic_block:
                 cursor.execute(f"ANALYZE {tables}")

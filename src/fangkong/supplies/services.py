@@ -68,7 +68,7 @@ CONSUMPTION_DAYS = 7
 
 
 def shortage_threshold_days() -> float:
-    return float(getattr(settings, "FANGKONG_SUPPLY_SHORTAGE_DAYS", 3))
+    return float(settings.FANGKONG_SUPPLY_SHORTAGE_DAYS)
 
 
 def supply_items_ensure() -> int:

@@ -66,7 +66,7 @@ class Round(models.Model):
 
     @property
     def thresholds(self) -> tuple[int, int]:
-        default = getattr(settings, "FANGKONG_TESTING_TURNAROUND", {})
+        default = settings.FANGKONG_TESTING_TURNAROUND
         return (
             self.warning_hours or default.get("warning_hours", 6),
             self.breach_hours or default.get("breach_hours", 12),

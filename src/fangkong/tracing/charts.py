@@ -3,11 +3,13 @@ The page loads plotly.min.js with {% plotly_script %} (from the installed packag
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 import plotly.graph_objects as go
 import plotly.io as pio
 from django.urls import reverse
+from django.utils.html import format_html, json_script
 from django.utils.translation import gettext as _
 
 from .models import Classification
@@ -102,18 +104,8 @@ def network_html(graph, *, max_cases: int = 1500) -> str:
         plot_bgcolor="#fff",
         legend={"orientation": "h", "y": 1.02},
     )
-    div = pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        full_html=False,
-        div_id="network",
-        config={"displaylogo": False},
-    )
-    # A click on a case opens its page.
-    return div + (
-        "<script>document.getElementById('network').on('plotly_click',"
-        "function(e){var u=e.points[0].customdata;if(u){window.location=u;}});</script>"
-    )
+    # A click on a case opens its page (static/fangkong/app.js, data-click="link").
+    return figure_html(fig, "network", click="link")
 
 
 def curve_html(rows) -> str:
@@ -145,6 +137,19 @@ def curve_html(rows) -> str:
         legend={"orientation": "h", "y": 1.1},
         plot_bgcolor="#fff",
     )
-    return pio.to_html(
-        fig, include_plotlyjs=False, full_html=False, div_id="curve", config={"displaylogo": False}
+    return figure_html(fig, "curve")
+
+
+def figure_html(fig, div_id: str, click: str = "") -> str:
+    """The chart's <div> and its figure as JSON; static/fangkong/app.js draws it (no inline
+    script, which the Content Security Policy forbids)."""
+    figure = json.loads(pio.to_json(fig, validate=False))
+    return format_html(
+        '<div id="{}" data-figure="{}-data"{}></div>{}',
+        div_id,
+        div_id,
+        format_html(' data-click="{}"', click) if click else "",
+        json_script(
+            {"data": figure.get("data", []), "layout": figure.get("layout", {})}, f"{div_id}-data"
+        ),
     )

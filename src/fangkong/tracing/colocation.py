@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -53,13 +52,11 @@ INDEX_DAYS = 14  # the page's default index: every case reported in the last two
 
 
 def _configured() -> str:
-    return getattr(settings, "FANGKONG_COLOCATION_DATA", "") or os.environ.get(
-        "FANGKONG_COLOCATION_DATA", ""
-    )
+    return settings.FANGKONG_COLOCATION_DATA
 
 
 def data_dir() -> Path:
-    """FANGKONG_COLOCATION_DATA (setting or environment), else var/media/colocation/configured."""
+    """The FANGKONG_COLOCATION_DATA setting, else var/media/colocation/configured."""
     configured = _configured()
     if configured:
         return Path(configured)

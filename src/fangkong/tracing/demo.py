@@ -477,12 +477,12 @@ class _Story:
             self.stats["orders"] += 1
 
     def colocation(self) -> None:
-        import os
+        from django.conf import settings
 
         from . import colocation
         from .synthdata import write_data
 
-        if os.environ.get("FANGKONG_COLOCATION_DATA") or not self.in_district:
+        if settings.FANGKONG_COLOCATION_DATA or not self.in_district:
             return  # an operator's own data is never overwritten
         grid_of = dict(
             Person.objects.filter(jpath__startswith=self.district.path).values_list("id", "grid_id")

@@ -30,7 +30,7 @@ def test_open_schema_is_served_to_anyone(client, db):
 
 @pytest.mark.parametrize(("env", "public"), [(None, False), ("1", True)])
 def test_production_closes_the_schema_unless_told(monkeypatch, env, public):
-    monkeypatch.setenv("FANGKONG_SECRET_KEY", "test-only")
+    monkeypatch.setenv("FANGKONG_SECRET_KEY", "test-only-" + "k3y-" * 12)
     if env is None:
         monkeypatch.delenv("FANGKONG_PUBLIC_SCHEMA", raising=False)
     else:

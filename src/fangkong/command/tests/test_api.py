@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from rest_framework.test import APIClient
 
 from fangkong.command import services
@@ -103,6 +104,18 @@ def test_dispatch_feedback_and_state_through_the_api(setup, settings, tmp_path):
     )
     assert fed.status_code == 201, fed.content
     assert fed.json()["percent"] == 50
+    # The attachment is downloaded through a scoped view, by those who see the task only.
+    update = grid_b.get(f"/api/v1/command/tasks/{task_id}/").json()
+    url = next(u["attachment"] for u in update["updates"] if u["attachment"])
+    assert url.startswith(f"/command/tasks/{task_id}/updates/")
+    web = Client()
+    web.force_login(s["district"])
+    got = web.get(url)
+    assert (got.status_code, b"".join(got.streaming_content)) == (200, b"x")
+    assert got["Content-Disposition"].startswith("attachment;")
+    web.force_login(s["district2"])
+    assert web.get(url).status_code == 404
+    assert Client().get(url).status_code == 302  # to the login page
     bad = grid_b.post(f"/api/v1/command/tasks/{task_id}/feedback/", {"percent": 120}, format="json")
     assert bad.status_code == 400
     cancel = grid_b.post(

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from fangkong.command import selectors, services
 from fangkong.command.models import CheckItem, ChecklistTemplate, Finding, Inspection
@@ -119,6 +120,16 @@ def test_closure_flow_with_evidence_rejection_and_acceptance(
     assert inspection.closed_at is not None
     one.refresh_from_db()
     assert one.evidence_file.read() == b"jpg"
+    # Downloaded by those who see the finding, through a scoped view (no public media URL).
+    web = Client()
+    web.force_login(grid_a)
+    page = web.get(f"/command/findings/{one.pk}/").content.decode()
+    assert f'href="/command/findings/{one.pk}/evidence/"' in page
+    got = web.get(f"/command/findings/{one.pk}/evidence/")
+    assert (got.status_code, b"".join(got.streaming_content)) == (200, b"jpg")
+    web.force_login(make_user(node="grid_c"))
+    assert web.get(f"/command/findings/{one.pk}/evidence/").status_code == 404
+    assert web.get(f"/command/findings/{two.pk}/evidence/").status_code == 404
 
 
 def test_overdue_rectifications_raise_one_alert_each(tree, inspector):

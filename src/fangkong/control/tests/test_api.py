@@ -1,11 +1,16 @@
 """The control API and pages: scope per endpoint and page, query counts, the token link."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
+from django.core import signing
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from fangkong.audit.models import AuditEntry
 from fangkong.control import services
 from fangkong.control.models import ControlOrder
 
@@ -108,3 +113,67 @@ def test_self_report_without_account(setup):
     assert "today's report is recorded" in page
     assert order.checks.get().source == "self"
     assert anonymous.get("/control/self/forged/").status_code == 404
+
+
+def _english():
+    anonymous = Client()
+    anonymous.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return anonymous
+
+
+def test_self_report_link_closes_when_the_order_ends(setup):
+    ended, lapsed = setup["orders"]["a"][:2]
+    anonymous = _english()
+    url = f"/control/self/{services.selfreport_token(ended)}/"
+    services.control_order_cancel(actor=setup["worker"], order=ended, reason="entered twice")
+    page = anonymous.get(url)
+    assert page.status_code == 410
+    assert "the control order has ended" in page.content.decode()
+    assert ended.person.name not in page.content.decode()
+    assert anonymous.post(url, {"temperature": "36.5"}).status_code == 410
+    assert not ended.checks.exists()
+    # Past its last day an order that nobody released yet no longer opens either.
+    url = f"/control/self/{services.selfreport_token(lapsed)}/"
+    ControlOrder.objects.filter(pk=lapsed.pk).update(
+        end_date=timezone.localdate() - timedelta(days=1)
+    )
+    assert anonymous.get(url).status_code == 410
+
+
+def test_self_report_link_is_revocable(setup, client):
+    order = setup["orders"]["a"][0]
+    anonymous = _english()
+    link = client.get(f"/api/v1/control/orders/{order.pk}/self-report-link/").json()
+    assert link["version"] == 1
+    assert link["url"] == f"http://testserver/control/self/{services.selfreport_token(order)}/"
+    renewed = client.post(f"/api/v1/control/orders/{order.pk}/self-report-link/revoke/").json()
+    assert renewed["version"] == 2
+    old = anonymous.get(link["url"])
+    assert old.status_code == 410
+    assert "withdrawn" in old.content.decode()
+    assert anonymous.get(renewed["url"]).status_code == 200
+    entry = AuditEntry.objects.filter(object_id=str(order.pk)).latest("id")
+    assert entry.changes == {"self_report_version": [1, 2]}
+    b = setup["orders"]["b"][0]
+    assert client.get(f"/api/v1/control/orders/{b.pk}/self-report-link/").status_code == 404
+    assert client.post(f"/api/v1/control/orders/{b.pk}/self-report-link/revoke/").status_code == 404
+
+
+def test_self_report_token_forged_with_a_public_key_is_404(setup):
+    from config.settings.base import DEV_SECRET_KEY
+
+    order = setup["orders"]["a"][0]
+    anonymous = _english()
+    # The forgery of issue 11: the pk signed with the key that used to be committed, and the
+    # same with today's public dev key; neither is this deployment's key.
+    for key, value in (
+        ("insecure-development-key-change-me", order.pk),
+        (DEV_SECRET_KEY, {"o": order.pk, "v": 1}),
+    ):
+        token = signing.dumps(value, key=key, salt=services.TOKEN_SALT)
+        page = anonymous.get(f"/control/self/{token}/")
+        assert page.status_code == 404
+        assert order.person.name not in page.content.decode()
+    # An old unversioned link signed with the real key does not open either.
+    token = signing.dumps(order.pk, salt=services.TOKEN_SALT)
+    assert anonymous.get(f"/control/self/{token}/").status_code == 404

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from fangkong.audit.models import AuditEntry
+from fangkong.common import errors
 from fangkong.common.models import Alert
 from fangkong.control import selectors, services
 from fangkong.control.models import ControlOrder, ControlTest, Policy, Room
@@ -137,8 +138,13 @@ def test_health_checks_and_alerts(tree, people):
 def test_self_report_token(tree, people):
     order = open_order(people["a"][0])
     token = services.selfreport_token(order)
-    assert services.order_from_token(token) == order
-    assert services.order_from_token(token + "x") is None
+    assert services.selfreport_order(token) == order
+    with pytest.raises(errors.NotFound):
+        services.selfreport_order(token + "x")
+    services.selfreport_revoke(actor=None, order=order)
+    with pytest.raises(services.SelfReportLinkGone) as gone:
+        services.selfreport_order(token)
+    assert (gone.value.code, gone.value.status) == ("self_report_revoked", 410)
 
 
 def test_rooms_assign_check_in_out(tree, people):

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.common.dbroles import as_owner
 from fangkong.people.synth import SynthError, synth_city
 
 LEVEL_LABELS = [
@@ -40,14 +41,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         verbose = options["verbosity"] > 1
+        # A bulk load is an operator's: as the owner (when configured) it may truncate and set
+        # indexes aside, which the application role may not.
         try:
-            summary = synth_city(
-                population=options["population"],
-                seed=options["seed"],
-                reset=options["reset"],
-                as_of=options["as_of"],
-                log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None,
-            )
+            with as_owner():
+                summary = synth_city(
+                    population=options["population"],
+                    seed=options["seed"],
+                    reset=options["reset"],
+                    as_of=options["as_of"],
+                    log=(lambda m: self.stdout.write(f"  {m}")) if verbose else None,
+                )
         except (SynthError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         print_summary(self.stdout, summary)

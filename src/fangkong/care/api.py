@@ -13,12 +13,6 @@ from . import roles, selectors, services
 from .models import Admission, Bed, DischargeTest, Facility
 
 
-def _refuse(error):
-    return Response(
-        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
-    )
-
-
 def _require(request):
     if not roles.can_manage_care(request.user):
         raise PermissionDenied
@@ -135,12 +129,9 @@ class FacilityViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied
         data = BedStateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            bed = services.bed_state_set(
-                actor=request.user, bed=bed, state=data.validated_data["state"]
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        bed = services.bed_state_set(
+            actor=request.user, bed=bed, state=data.validated_data["state"]
+        )
         return Response(BedSerializer(bed).data)
 
 
@@ -220,10 +211,7 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
         facility = None
         if data.validated_data.get("facility"):
             facility = selectors.access_facility(request.user, data.validated_data["facility"])
-        try:
-            admission = services.admission_create(actor=request.user, case=case, facility=facility)
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_create(actor=request.user, case=case, facility=facility)
         return Response(AdmissionSerializer(admission).data, status=201)
 
     @extend_schema(request=AdmissionSeveritySerializer, responses=AdmissionSerializer)
@@ -233,12 +221,9 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
         _require(request)
         data = AdmissionSeveritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            admission = services.admission_severity_change(
-                actor=request.user, admission=admission, **data.validated_data
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_severity_change(
+            actor=request.user, admission=admission, **data.validated_data
+        )
         return Response(AdmissionSerializer(admission).data)
 
     @extend_schema(request=DischargeTestSerializer, responses={201: DischargeTestSerializer})
@@ -249,12 +234,9 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
         _require(request)
         data = DischargeTestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            test = services.discharge_test_record(
-                actor=request.user, admission=admission, **data.validated_data
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        test = services.discharge_test_record(
+            actor=request.user, admission=admission, **data.validated_data
+        )
         return Response(DischargeTestSerializer(test).data, status=201)
 
     @extend_schema(request=TransferSerializer, responses=AdmissionSerializer)
@@ -265,12 +247,9 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         facility = selectors.access_facility(request.user, data.validated_data["facility"])
-        try:
-            new = services.admission_transfer(
-                actor=request.user, admission=admission, facility=facility
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        new = services.admission_transfer(
+            actor=request.user, admission=admission, facility=facility
+        )
         return Response(AdmissionSerializer(new).data)
 
     @extend_schema(request=None, responses=AdmissionSerializer)
@@ -279,8 +258,5 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
         """Discharge (plan ed. 9 rule) and start post-discharge health monitoring."""
         admission = self.get_object()
         _require(request)
-        try:
-            admission = services.admission_discharge(actor=request.user, admission=admission)
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_discharge(actor=request.user, admission=admission)
         return Response(AdmissionSerializer(admission).data)

@@ -15,10 +15,10 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
 from fangkong.common import errors, events
 from fangkong.common.alerts import alert_raise
-from fangkong.common.scope import path_prefix
 from fangkong.common.states import place_state_set
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder
+from fangkong.geo import paths
 from fangkong.tracing.models import Case, Classification, Severity
 
 from .models import Admission, Bed, BedType, DischargeTest, Facility, SeverityChange, Unit
@@ -158,9 +158,9 @@ def _take_bed(*, bed_type: str, near: str, facility: Facility | None = None) -> 
     if facility is not None:
         qs = qs.filter(facility=facility)
     else:
-        qs = qs.filter(facility__jpath__startswith=path_prefix(near, 2)).annotate(
+        qs = qs.filter(facility__jpath__startswith=paths.prefix(near, 2)).annotate(
             near=When_(
-                When(facility__jpath__startswith=path_prefix(near, 3), then=Value(0)),
+                When(facility__jpath__startswith=paths.prefix(near, 3), then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
             )

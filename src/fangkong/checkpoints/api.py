@@ -17,12 +17,6 @@ from . import roles, selectors, services
 from .models import Arrival, Checkpoint, HealthCode, Passenger, Transfer
 
 
-def _refuse(error):
-    return Response(
-        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
-    )
-
-
 class CheckpointSerializer(serializers.ModelSerializer):
     class Meta:
         model = Checkpoint
@@ -127,11 +121,8 @@ class ArrivalViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         checkpoint = selectors.access_checkpoint(request.user, values.pop("checkpoint"))
-        try:
-            values["destination_grid"] = grid_by_code(values["destination_grid"])
-            arrival = services.arrival_register(actor=request.user, checkpoint=checkpoint, **values)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        values["destination_grid"] = grid_by_code(values["destination_grid"])
+        arrival = services.arrival_register(actor=request.user, checkpoint=checkpoint, **values)
         return Response(ArrivalSerializer(arrival).data, status=201)
 
 
@@ -232,21 +223,18 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if order_ids != set(v["orders"]):
             return Response({"detail": "unknown order"}, status=404)
-        try:
-            transfer = services.transfer_create(
-                actor=request.user,
-                checkpoint=checkpoint,
-                site=Site.objects.get(pk=site.pk),
-                vehicle=v["vehicle"],
-                driver=v["driver"],
-                driver_phone=v["driver_phone"],
-                pickup=v["pickup"],
-                orders=list(
-                    ControlOrder.objects.filter(pk__in=order_ids).select_related("person", "room")
-                ),
-            )
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        transfer = services.transfer_create(
+            actor=request.user,
+            checkpoint=checkpoint,
+            site=Site.objects.get(pk=site.pk),
+            vehicle=v["vehicle"],
+            driver=v["driver"],
+            driver_phone=v["driver_phone"],
+            pickup=v["pickup"],
+            orders=list(
+                ControlOrder.objects.filter(pk__in=order_ids).select_related("person", "room")
+            ),
+        )
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data, status=201)
 
     def get_object_by(self, pk):
@@ -258,10 +246,7 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
         """Dispatched → picked up → arrived."""
         transfer = self.get_object()
         self._require()
-        try:
-            transfer = services.transfer_advance(actor=request.user, transfer=transfer)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        transfer = services.transfer_advance(actor=request.user, transfer=transfer)
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data)
 
     @extend_schema(request=CheckInSerializer, responses=TransferSerializer)
@@ -275,8 +260,5 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
         passenger = transfer.passengers.filter(pk=data.validated_data["passenger"]).first()
         if passenger is None:
             raise Http404
-        try:
-            services.passenger_check_in(actor=request.user, passenger=passenger)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        services.passenger_check_in(actor=request.user, passenger=passenger)
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data)

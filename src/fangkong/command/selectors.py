@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Length
-from django.http import Http404
 from django.utils import timezone
 
-from fangkong.common.scope import actor_path, scope_q, scoped
+from fangkong.common import errors
+from fangkong.common.scope import actor_path, fetch, scope_q, scoped
+from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction
 
 from .models import (
@@ -71,10 +72,7 @@ def task_board(*, actor, now=None) -> dict[str, QuerySet[Task]]:
 
 
 def access_task(actor, task_id: int) -> Task:
-    try:
-        return task_list(actor=actor).get(pk=task_id)
-    except Task.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(task_list(actor=actor), pk=task_id)
 
 
 def unit_list(*, actor) -> QuerySet[Unit]:
@@ -84,8 +82,8 @@ def unit_list(*, actor) -> QuerySet[Unit]:
 def node_within(actor, code: str) -> Jurisdiction:
     node = Jurisdiction.objects.filter(code=code).first()
     prefix = actor_path(actor)
-    if node is None or prefix is None or not node.path.startswith(prefix):
-        raise Http404
+    if node is None or not paths.within(node.path, prefix):
+        raise errors.NotFound
     return node
 
 
@@ -97,10 +95,7 @@ def inspection_list(*, actor) -> QuerySet[Inspection]:
 
 
 def access_inspection(actor, inspection_id: int) -> Inspection:
-    try:
-        return inspection_list(actor=actor).get(pk=inspection_id)
-    except Inspection.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(inspection_list(actor=actor), pk=inspection_id)
 
 
 def finding_list(*, actor, open_only: bool = False) -> QuerySet[Finding]:
@@ -114,10 +109,7 @@ def finding_list(*, actor, open_only: bool = False) -> QuerySet[Finding]:
 
 
 def access_finding(actor, finding_id: int) -> Finding:
-    try:
-        return finding_list(actor=actor).get(pk=finding_id)
-    except Finding.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(finding_list(actor=actor), pk=finding_id)
 
 
 # --- response levels and risk areas -----------------------------------------------------------
@@ -133,7 +125,7 @@ def response_level_history(*, actor) -> QuerySet[ResponseLevel]:
         qs = ResponseLevel.objects.all()
     else:
         qs = ResponseLevel.objects.filter(
-            Q(jpath__in=_ancestor_paths(prefix)) | Q(jpath__startswith=prefix)
+            Q(jpath__in=paths.ancestors(prefix)) | Q(jpath__startswith=prefix)
         )
     return qs.select_related("jurisdiction", "declared_by")
 
@@ -150,14 +142,10 @@ def response_level_current(*, actor) -> ResponseLevel | None:
         # The operator sees the level of the top-most node that declared one.
         return qs.order_by("depth", "-declared_at", "-id").first()
     return (
-        qs.filter(jpath__in=_ancestor_paths(prefix))
+        qs.filter(jpath__in=paths.ancestors(prefix))
         .order_by("-depth", "-declared_at", "-id")
         .first()
     )
-
-
-def _ancestor_paths(prefix: str) -> list[str]:
-    return [prefix[: i + 1] for i, ch in enumerate(prefix) if ch == "/" and i > 0]
 
 
 def risk_area_list(*, actor, active_only: bool = True) -> QuerySet[RiskArea]:
@@ -171,10 +159,7 @@ def risk_area_list(*, actor, active_only: bool = True) -> QuerySet[RiskArea]:
 
 
 def access_risk_area(actor, area_id: int) -> RiskArea:
-    try:
-        return risk_area_list(actor=actor, active_only=False).get(pk=area_id)
-    except RiskArea.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(risk_area_list(actor=actor, active_only=False), pk=area_id)
 
 
 def proposal_list(*, actor, pending_only: bool = True) -> QuerySet[Proposal]:
@@ -183,10 +168,7 @@ def proposal_list(*, actor, pending_only: bool = True) -> QuerySet[Proposal]:
 
 
 def access_proposal(actor, proposal_id: int) -> Proposal:
-    try:
-        return proposal_list(actor=actor, pending_only=False).get(pk=proposal_id)
-    except Proposal.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(proposal_list(actor=actor, pending_only=False), pk=proposal_id)
 
 
 def is_risk_origin(text_or_code: str) -> RiskArea | None:
@@ -205,7 +187,7 @@ def is_risk_origin(text_or_code: str) -> RiskArea | None:
         node_path = node.path if node else None
     if node_path is not None:
         candidates = list(
-            active.filter(external=False, jpath__in=_ancestor_paths(node_path), building=None)
+            active.filter(external=False, jpath__in=paths.ancestors(node_path), building=None)
         )
         if candidates:
             return min(candidates, key=lambda a: (SEVERITY[a.level], -len(a.jpath)))
@@ -242,10 +224,7 @@ def daily_report_list(*, actor, day=None, level: str | None = None) -> QuerySet[
 
 
 def access_daily_report(actor, report_id: int) -> DailyReport:
-    try:
-        return daily_report_list(actor=actor).get(pk=report_id)
-    except DailyReport.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(daily_report_list(actor=actor), pk=report_id)
 
 
 def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
@@ -258,7 +237,7 @@ def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
     if prefix != "/":
         qs = qs.filter(
             Q(jpath__startswith=prefix)
-            | Q(jpath__in=_ancestor_paths(prefix), state=Bulletin.State.PUBLISHED)
+            | Q(jpath__in=paths.ancestors(prefix), state=Bulletin.State.PUBLISHED)
         )
     if published_only:
         qs = qs.filter(state=Bulletin.State.PUBLISHED)
@@ -266,7 +245,4 @@ def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
 
 
 def access_bulletin(actor, bulletin_id: int) -> Bulletin:
-    try:
-        return bulletin_list(actor=actor).get(pk=bulletin_id)
-    except Bulletin.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(bulletin_list(actor=actor), pk=bulletin_id)

@@ -7,7 +7,6 @@ from bisect import bisect_left
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -19,6 +18,7 @@ from fangkong.audit.services import audit_created, audit_fields, audit_record, a
 from fangkong.common import errors, imports
 from fangkong.common.models import Alert
 from fangkong.common.scope import actor_path, operator_or_actor_path, path_within
+from fangkong.geo import paths
 
 from . import roles
 from .models import (
@@ -46,21 +46,12 @@ class CommandRefused(errors.DomainError, ValueError):
 
 def _require(allowed: bool) -> None:
     if not allowed:
-        raise PermissionDenied
+        raise errors.Forbidden
 
 
 def _within(actor, path: str) -> None:
     if not path_within(actor, path):
         raise CommandRefused(_("that lies outside your jurisdiction"))
-
-
-def up_path(path: str, steps: int) -> str:
-    """The path `steps` levels above `path`, never above the root node."""
-    parts = [part for part in path.split("/") if part]
-    if not parts:
-        return "/"
-    keep = max(1, len(parts) - steps)
-    return "/" + "/".join(parts[:keep]) + "/"
 
 
 def _bulk_alerts(rows: list[Alert]) -> None:
@@ -225,7 +216,7 @@ def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> i
             escalation_level__gt=0, escalated_at__lte=now - period
         ).values_list("id", "escalation_level", "dispatcher_path", "title")
         # Past the root node there is nobody left to tell.
-        if up_path(row[2], row[1] - 1) != up_path(row[2], row[1])
+        if paths.up(row[2], row[1] - 1) != paths.up(row[2], row[1])
     ]
     if not rows:
         return 0
@@ -235,7 +226,7 @@ def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> i
     for task_id, level, dispatcher_path, title in rows:
         new = level + 1
         by_level[new].append(task_id)
-        target = up_path(dispatcher_path, new - 1)
+        target = paths.up(dispatcher_path, new - 1)
         alerts.append(
             Alert(
                 kind="command.task_overdue",
@@ -329,7 +320,7 @@ def inspection_submit(
     Every item must be answered; a finding needs a note (what is wrong) and the rectification
     deadline. Without findings the inspection closes at once."""
     if inspection.inspector_id != actor.pk:
-        raise PermissionDenied
+        raise errors.Forbidden
     if inspection.state != Inspection.State.DRAFT:
         raise CommandRefused(_("the checklist was already submitted"))
     items = {
@@ -1113,7 +1104,7 @@ def daily_report_return(*, actor, report: DailyReport, reason: str) -> DailyRepo
         jurisdiction_id=getattr(actor, "jurisdiction_id", None),
     ).first()
     if parent is None or report not in list(report_children(parent)):
-        raise PermissionDenied
+        raise errors.Forbidden
     if parent.state == DailyReport.State.SIGNED:
         raise CommandRefused(_("your own report is signed already"))
     if report.state != DailyReport.State.SIGNED:

@@ -14,12 +14,6 @@ from . import roles, selectors, services
 from .models import Category, ControlOrder, Site
 
 
-def _refuse(error):
-    return Response(
-        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
-    )
-
-
 class OrderSerializer(serializers.ModelSerializer):
     person_name = serializers.CharField(source="person.name")
     document_number = serializers.SerializerMethodField()
@@ -80,17 +74,14 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         person = access(
             Person.objects.all(), request.user, "jpath", pk=data.validated_data["person"]
         )
-        try:
-            order = services.control_order_open(
-                actor=request.user,
-                person=person,
-                category=data.validated_data["category"],
-                start=data.validated_data.get("start") or timezone.now(),
-                reason=data.validated_data["reason"],
-                source=data.validated_data["source"],
-            )
-        except services.ControlError as exc:
-            return _refuse(exc)
+        order = services.control_order_open(
+            actor=request.user,
+            person=person,
+            category=data.validated_data["category"],
+            start=data.validated_data.get("start") or timezone.now(),
+            reason=data.validated_data["reason"],
+            source=data.validated_data["source"],
+        )
         return Response(OrderSerializer(order).data, status=201)
 
     @action(detail=True, methods=["post"])
@@ -101,12 +92,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied
         data = CheckSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            check = services.health_check_record(
-                actor=request.user, order=order, **data.validated_data
-            )
-        except services.ControlError as exc:
-            return _refuse(exc)
+        check = services.health_check_record(actor=request.user, order=order, **data.validated_data)
         return Response({"day": check.day, "temperature": str(check.temperature)}, status=201)
 
     @action(detail=True, methods=["post"])
@@ -114,10 +100,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         order = self.get_object()
         if not roles.can_manage_orders(request.user):
             raise PermissionDenied
-        try:
-            order = services.control_order_release(actor=request.user, order=order)
-        except services.ControlError as exc:
-            return _refuse(exc)
+        order = services.control_order_release(actor=request.user, order=order)
         return Response(OrderSerializer(order).data)
 
     @action(detail=False, methods=["post"], url_path="assign-rooms")
@@ -128,12 +111,9 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         orders = selectors.order_list(actor=request.user).filter(
             measure="centralized", room__isnull=True
         )
-        try:
-            result = services.rooms_assign_batch(
-                actor=request.user, orders=list(orders.values_list("id", flat=True))
-            )
-        except services.ControlError as exc:
-            return _refuse(exc)
+        result = services.rooms_assign_batch(
+            actor=request.user, orders=list(orders.values_list("id", flat=True))
+        )
         return Response(result)
 
     @action(detail=False)

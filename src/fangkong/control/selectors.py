@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from fangkong.common.scope import access, operator_or_actor_path, scoped
+from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.models import Person
 
@@ -154,9 +155,11 @@ def reserve(*, node: Jurisdiction, today=None) -> dict:
     # The declared population where the tree has one (counting a 10-million registry takes
     # ~0.6 s); the registry count otherwise.
     residents = node.population or Person.objects.filter(jpath__startswith=node.path).count()
-    parts = [p for p in node.path.split("/") if p]
-    ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-    setting = JurisdictionSetting.objects.filter(path__in=ancestors).order_by("-path").first()
+    setting = (
+        JurisdictionSetting.objects.filter(path__in=paths.ancestors(node.path))
+        .order_by("-path")
+        .first()
+    )
     since = timezone.now() - timedelta(days=3)
     sites = list(Site.objects.filter(jpath__startswith=node.path).values_list("id", flat=True))
     intake = Stay.objects.filter(room__site_id__in=sites, checked_in_at__gte=since).count()

@@ -18,8 +18,8 @@ from fangkong.audit.services import audit_created, audit_fields, audit_record
 from fangkong.common import errors, events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
-from fangkong.common.scope import path_prefix
 from fangkong.common.states import place_state_set
+from fangkong.geo import paths
 
 from .models import (
     Category,
@@ -100,10 +100,8 @@ def policy_rule(policy: Policy, category: str) -> list[tuple[str, int, list[int]
 
 def policy_for(path: str) -> Policy:
     """The policy chosen by the nearest node on the path, else the newest ed. 9."""
-    parts = [p for p in path.split("/") if p]
-    ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
     setting = (
-        JurisdictionSetting.objects.filter(path__in=ancestors, policy__isnull=False)
+        JurisdictionSetting.objects.filter(path__in=paths.ancestors(path), policy__isnull=False)
         .select_related("policy")
         .order_by("-path")
         .first()
@@ -660,7 +658,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
         )
         groups = defaultdict(list)
         for order_id, jpath in todo:
-            groups[(path_prefix(jpath, 3), path_prefix(jpath, 2))].append(order_id)
+            groups[(paths.prefix(jpath, 3), paths.prefix(jpath, 2))].append(order_id)
         pairs = []
         for (district, city), order_ids in sorted(groups.items()):
             rooms = _take_rooms(district, city, len(order_ids), site)
@@ -682,7 +680,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
         Stay.objects.bulk_create(
             [Stay(order_id=o, room_id=r, assigned_at=now) for o, r in pairs], batch_size=2000
         )
-        paths = dict(todo)
+        path_of = dict(todo)
         who = audit_fields(actor)
         AuditEntry.objects.bulk_create(
             [
@@ -692,7 +690,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
                     object_type="control.controlorder",
                     object_id=str(o),
                     object_repr=f"control order #{o}",
-                    jurisdiction_path=paths[o],
+                    jurisdiction_path=path_of[o],
                     changes={"room": [None, r]},
                 )
                 for o, r in pairs

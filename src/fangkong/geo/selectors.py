@@ -7,6 +7,7 @@ from django.db.models import Count, Q, QuerySet
 from fangkong.common.scope import access, scoped
 from fangkong.people.models import Person
 
+from . import paths
 from .models import LEVEL_ORDER, Jurisdiction, Level
 
 
@@ -37,7 +38,7 @@ def actor_root(actor) -> Jurisdiction | None:
 
 def breadcrumbs(*, actor, node: Jurisdiction) -> list[Jurisdiction]:
     """Ancestors of the node the actor may open, from the actor's own node down."""
-    codes = [code for code in node.path.strip("/").split("/")]
+    codes = paths.codes(node.path)
     ancestors = {
         j.code: j for j in scoped(Jurisdiction.objects.filter(code__in=codes), actor, "path")
     }

@@ -3,7 +3,7 @@
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -13,15 +13,6 @@ from fangkong.geo.models import Jurisdiction
 
 from . import roles, selectors, services
 from .models import Enterprise, Item, Movement, OutputReport, SupplyRequest, Warehouse
-
-
-def _refuse(error: services.SupplyError) -> Response:
-    code = (
-        status.HTTP_409_CONFLICT
-        if isinstance(error, services.InsufficientStock)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": str(error)}, status=code)
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -140,51 +131,48 @@ class MovementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         if item is None:
             return Response({"item": [f"unknown item {v['item']}"]}, status=400)
         common = {"actor": request.user, "item": item, "day": v.get("day")}
-        try:
-            if v["kind"] == "receipt":
-                lines = [
-                    services.stock_receive(
-                        warehouse=warehouse,
-                        quantity=v["quantity"],
-                        reference=v["reference"],
-                        reason=v["reason"],
-                        **common,
-                    )
-                ]
-            elif v["kind"] == "issue":
-                lines = [
-                    services.stock_issue(
-                        warehouse=warehouse,
-                        quantity=v["quantity"],
-                        reference=v["reference"],
-                        reason=v["reason"],
-                        **common,
-                    )
-                ]
-            elif v["kind"] == "transfer":
-                if not v.get("destination"):
-                    return Response({"destination": ["required for a transfer"]}, status=400)
-                # The destination may lie outside the caller's subtree (sending stock to another
-                # district), so it is looked up by code, not through the guard.
-                destination = Warehouse.objects.filter(code=v["destination"]).first()
-                if destination is None:
-                    return Response({"destination": ["unknown warehouse"]}, status=400)
-                lines = list(
-                    services.stock_transfer(
-                        source=warehouse,
-                        destination=destination,
-                        quantity=v["quantity"],
-                        reference=v["reference"],
-                        **common,
-                    )
+        if v["kind"] == "receipt":
+            lines = [
+                services.stock_receive(
+                    warehouse=warehouse,
+                    quantity=v["quantity"],
+                    reference=v["reference"],
+                    reason=v["reason"],
+                    **common,
                 )
-            else:
-                line = services.stock_take_record(
-                    warehouse=warehouse, counted=v["quantity"], reason=v["reason"], **common
+            ]
+        elif v["kind"] == "issue":
+            lines = [
+                services.stock_issue(
+                    warehouse=warehouse,
+                    quantity=v["quantity"],
+                    reference=v["reference"],
+                    reason=v["reason"],
+                    **common,
                 )
-                lines = [line] if line else []
-        except services.SupplyError as exc:
-            return _refuse(exc)
+            ]
+        elif v["kind"] == "transfer":
+            if not v.get("destination"):
+                return Response({"destination": ["required for a transfer"]}, status=400)
+            # The destination may lie outside the caller's subtree (sending stock to another
+            # district), so it is looked up by code, not through the guard.
+            destination = Warehouse.objects.filter(code=v["destination"]).first()
+            if destination is None:
+                return Response({"destination": ["unknown warehouse"]}, status=400)
+            lines = list(
+                services.stock_transfer(
+                    source=warehouse,
+                    destination=destination,
+                    quantity=v["quantity"],
+                    reference=v["reference"],
+                    **common,
+                )
+            )
+        else:
+            line = services.stock_take_record(
+                warehouse=warehouse, counted=v["quantity"], reason=v["reason"], **common
+            )
+            lines = [line] if line else []
         return Response(MovementSerializer(lines, many=True).data, status=201)
 
 
@@ -272,16 +260,13 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
         item = Item.objects.filter(code=data.validated_data["item"]).first()
         if item is None:
             return Response({"item": ["unknown item"]}, status=400)
-        try:
-            report, created = services.enterprise_output_report(
-                actor=request.user,
-                enterprise=enterprise,
-                item=item,
-                day=data.validated_data["day"],
-                quantity=data.validated_data["quantity"],
-            )
-        except services.SupplyError as exc:
-            return _refuse(exc)
+        report, created = services.enterprise_output_report(
+            actor=request.user,
+            enterprise=enterprise,
+            item=item,
+            day=data.validated_data["day"],
+            quantity=data.validated_data["quantity"],
+        )
         return Response(OutputSerializer(report).data, status=201 if created else 200)
 
 
@@ -365,19 +350,16 @@ class RequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             deliver_to = Warehouse.objects.filter(code=v["deliver_to"]).first()
             if deliver_to is None:
                 return Response({"deliver_to": ["unknown warehouse"]}, status=400)
-        try:
-            supply_request = services.supply_request_create(
-                actor=request.user,
-                jurisdiction=node,
-                item=item,
-                quantity=v["quantity"],
-                needed_by=v["needed_by"],
-                priority=v["priority"],
-                deliver_to=deliver_to,
-                note=v["note"],
-            )
-        except services.SupplyError as exc:
-            return _refuse(exc)
+        supply_request = services.supply_request_create(
+            actor=request.user,
+            jurisdiction=node,
+            item=item,
+            quantity=v["quantity"],
+            needed_by=v["needed_by"],
+            priority=v["priority"],
+            deliver_to=deliver_to,
+            note=v["note"],
+        )
         return Response(RequestSerializer(supply_request).data, status=201)
 
     @extend_schema(request=AllocateSerializer, responses={200: RequestSerializer})
@@ -389,15 +371,12 @@ class RequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = AllocateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         warehouse = selectors.access_warehouse(request.user, data.validated_data["warehouse"])
-        try:
-            services.supply_request_allocate(
-                actor=request.user,
-                request=supply_request,
-                warehouse=warehouse,
-                quantity=data.validated_data["quantity"],
-            )
-        except services.SupplyError as exc:
-            return _refuse(exc)
+        services.supply_request_allocate(
+            actor=request.user,
+            request=supply_request,
+            warehouse=warehouse,
+            quantity=data.validated_data["quantity"],
+        )
         return Response(RequestSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={200: RequestSerializer})
@@ -408,10 +387,5 @@ class RequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             roles.can_manage_stock(request.user) or supply_request.created_by_id == request.user.pk
         ):
             raise PermissionDenied
-        try:
-            supply_request = services.supply_request_cancel(
-                actor=request.user, request=supply_request
-            )
-        except services.SupplyError as exc:
-            return _refuse(exc)
+        supply_request = services.supply_request_cancel(actor=request.user, request=supply_request)
         return Response(RequestSerializer(self.get_object()).data)

@@ -36,8 +36,8 @@ class SupplyError(errors.DomainError, ValueError):
     """A refused write; the message is shown to the user as it is."""
 
 
-class InsufficientStock(SupplyError):
-    pass
+class InsufficientStock(SupplyError, errors.Conflict):
+    code = "insufficient_stock"
 
 
 # (code, name, English name, category, grade, unit): the shipped catalogue.

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fangkong.common.scope import path_within
+from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction
 
 from . import roles, selectors, services
@@ -68,7 +69,7 @@ def overview(request):
     table = selectors.cover_table(actor=request.user, node=node, today=timezone.localdate())
     ancestors = [
         n
-        for n in Jurisdiction.objects.filter(path__in=_prefixes(node.path)).order_by("depth")
+        for n in Jurisdiction.objects.filter(path__in=paths.ancestors(node.path)).order_by("depth")
         if path_within(request.user, n.path)
     ]
     return render(
@@ -82,11 +83,6 @@ def overview(request):
             "threshold": services.shortage_threshold_days(),
         },
     )
-
-
-def _prefixes(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 @login_required

@@ -5,7 +5,7 @@ import io
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
@@ -18,15 +18,6 @@ from fangkong.people.privacy import masked
 
 from . import bulk, roles, selectors, services
 from .models import Box, Lab, Recheck, Result, Round, Site, Tube
-
-
-def _refuse(error: services.TestingError) -> Response:
-    code = (
-        status.HTTP_409_CONFLICT
-        if isinstance(error, services.Conflict)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": str(error)}, status=code)
 
 
 class RoundSerializer(serializers.ModelSerializer):
@@ -127,10 +118,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
                 return Response({"scope": [f"{code}: not in your subtree"]}, status=400)
             nodes.append(node)
         fields = {k: v for k, v in data.validated_data.items() if k != "scope"}
-        try:
-            round_ = services.round_create(actor=request.user, scope=nodes, **fields)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        round_ = services.round_create(actor=request.user, scope=nodes, **fields)
         return Response(RoundSerializer(round_).data, status=201)
 
     @action(detail=True)
@@ -301,10 +289,7 @@ class SiteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
             return Response({"jurisdiction": ["not in your subtree"]}, status=400)
-        try:
-            site = services.site_create(actor=request.user, **data.validated_data)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        site = services.site_create(actor=request.user, **data.validated_data)
         return Response(SiteSerializer(site).data, status=201)
 
 
@@ -338,10 +323,7 @@ class LabViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
             return Response({"jurisdiction": ["not in your subtree"]}, status=400)
-        try:
-            lab = services.lab_create(actor=request.user, **data.validated_data)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        lab = services.lab_create(actor=request.user, **data.validated_data)
         return Response(LabSerializer(lab).data, status=201)
 
 
@@ -449,20 +431,17 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         data = ScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            result = services.desk_scan(
-                actor=request.user,
-                round_code=v["round"],
-                site_code=v["site"],
-                barcode=v["barcode"],
-                code=v.get("code", ""),
-                kind=v["kind"],
-                subject=v["subject"],
-                subject_label=v["subject_label"],
-                capacity=v.get("capacity"),
-            )
-        except services.TestingError as exc:
-            return _refuse(exc)
+        result = services.desk_scan(
+            actor=request.user,
+            round_code=v["round"],
+            site_code=v["site"],
+            barcode=v["barcode"],
+            code=v.get("code", ""),
+            kind=v["kind"],
+            subject=v["subject"],
+            subject_label=v["subject_label"],
+            capacity=v.get("capacity"),
+        )
         body = {
             "tube": _tube_data(result.tube),
             "tube_created": result.tube_created,
@@ -475,10 +454,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         """Close the tube: no more swabs; its people may be sampled in another tube."""
         if not roles.can_sample(request.user):
             raise PermissionDenied
-        try:
-            tube = services.tube_close(actor=request.user, tube=self.get_object())
-        except services.TestingError as exc:
-            return _refuse(exc)
+        tube = services.tube_close(actor=request.user, tube=self.get_object())
         return Response(TubeSerializer(tube).data)
 
     @extend_schema(request=LabScanSerializer, responses=TubeSerializer)
@@ -490,10 +466,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         data = LabScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lab = selectors.access_lab(request.user, data.validated_data["lab"])
-        try:
-            tube = services.tube_receive(actor=request.user, tube=self.get_object(), lab=lab)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        tube = services.tube_receive(actor=request.user, tube=self.get_object(), lab=lab)
         return Response(TubeSerializer(tube).data)
 
 
@@ -613,12 +586,9 @@ class BoxViewSet(viewsets.ReadOnlyModelViewSet):
         site = selectors.access_site(request.user, v["site"])
         lab = Lab.objects.filter(code=v["lab"]).first() if v.get("lab") else None
         tubes = self._tubes(v["tubes"])
-        try:
-            box = services.box_create(actor=request.user, code=v["code"], site=site, lab=lab)
-            if tubes:
-                services.box_add_tubes(actor=request.user, box=box, tubes=tubes)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        box = services.box_create(actor=request.user, code=v["code"], site=site, lab=lab)
+        if tubes:
+            services.box_add_tubes(actor=request.user, box=box, tubes=tubes)
         return Response(BoxSerializer(box).data, status=201)
 
     @extend_schema(request=BoxTubesSerializer, responses=BoxSerializer)
@@ -630,12 +600,9 @@ class BoxViewSet(viewsets.ReadOnlyModelViewSet):
         data = BoxTubesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         box = self.get_object()
-        try:
-            services.box_add_tubes(
-                actor=request.user, box=box, tubes=self._tubes(data.validated_data["tubes"])
-            )
-        except services.TestingError as exc:
-            return _refuse(exc)
+        services.box_add_tubes(
+            actor=request.user, box=box, tubes=self._tubes(data.validated_data["tubes"])
+        )
         return Response(BoxSerializer(box).data)
 
     @extend_schema(request=HandOverSerializer, responses=BoxSerializer)

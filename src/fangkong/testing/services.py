@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
 from fangkong.common import errors
+from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
@@ -230,7 +231,7 @@ def pool_size_for(*, round_: Round, person: Person | None) -> int:
     if zones:
         from fangkong.command.models import RiskArea
 
-        where = Q(jurisdiction__path__in=_ancestor_paths(person.jpath))
+        where = Q(jurisdiction__path__in=paths.ancestors(person.jpath))
         if person.household_id is not None:
             where |= Q(building__households__id=person.household_id)
         areas = RiskArea.objects.filter(
@@ -934,7 +935,7 @@ def frequency_propose(*, node: Jurisdiction, today: dt.date | None = None) -> Pr
     from .models import PositiveFinding, TemporaryControl
 
     today = today or timezone.localdate()
-    ancestors = _ancestor_paths(node.path)
+    ancestors = paths.ancestors(node.path)
     rounds = Round.objects.filter(
         Q(scope_nodes__path__in=ancestors) | Q(scope_nodes__path__startswith=node.path)
     ).distinct()
@@ -969,11 +970,6 @@ def frequency_propose(*, node: Jurisdiction, today: dt.date | None = None) -> Pr
         last_case_on=timezone.localtime(last_case).date() if last_case else None,
         today=today,
     )
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 def rotation_plan(

@@ -4,7 +4,7 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -28,15 +28,6 @@ from .models import (
     Severity,
     Travel,
 )
-
-
-def _refuse(error: services.TracingError) -> Response:
-    code = (
-        status.HTTP_409_CONFLICT
-        if isinstance(error, services.Conflict)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": str(error)}, status=code)
 
 
 def _require(allowed: bool) -> None:
@@ -212,10 +203,7 @@ class CaseViewSet(
         return selectors.access_case(self.request.user, self.kwargs["pk"])
 
     def _answer(self, call, *args, **kwargs):
-        try:
-            case = call(*args, **kwargs)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        case = call(*args, **kwargs)
         return Response(
             CaseDetailSerializer(selectors.access_case(self.request.user, case.pk)).data
         )
@@ -227,10 +215,7 @@ class CaseViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         person = access(Person.objects.all(), request.user, "jpath", pk=fields.pop("person"))
-        try:
-            case = services.case_open(actor=request.user, person=person, **fields)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        case = services.case_open(actor=request.user, person=person, **fields)
         return Response(CaseDetailSerializer(case).data, status=201)
 
     @extend_schema(request=ReclassifySerializer, responses=CaseDetailSerializer)
@@ -301,10 +286,7 @@ class CaseViewSet(
         _require(roles.can_investigate(request.user))
         data = TravelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
         return Response(TravelSerializer(travel).data, status=201)
 
     @extend_schema(parameters=CASE_FILTERS, responses=AggregateSerializer(many=True))
@@ -366,10 +348,7 @@ class ActivityViewSet(
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         case = selectors.access_case(request.user, fields.pop("case").pk)
-        try:
-            activity = services.activity_add(actor=request.user, case=case, **fields)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        activity = services.activity_add(actor=request.user, case=case, **fields)
         return Response(ActivitySerializer(activity).data, status=201)
 
 
@@ -506,28 +485,20 @@ class ContactViewSet(
         source_case = fields.pop("source_case", None)
         source_contact = fields.pop("source_contact", None)
         fields["kind"] = fields.pop("contact_kind", None)
-        try:
-            contact = services.contact_add(
-                actor=request.user,
-                person=person,
-                source_case=selectors.access_case(request.user, source_case)
-                if source_case
-                else None,
-                source_contact=selectors.access_contact(request.user, source_contact)
-                if source_contact
-                else None,
-                **fields,
-            )
-        except services.TracingError as exc:
-            return _refuse(exc)
+        contact = services.contact_add(
+            actor=request.user,
+            person=person,
+            source_case=selectors.access_case(request.user, source_case) if source_case else None,
+            source_contact=selectors.access_contact(request.user, source_contact)
+            if source_contact
+            else None,
+            **fields,
+        )
         return Response(ContactDetailSerializer(contact).data, status=201)
 
     def _answer(self, call, **kwargs):
         _require(roles.can_work_leads(self.request.user))
-        try:
-            contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
         return Response(ContactDetailSerializer(contact).data)
 
     @extend_schema(request=VerifySerializer, responses=ContactDetailSerializer)
@@ -608,12 +579,9 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         cases = list(scoped(Case.objects.filter(pk__in=wanted), request.user, "jpath"))
         if len(cases) != len(wanted):
             raise Http404  # a case outside the caller's subtree does not exist for them
-        try:
-            event = services.cluster_event_create(
-                actor=request.user, jpath=request.user.jurisdiction.path, cases=cases, **fields
-            )
-        except services.TracingError as exc:
-            return _refuse(exc)
+        event = services.cluster_event_create(
+            actor=request.user, jpath=request.user.jurisdiction.path, cases=cases, **fields
+        )
         event = selectors.cluster_event_list(actor=request.user).get(pk=event.pk)
         return Response(ClusterEventSerializer(event).data, status=201)
 

@@ -18,6 +18,7 @@ from fangkong.command.models import SEVERITY
 from fangkong.command.selectors import is_risk_origin
 from fangkong.common import errors
 from fangkong.common.models import Alert
+from fangkong.common.scope import require
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder, Measure, Site
 from fangkong.geo.models import Jurisdiction, Level
@@ -25,6 +26,7 @@ from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
 from fangkong.testing.services import scan_number
 
+from . import roles
 from .models import Arrival, Checkpoint, Disposition, HealthCode, Passenger, Transfer
 
 FEVER = Decimal("37.3")
@@ -175,6 +177,7 @@ def arrival_register(
     at: datetime | None = None,
 ) -> Arrival:
     """Register one arrival, decide the disposition and open the control order it needs."""
+    require(actor, roles.can_register(actor))
     if not checkpoint.active:
         raise CheckpointError(_("The checkpoint is closed."))
     # A scanned health code carries the ID number at its end, as the sampling scanner reads it.
@@ -279,6 +282,7 @@ def transfer_create(
 ) -> Transfer:
     """A vehicle for people under centralized isolation: each gets a room at the drop-off site
     now (control's batch assignment, that site only), so the site knows who is coming."""
+    require(actor, roles.can_transfer(actor))
     if not vehicle.strip() or not driver.strip():
         raise CheckpointError(_("A transfer needs a vehicle and a driver."))
     if not orders:
@@ -342,6 +346,7 @@ _NEXT = {
 
 def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -> Transfer:
     """Dispatched → picked up → arrived, each with its time stamp."""
+    require(actor, roles.can_transfer(actor))
     now = at or timezone.now()
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
@@ -364,6 +369,7 @@ def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -
 
 def passenger_check_in(*, actor, passenger: Passenger) -> Passenger:
     """The arrival check-in at the site: the person's room stay starts (control's check-in)."""
+    require(actor, roles.can_transfer(actor))
     with transaction.atomic():
         passenger = (
             Passenger.objects.select_for_update()

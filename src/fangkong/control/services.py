@@ -18,9 +18,11 @@ from fangkong.audit.services import audit_created, audit_fields, audit_record
 from fangkong.common import errors, events
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
+from fangkong.common.scope import require
 from fangkong.common.states import place_state_set
 from fangkong.geo import paths
 
+from . import roles
 from .models import (
     Category,
     ControlOrder,
@@ -180,6 +182,14 @@ def _plan_rows(order_id: int, plan: Plan):
     ]
     tests = [ControlTest(order_id=order_id, day=d, scheduled_date=when) for d, when in plan.tests]
     return steps, tests
+
+
+def control_order_request(*, actor, person, **fields) -> ControlOrder:
+    """A user's own order for a person (the API's): the user's role decides. The modules that open
+    an order as the consequence of their own step (a lead, an arrival, an admission) call
+    control_order_open under their own rule."""
+    require(actor, roles.can_manage_orders(actor))
+    return control_order_open(actor=actor, person=person, **fields)
 
 
 def control_order_open(
@@ -373,6 +383,7 @@ def release_blockers(order: ControlOrder, today: date | None = None) -> list[str
 
 
 def control_order_release(*, actor, order: ControlOrder) -> ControlOrder:
+    require(actor, roles.can_manage_orders(actor))
     with transaction.atomic():
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         blockers = release_blockers(order)
@@ -416,6 +427,7 @@ def order_from_token(token: str) -> ControlOrder | None:
 def health_check_record(
     *, actor, order: ControlOrder, temperature, symptoms: str = "", source: str = "worker", day=None
 ) -> HealthCheck:
+    require(actor, roles.can_manage_orders(actor))
     day = day or timezone.localdate()
     try:
         temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
@@ -637,6 +649,18 @@ def _set_rooms(pairs: list[tuple[int, int]]) -> None:
     ControlOrder.objects.bulk_update(
         [ControlOrder(pk=o, room_id=r) for o, r in pairs], ["room"], batch_size=500
     )
+
+
+def rooms_assign_open(*, actor) -> dict:
+    """Rooms for every open centralized order of the actor's subtree that has none: the isolation
+    desk's own request, so the desk's role decides (rooms_assign_batch serves the other modules)."""
+    from . import selectors
+
+    require(actor, roles.can_manage_rooms(actor))
+    orders = selectors.order_list(actor=actor).filter(
+        measure=Measure.CENTRALIZED, room__isnull=True
+    )
+    return rooms_assign_batch(actor=actor, orders=list(orders.values_list("id", flat=True)))
 
 
 def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:

@@ -15,9 +15,10 @@ from fangkong.audit.services import audit_created, audit_record, audit_updated
 from fangkong.common import errors
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
-from fangkong.common.scope import path_within
+from fangkong.common.scope import path_within, require
 from fangkong.geo.models import Jurisdiction, Level
 
+from . import roles
 from .models import (
     Allocation,
     Balance,
@@ -196,6 +197,7 @@ def stock_receive(
     reference: str = "",
     reason: str = "",
 ) -> Movement:
+    require(actor, roles.can_manage_stock(actor))
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -217,6 +219,7 @@ def stock_issue(
     request: SupplyRequest | None = None,
 ) -> Movement:
     """Issue stock for use; refused when it would take the balance below zero."""
+    require(actor, roles.can_manage_stock(actor))
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -238,6 +241,7 @@ def stock_transfer(
     request: SupplyRequest | None = None,
 ) -> tuple[Movement, Movement]:
     """Both sides of a transfer in one transaction: (out of source, into destination)."""
+    require(actor, roles.can_manage_stock(actor))
     _require_scope(actor, source.jpath)
     if source.pk == destination.pk:
         raise SupplyError(_("Source and destination are the same warehouse."))
@@ -411,6 +415,7 @@ def enterprise_output_report(
 ) -> tuple[OutputReport, bool]:
     """Report one day's output of one item. The same report again changes nothing; a different
     quantity for the same day corrects it. Returns (report, created)."""
+    require(actor, roles.can_report_output(actor))
     _require_scope(actor, enterprise.jpath)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise SupplyError(_("The output must be zero or a positive whole number."))
@@ -469,6 +474,7 @@ def supply_request_create(
     deliver_to: Warehouse | None = None,
     note: str = "",
 ) -> SupplyRequest:
+    require(actor, roles.can_request(actor))
     _require_scope(actor, jurisdiction.path)
     quantity = _quantity(quantity)
     if priority not in SupplyRequest.Priority.values:
@@ -505,6 +511,7 @@ def supply_request_allocate(
 ) -> Allocation:
     """Allocate part or all of what is still open from one warehouse: a transfer into the unit's
     delivery warehouse, or an issue to the unit when it has none."""
+    require(actor, roles.can_manage_stock(actor))
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -566,6 +573,7 @@ def supply_request_allocate(
 
 
 def supply_request_cancel(*, actor, request: SupplyRequest) -> SupplyRequest:
+    require(actor, roles.can_manage_stock(actor) or request.created_by_id == actor.pk)
     _require_scope(actor, request.jpath)
     with transaction.atomic():
         request = SupplyRequest.objects.select_for_update().get(pk=request.pk)

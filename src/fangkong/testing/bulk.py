@@ -31,8 +31,9 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 from fangkong.common import events
 from fangkong.common.models import Alert, ImportJob
+from fangkong.common.scope import require
 
-from . import engine
+from . import engine, roles
 from .engine import TIMINGS, FileError, timed
 from .models import GridStat, Lab, Round, Site, Tube
 
@@ -198,6 +199,7 @@ def _temp(name: str, columns: str) -> None:
 
 
 def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
+    require(actor, roles.can_import_samples(actor))
     home = _home_node(round_)
     job = _start_job(
         actor=actor, kind="testing_samples", filename=filename, path=home.path if home else ""
@@ -747,6 +749,7 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
 
 
 def import_results(*, actor, source, filename: str) -> ImportJob:
+    require(actor, roles.can_report(actor))
     path = actor.jurisdiction.path if getattr(actor, "jurisdiction", None) else ""
     job = _start_job(actor=actor, kind="testing_results", filename=filename, path=path)
     try:

@@ -16,12 +16,13 @@ from django.utils.translation import gettext as _
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
 from fangkong.common import errors
+from fangkong.common.scope import require
 from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
 
-from . import bulk, selectors
+from . import bulk, roles, selectors
 from .models import (
     Box,
     Exemption,
@@ -64,6 +65,7 @@ def round_create(
     warning_hours: int | None = None,
     breach_hours: int | None = None,
 ) -> Round:
+    require(actor, roles.can_manage_rounds(actor))
     if not scope:
         raise TestingError(_("a round needs at least one jurisdiction in its scope"))
     if not 1 <= pool_size <= 20:
@@ -116,6 +118,7 @@ def site_create(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Site:
+    require(actor, roles.can_manage_rounds(actor))
     if Site.objects.filter(code=code).exists():
         raise Conflict(_("a site with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -146,6 +149,7 @@ def site_create(
 def lab_create(
     *, actor, code: str, name: str, jurisdiction: Jurisdiction, daily_capacity: int = 0
 ) -> Lab:
+    require(actor, roles.can_manage_rounds(actor))
     if Lab.objects.filter(code=code).exists():
         raise Conflict(_("a lab with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -447,6 +451,7 @@ def desk_scan(
     """A scan as a desk sends it, by codes: round, site and person looked up within the actor's
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
     an open pool) are a single statement, lookup and swab together (scan_in_one)."""
+    require(actor, roles.can_sample(actor))
     wants_person = subject == Tube.Subject.PERSON and code
     number = scan_number(code) if wants_person else ""
     stripped = barcode.strip()
@@ -634,6 +639,7 @@ def _sample_insert(round_, tube, person, kind, actor, now) -> bool:
 
 
 def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
+    require(actor, roles.can_sample(actor))
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.status != Tube.Status.OPEN:
@@ -658,6 +664,7 @@ def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
 
 
 def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
+    require(actor, roles.can_sample(actor))
     if Box.objects.filter(code=code).exists():
         raise Conflict(_("a box with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -673,6 +680,7 @@ def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
 
 
 def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None = None) -> int:
+    require(actor, roles.can_sample(actor))
     now = at or timezone.now()
     if box.handed_over_at:
         raise TestingError(_("the box has been handed over"))
@@ -694,6 +702,7 @@ def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None 
 
 
 def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | None = None) -> Box:
+    require(actor, roles.can_sample(actor))
     now = at or timezone.now()
     with transaction.atomic():
         box.handed_over_at = box.handed_over_at or now
@@ -713,6 +722,7 @@ def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | 
 
 
 def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> int:
+    require(actor, roles.can_report(actor))
     now = at or timezone.now()
     with transaction.atomic():
         box.received_at = box.received_at or now
@@ -733,6 +743,7 @@ def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> 
 
 def tube_receive(*, actor, tube: Tube, lab: Lab, at: dt.datetime | None = None) -> Tube:
     """A lab scans one tube on arrival; scanning it again changes nothing."""
+    require(actor, roles.can_report(actor))
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.received_at is not None:
@@ -766,6 +777,7 @@ def result_record(
     ct_n: Decimal | None = None,
 ) -> dict:
     """One tube's result from a lab system. The same result again is harmless; a different one is refused."""
+    require(actor, roles.can_report(actor))
     if result not in Result.values:
         raise TestingError(_("the result must be negative, positive or invalid"))
     with transaction.atomic():

@@ -6,14 +6,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fangkong.common.params import KeyField, query
 from fangkong.common.scope import access, scoped
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
 
-from . import roles, selectors, services
+from . import selectors, services
 from .models import (
     Activity,
     Case,
@@ -28,11 +28,6 @@ from .models import (
     Severity,
     Travel,
 )
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -168,9 +163,30 @@ CASE_FILTERS = [
 ]
 
 
+class CaseFilterSerializer(serializers.Serializer):
+    classification = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.CharField(required=False, allow_blank=True)
+    found_by = serializers.CharField(required=False, allow_blank=True)
+    since = serializers.DateField(required=False, allow_null=True)
+    until = serializers.DateField(required=False, allow_null=True)
+    cluster = serializers.CharField(required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True)
+
+
+class CaseFilter(serializers.Serializer):
+    case = KeyField()
+
+
+class ContactFilterSerializer(CaseFilter):
+    state = serializers.CharField(required=False, allow_blank=True)
+
+
+class ComponentFilterSerializer(serializers.Serializer):
+    min_cases = serializers.IntegerField(required=False, default=services.CLUSTER_MIN_CASES)
+
+
 def _filters(request) -> dict:
-    keys = ("classification", "severity", "found_by", "since", "until", "cluster", "q")
-    return {k: request.query_params.get(k) for k in keys if request.query_params.get(k)}
+    return query(request, CaseFilterSerializer)
 
 
 class TravelSerializer(serializers.ModelSerializer):
@@ -210,7 +226,6 @@ class CaseViewSet(
 
     @extend_schema(request=CaseCreateSerializer, responses={201: CaseDetailSerializer})
     def create(self, request):
-        _require(roles.can_investigate(request.user))
         data = CaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -222,7 +237,6 @@ class CaseViewSet(
     @action(detail=True, methods=["post"])
     def reclassify(self, request, pk=None):
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = ReclassifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -233,7 +247,6 @@ class CaseViewSet(
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = SeveritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -245,7 +258,6 @@ class CaseViewSet(
     def times(self, request, pk=None):
         """Record the moments of the five earlies; the intervals follow."""
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = TimesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -257,7 +269,6 @@ class CaseViewSet(
     def window(self, request, pk=None):
         """Edit the infectious window; a null start derives it from the policy again."""
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = WindowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -283,7 +294,6 @@ class CaseViewSet(
         case = self.get_object()
         if request.method == "GET":
             return Response(TravelSerializer(case.travels.all(), many=True).data)
-        _require(roles.can_investigate(request.user))
         data = TravelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
@@ -336,14 +346,13 @@ class ActivityViewSet(
 
     def get_queryset(self):
         return selectors.activity_list(
-            actor=self.request.user, case_id=self.request.query_params.get("case")
+            actor=self.request.user, case_id=query(self.request, CaseFilter).get("case")
         ).order_by("case_id", "start", "id")
 
     def get_object(self):
         return selectors.access_activity(self.request.user, self.kwargs["pk"])
 
     def create(self, request):
-        _require(roles.can_investigate(request.user))
         data = ActivitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -463,10 +472,9 @@ class ContactViewSet(
         return ContactDetailSerializer if self.action == "retrieve" else ContactSerializer
 
     def get_queryset(self):
+        filters = query(self.request, ContactFilterSerializer)
         return selectors.contact_list(
-            actor=self.request.user,
-            state=self.request.query_params.get("state") or None,
-            case_id=self.request.query_params.get("case") or None,
+            actor=self.request.user, state=filters.get("state"), case_id=filters.get("case")
         ).order_by("-last_exposure_at", "id")
 
     def get_object(self):
@@ -474,7 +482,6 @@ class ContactViewSet(
 
     @extend_schema(request=ContactCreateSerializer, responses={201: ContactDetailSerializer})
     def create(self, request):
-        _require(roles.can_investigate(request.user))
         data = ContactCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -497,7 +504,6 @@ class ContactViewSet(
         return Response(ContactDetailSerializer(contact).data, status=201)
 
     def _answer(self, call, **kwargs):
-        _require(roles.can_work_leads(self.request.user))
         contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
         return Response(ContactDetailSerializer(contact).data)
 
@@ -571,7 +577,6 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ClusterEventCreateSerializer, responses={201: ClusterEventSerializer})
     def create(self, request):
         """Name a cluster event in the caller's node and link cases of the caller's subtree to it."""
-        _require(roles.can_investigate(request.user))
         data = ClusterEventCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -592,9 +597,6 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False)
     def components(self, request):
         """Linked groups of two or more cases; `is_cluster` from `min_cases` (default 5) up."""
-        try:
-            min_cases = int(request.query_params.get("min_cases") or services.CLUSTER_MIN_CASES)
-        except ValueError:
-            return Response({"min_cases": ["a whole number"]}, status=400)
+        min_cases = query(request, ComponentFilterSerializer)["min_cases"]
         graph = selectors.transmission_graph(actor=request.user, min_cases=max(2, min_cases))
         return Response(graph["components"])

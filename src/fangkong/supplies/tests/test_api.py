@@ -221,7 +221,7 @@ def test_requests_scope_create_allocate(world, make_user, tree):
     assert (
         grid_a.post(
             f"{API}/requests/{r.json()['id']}/allocate/",
-            {"warehouse": "WB", "quantity": 1},
+            {"warehouse": "WA", "quantity": 1},
             format="json",
         ).status_code
         == 403

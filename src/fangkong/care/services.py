@@ -40,7 +40,7 @@ class Conflict(CareError, errors.Conflict):
 
 
 class NoBed(Conflict):
-    pass
+    code = "no_bed"
 
 
 def bed_type_for(classification: str, severity: str) -> str:
@@ -411,7 +411,7 @@ def admission_discharge(*, actor, admission: Admission, at: datetime | None = No
         admission = _locked(admission)
         blockers = discharge_blockers(admission.tests.values_list("sampled_at", "result", "ct"))
         if blockers:
-            raise CareError(" ".join(blockers))
+            raise CareError(" ".join(blockers), code="discharge_not_met")
         _free(admission.bed)
         person = admission.case.person
         try:

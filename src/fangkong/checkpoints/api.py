@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
 from fangkong.control.models import ControlOrder, Site
 from fangkong.geo.models import Jurisdiction
@@ -206,7 +207,7 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
         checkpoint = selectors.access_checkpoint(request.user, v["checkpoint"])
         site = selectors.drop_off_sites(actor=request.user).filter(pk=v["site"]).first()
         if site is None:
-            return Response({"detail": "unknown site"}, status=404)
+            raise errors.NotFound("unknown site")
         # Only people registered at the caller's checkpoints may be put on board.
         order_ids = set(
             selectors.arrival_list(actor=request.user)
@@ -214,7 +215,7 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
             .values_list("order_id", flat=True)
         )
         if order_ids != set(v["orders"]):
-            return Response({"detail": "unknown order"}, status=404)
+            raise errors.NotFound("unknown order")
         transfer = services.transfer_create(
             actor=request.user,
             checkpoint=checkpoint,

@@ -214,7 +214,8 @@ def arrival_register(
         )
         if decision.category is not None and person is None:
             raise CheckpointError(
-                _("Not in the registry: choose the destination grid so the grid can follow up.")
+                _("Not in the registry: choose the destination grid so the grid can follow up."),
+                code="destination_grid_required",
             )
         disposition, order = decision.disposition, None
         if decision.category is not None:

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from fangkong.common import errors
 from fangkong.common.api import ImportJobSerializer
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
@@ -422,7 +423,7 @@ class ResponseLevelViewSet(viewsets.ReadOnlyModelViewSet):
     def current(self, request):
         record = selectors.response_level_current(actor=request.user)
         if record is None:
-            return Response({"detail": "no response level declared"}, status=404)
+            raise errors.NotFound("no response level declared")
         return Response(ResponseLevelSerializer(record).data)
 
 

@@ -97,7 +97,9 @@ def task_dispatch(
 ) -> Task:
     _require(roles.can_dispatch(actor))
     if sum(x is not None for x in (unit, node, user)) != 1:
-        raise CommandRefused(_("choose exactly one assignee: a unit, a node or a person"))
+        raise CommandRefused(
+            _("choose exactly one assignee: a unit, a node or a person"), code="assignee_required"
+        )
     if not title.strip():
         raise CommandRefused(_("a task needs a title"))
     if unit is not None:
@@ -1062,7 +1064,8 @@ def daily_report_sign(
                 % {
                     "n": len(unsigned),
                     "names": "、".join(c.jurisdiction.name for c in unsigned[:5]),
-                }
+                },
+                code="reports_unsigned",
             )
         report.figures = figures.collect(report.jpath, report.day)
         report.rollup = (

@@ -52,7 +52,7 @@ class Conflict(ControlError, errors.Conflict):
 
 
 class NoRoom(Conflict):
-    pass
+    code = "no_room"
 
 
 # --- policy arithmetic -------------------------------------------------------------------------
@@ -388,7 +388,7 @@ def control_order_release(*, actor, order: ControlOrder) -> ControlOrder:
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         blockers = release_blockers(order)
         if blockers:
-            raise ControlError(" ".join(blockers))
+            raise ControlError(" ".join(blockers), code="release_not_met")
         if order.room_id:
             _check_out(actor, order)
         order.status = ControlOrder.Status.RELEASED

@@ -126,50 +126,25 @@ class MovementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         warehouse = selectors.access_warehouse(request.user, v["warehouse"])
         item = Item.objects.filter(code=v["item"]).first()
         if item is None:
-            return Response({"item": [f"unknown item {v['item']}"]}, status=400)
-        common = {"actor": request.user, "item": item, "day": v.get("day")}
-        if v["kind"] == "receipt":
-            lines = [
-                services.stock_receive(
-                    warehouse=warehouse,
-                    quantity=v["quantity"],
-                    reference=v["reference"],
-                    reason=v["reason"],
-                    **common,
-                )
-            ]
-        elif v["kind"] == "issue":
-            lines = [
-                services.stock_issue(
-                    warehouse=warehouse,
-                    quantity=v["quantity"],
-                    reference=v["reference"],
-                    reason=v["reason"],
-                    **common,
-                )
-            ]
-        elif v["kind"] == "transfer":
-            if not v.get("destination"):
-                return Response({"destination": ["required for a transfer"]}, status=400)
+            raise serializers.ValidationError({"item": [f"unknown item {v['item']}"]})
+        destination = None
+        if v["kind"] == "transfer" and v.get("destination"):
             # The destination may lie outside the caller's subtree (sending stock to another
             # district), so it is looked up by code, not through the guard.
             destination = Warehouse.objects.filter(code=v["destination"]).first()
             if destination is None:
-                return Response({"destination": ["unknown warehouse"]}, status=400)
-            lines = list(
-                services.stock_transfer(
-                    source=warehouse,
-                    destination=destination,
-                    quantity=v["quantity"],
-                    reference=v["reference"],
-                    **common,
-                )
-            )
-        else:
-            line = services.stock_take_record(
-                warehouse=warehouse, counted=v["quantity"], reason=v["reason"], **common
-            )
-            lines = [line] if line else []
+                raise serializers.ValidationError({"destination": ["unknown warehouse"]})
+        lines = services.movement_record(
+            actor=request.user,
+            warehouse=warehouse,
+            kind=v["kind"],
+            item=item,
+            quantity=v["quantity"],
+            day=v.get("day"),
+            reference=v["reference"],
+            reason=v["reason"],
+            destination=destination,
+        )
         return Response(MovementSerializer(lines, many=True).data, status=201)
 
 
@@ -192,7 +167,7 @@ class CoverViewSet(viewsets.ViewSet):
             try:
                 today = field.to_internal_value(request.query_params["today"])
             except serializers.ValidationError as exc:
-                return Response({"today": exc.detail}, status=400)
+                raise serializers.ValidationError({"today": exc.detail}) from exc
         table = selectors.cover_table(actor=request.user, node=node, today=today)
         return Response(
             {
@@ -254,7 +229,7 @@ class EnterpriseViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         item = Item.objects.filter(code=data.validated_data["item"]).first()
         if item is None:
-            return Response({"item": ["unknown item"]}, status=400)
+            raise serializers.ValidationError({"item": ["unknown item"]})
         report, created = services.enterprise_output_report(
             actor=request.user,
             enterprise=enterprise,
@@ -334,15 +309,15 @@ class RequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         v = data.validated_data
         node = Jurisdiction.objects.filter(code=v["jurisdiction"]).first()
         if node is None or not path_within(request.user, node.path):
-            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
+            raise serializers.ValidationError({"jurisdiction": ["not in your subtree"]})
         item = Item.objects.filter(code=v["item"]).first()
         if item is None:
-            return Response({"item": ["unknown item"]}, status=400)
+            raise serializers.ValidationError({"item": ["unknown item"]})
         deliver_to = None
         if v["deliver_to"]:
             deliver_to = Warehouse.objects.filter(code=v["deliver_to"]).first()
             if deliver_to is None:
-                return Response({"deliver_to": ["unknown warehouse"]}, status=400)
+                raise serializers.ValidationError({"deliver_to": ["unknown warehouse"]})
         supply_request = services.supply_request_create(
             actor=request.user,
             jurisdiction=node,

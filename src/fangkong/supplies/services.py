@@ -293,6 +293,49 @@ def stock_transfer(
     return out, into
 
 
+def movement_record(
+    *,
+    actor,
+    warehouse: Warehouse,
+    kind: str,
+    item: Item,
+    quantity: int,
+    day: dt.date | None = None,
+    reference: str = "",
+    reason: str = "",
+    destination: Warehouse | None = None,
+) -> list[Movement]:
+    """One entry of the stock ledger, for the page and the API alike: a receipt, an issue, a
+    transfer (both its lines) or a stock-take (no line when the count matches the balance)."""
+    common = {"actor": actor, "item": item, "day": day}
+    if kind == "receipt":
+        return [
+            stock_receive(
+                warehouse=warehouse, quantity=quantity, reference=reference, reason=reason, **common
+            )
+        ]
+    if kind == "issue":
+        return [
+            stock_issue(
+                warehouse=warehouse, quantity=quantity, reference=reference, reason=reason, **common
+            )
+        ]
+    if kind == "transfer":
+        if destination is None:
+            raise SupplyError(_("Choose the destination warehouse."), code="destination_required")
+        return list(
+            stock_transfer(
+                source=warehouse,
+                destination=destination,
+                quantity=quantity,
+                reference=reference,
+                **common,
+            )
+        )
+    line = stock_take_record(warehouse=warehouse, counted=quantity, reason=reason, **common)
+    return [line] if line else []
+
+
 def stock_take_record(
     *,
     actor,
@@ -304,11 +347,12 @@ def stock_take_record(
 ) -> Movement | None:
     """Record a stock-take: the difference to the ledger becomes an adjustment line with a reason.
     Returns None when the count matches."""
+    require(actor, roles.can_manage_stock(actor))
     _require_scope(actor, warehouse.jpath)
     if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
         raise SupplyError(_("The counted quantity must be zero or a positive whole number."))
     if not reason.strip():
-        raise SupplyError(_("A stock-take adjustment needs a reason."))
+        raise SupplyError(_("A stock-take adjustment needs a reason."), code="reason_required")
     with transaction.atomic():
         _ensure_balance(warehouse, item)
         balance = Balance.objects.select_for_update().get(warehouse=warehouse, item=item)
@@ -523,7 +567,8 @@ def supply_request_allocate(
         if quantity > request.remaining:
             raise SupplyError(
                 _("Only %(remaining)s remain to allocate on this request.")
-                % {"remaining": request.remaining}
+                % {"remaining": request.remaining},
+                code="over_allocation",
             )
         reference = f"REQ-{request.pk}"
         if request.deliver_to_id:

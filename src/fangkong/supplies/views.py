@@ -126,39 +126,8 @@ def movement_entry(request, code: str):
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("supplies:warehouse", code=warehouse.code)
-    data = form.cleaned_data
-    common = {"actor": request.user, "item": data["item"], "day": data["day"]}
     try:
-        if data["kind"] == "receipt":
-            services.stock_receive(
-                warehouse=warehouse,
-                quantity=data["quantity"],
-                reason=data["reason"],
-                reference=data["reference"],
-                **common,
-            )
-        elif data["kind"] == "issue":
-            services.stock_issue(
-                warehouse=warehouse,
-                quantity=data["quantity"],
-                reason=data["reason"],
-                reference=data["reference"],
-                **common,
-            )
-        elif data["kind"] == "transfer":
-            if data["destination"] is None:
-                raise services.SupplyError(_("Choose the destination warehouse."))
-            services.stock_transfer(
-                source=warehouse,
-                destination=data["destination"],
-                quantity=data["quantity"],
-                reference=data["reference"],
-                **common,
-            )
-        else:
-            services.stock_take_record(
-                warehouse=warehouse, counted=data["quantity"], reason=data["reason"], **common
-            )
+        services.movement_record(actor=request.user, warehouse=warehouse, **form.cleaned_data)
     except services.SupplyError as exc:
         messages.error(request, str(exc))
     else:

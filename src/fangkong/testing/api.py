@@ -112,7 +112,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         for code in data.validated_data["scope"]:
             node = Jurisdiction.objects.filter(code=code).first()
             if node is None or not path_within(request.user, node.path):
-                return Response({"scope": [f"{code}: not in your subtree"]}, status=400)
+                raise serializers.ValidationError({"scope": [f"{code}: not in your subtree"]})
             nodes.append(node)
         fields = {k: v for k, v in data.validated_data.items() if k != "scope"}
         round_ = services.round_create(actor=request.user, scope=nodes, **fields)
@@ -235,7 +235,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         """A sample file `tube_barcode,id_number,sampled_at,site_code[,kind]`; bad rows come back with lines."""
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"file": ["required"]}, status=400)
+            raise serializers.ValidationError({"file": ["required"]})
         job = bulk.import_samples(
             actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
         )
@@ -281,7 +281,7 @@ class SiteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = SiteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
-            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
+            raise serializers.ValidationError({"jurisdiction": ["not in your subtree"]})
         site = services.site_create(actor=request.user, **data.validated_data)
         return Response(SiteSerializer(site).data, status=201)
 
@@ -313,7 +313,7 @@ class LabViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = LabSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
-            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
+            raise serializers.ValidationError({"jurisdiction": ["not in your subtree"]})
         lab = services.lab_create(actor=request.user, **data.validated_data)
         return Response(LabSerializer(lab).data, status=201)
 
@@ -505,7 +505,7 @@ class ResultViewSet(viewsets.GenericViewSet):
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"file": ["required"]}, status=400)
+            raise serializers.ValidationError({"file": ["required"]})
         job = bulk.import_results(
             actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
         )

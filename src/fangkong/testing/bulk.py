@@ -31,7 +31,7 @@ from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 from fangkong.common import events
 from fangkong.common.models import Alert, ImportJob
-from fangkong.common.scope import require
+from fangkong.common.scope import actor_path, require
 
 from . import engine, roles
 from .engine import TIMINGS, FileError, timed
@@ -750,7 +750,7 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
 
 def import_results(*, actor, source, filename: str) -> ImportJob:
     require(actor, roles.can_report(actor))
-    path = actor.jurisdiction.path if getattr(actor, "jurisdiction", None) else ""
+    path = actor_path(actor) or ""
     job = _start_job(actor=actor, kind="testing_results", filename=filename, path=path)
     try:
         with transaction.atomic():

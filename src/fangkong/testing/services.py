@@ -280,7 +280,7 @@ def person_by_code(code: str) -> Person:
         .first()
     )
     if person is None:
-        raise TestingError(_("nobody in the registry has this number"))
+        raise TestingError(_("nobody in the registry has this number"), code="unknown_person")
     return person
 
 
@@ -386,7 +386,8 @@ def tube_scan(
                 .exists()
             ):
                 raise Conflict(
-                    _("this person is already in another open tube of this round")
+                    _("this person is already in another open tube of this round"),
+                    code="in_another_tube",
                 ) from None
     raise Conflict(_("the tube is busy; scan again"))
 
@@ -592,7 +593,9 @@ def _scan(
     if not _sample_insert(round_, tube, person, kind, actor, now):
         if Sample.objects.filter(tube=tube, person=person).exists():
             return Scan(tube=tube, tube_created=created, added=False, person=person)
-        raise Conflict(_("this person is already in another open tube of this round"))
+        raise Conflict(
+            _("this person is already in another open tube of this round"), code="in_another_tube"
+        )
     tube.members += 1
     tube.sampled_at = now
     with connection.cursor() as cursor:

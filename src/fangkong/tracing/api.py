@@ -488,7 +488,7 @@ class ContactViewSet(
         # The exposed person may live anywhere: a contact is pushed across district borders.
         person = Person.objects.filter(pk=fields.pop("person")).first()
         if person is None:
-            return Response({"person": ["unknown person"]}, status=400)
+            raise serializers.ValidationError({"person": ["unknown person"]})
         source_case = fields.pop("source_case", None)
         source_contact = fields.pop("source_contact", None)
         fields["kind"] = fields.pop("contact_kind", None)
@@ -584,9 +584,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         cases = list(scoped(Case.objects.filter(pk__in=wanted), request.user, "jpath"))
         if len(cases) != len(wanted):
             raise Http404  # a case outside the caller's subtree does not exist for them
-        event = services.cluster_event_create(
-            actor=request.user, jpath=request.user.jurisdiction.path, cases=cases, **fields
-        )
+        event = services.cluster_event_create(actor=request.user, cases=cases, **fields)
         event = selectors.cluster_event_list(actor=request.user).get(pk=event.pk)
         return Response(ClusterEventSerializer(event).data, status=201)
 

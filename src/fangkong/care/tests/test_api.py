@@ -67,7 +67,7 @@ def test_admissions_scope_queries_and_steps(setup, client):
     assert response.status_code == 200 and response.json()["bed_type"] == "icu"
     response = client.post(f"/api/v1/care/admissions/{mine.pk}/discharge/")
     assert response.status_code == 400
-    assert "needed (0 so far)" in response.json()["detail"]
+    assert response.json()["code"] == "discharge_not_met"
     response = client.post(
         f"/api/v1/care/admissions/{mine.pk}/transfer/", {"facility": setup["h_c"].pk}
     )

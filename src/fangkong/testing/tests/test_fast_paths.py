@@ -82,11 +82,11 @@ def test_scan_unknown_person_and_other_open_tube(scanner, people):
     assert scan(scanner, "T1", a[0]).status_code == 201
     other = scan(scanner, "T2", a[0])
     assert other.status_code == 409
-    assert other.json()["detail"] == "this person is already in another open tube of this round"
+    assert other.json()["code"] == "in_another_tube"
     body = {"round": "R1", "site": "SA", "barcode": "T3", "code": "110101199001011234"}
     unknown = scanner.post("/api/v1/testing/tubes/scan/", body, format="json")
     assert unknown.status_code == 400
-    assert unknown.json()["detail"] == "nobody in the registry has this number"
+    assert unknown.json()["code"] == "unknown_person"
     assert (
         scanner.post(
             "/api/v1/testing/tubes/scan/", {**body, "round": "NOPE"}, format="json"

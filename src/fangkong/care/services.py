@@ -138,7 +138,7 @@ def facility_create(
 
 def bed_state_set(*, actor, bed: Bed, state: str) -> Bed:
     """Disinfection done (cleaning → vacant), or a bed taken out of / back into service."""
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     return place_state_set(
         actor=actor,
         place=bed,
@@ -187,7 +187,7 @@ def admission_create(
 ) -> Admission:
     """Admit a case to a bed of the type its class and severity need; sets Case.admitted_at and
     ends the person's control order (they leave the isolation room for the hospital)."""
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     bed_type = bed_type_for(case.classification, case.severity)
     if facility is not None and not facility.active:
         raise CareError(_("The hospital is not in service."))
@@ -248,7 +248,7 @@ def admission_severity_change(
 ) -> Admission:
     """Record the new severity (history row + one UPDATE of the case); when it needs another
     bed type, move the patient to such a bed in the same hospital, or alert if there is none."""
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     if severity not in Severity.values:
         raise CareError(_("Unknown severity."))
     now = timezone.now()
@@ -300,7 +300,7 @@ def admission_transfer(
     *, actor, admission: Admission, facility: Facility, at: datetime | None = None
 ) -> Admission:
     """Move a patient to another hospital: this stay ends, the next one starts in a bed there."""
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     if facility.pk == admission.facility_id:
         raise CareError(_("The patient is already in this hospital."))
     now = at or timezone.now()
@@ -341,7 +341,7 @@ def admission_transfer(
 def discharge_test_record(
     *, actor, admission: Admission, sampled_at: datetime, result: str, ct=None
 ) -> DischargeTest:
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     if result not in DischargeTest.Result.values:
         raise CareError(_("A result is negative or positive."))
     if ct is not None and ct != "":
@@ -405,7 +405,7 @@ def discharge_blockers(tests) -> list[str]:
 def admission_discharge(*, actor, admission: Admission, at: datetime | None = None) -> Admission:
     """Discharge under the ed. 9 rule, free the bed, and start post-discharge monitoring (a
     control order of the category 'released', under the person's policy)."""
-    require(actor, roles.can_manage_care(actor))
+    require(actor, roles.can_manage_care)
     now = at or timezone.now()
     with transaction.atomic():
         admission = _locked(admission)

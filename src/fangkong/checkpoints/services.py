@@ -177,7 +177,7 @@ def arrival_register(
     at: datetime | None = None,
 ) -> Arrival:
     """Register one arrival, decide the disposition and open the control order it needs."""
-    require(actor, roles.can_register(actor))
+    require(actor, roles.can_register)
     if not checkpoint.active:
         raise CheckpointError(_("The checkpoint is closed."))
     # A scanned health code carries the ID number at its end, as the sampling scanner reads it.
@@ -283,7 +283,7 @@ def transfer_create(
 ) -> Transfer:
     """A vehicle for people under centralized isolation: each gets a room at the drop-off site
     now (control's batch assignment, that site only), so the site knows who is coming."""
-    require(actor, roles.can_transfer(actor))
+    require(actor, roles.can_transfer)
     if not vehicle.strip() or not driver.strip():
         raise CheckpointError(_("A transfer needs a vehicle and a driver."))
     if not orders:
@@ -347,7 +347,7 @@ _NEXT = {
 
 def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -> Transfer:
     """Dispatched → picked up → arrived, each with its time stamp."""
-    require(actor, roles.can_transfer(actor))
+    require(actor, roles.can_transfer)
     now = at or timezone.now()
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
@@ -370,7 +370,7 @@ def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -
 
 def passenger_check_in(*, actor, passenger: Passenger) -> Passenger:
     """The arrival check-in at the site: the person's room stay starts (control's check-in)."""
-    require(actor, roles.can_transfer(actor))
+    require(actor, roles.can_transfer)
     with transaction.atomic():
         passenger = (
             Passenger.objects.select_for_update()

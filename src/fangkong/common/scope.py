@@ -7,6 +7,8 @@ two cannot drift. Scoping is a prefix match on a materialised path (fangkong.geo
 is one index range scan on every database.
 """
 
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 
 from fangkong.geo import paths
@@ -64,11 +66,12 @@ def path_within(actor, path: str) -> bool:
     return paths.within(path, actor_path(actor))
 
 
-def require(actor, allowed: bool) -> None:
+def require(actor, rule: Callable[[object], bool]) -> None:
     """The role half of the guard, called by the service that does the work, so the page, the API,
-    the command line and the jobs meet the same rule. Actor None is the operator or the system
-    (command line, jobs, event handlers), which the role rules do not bind."""
-    if actor is not None and not allowed:
+    the command line and the jobs meet the same rule (`rule`, one of the apps' roles.can_*).
+    Actor None is the operator or the system (command line, jobs, event handlers), which the
+    role rules do not bind."""
+    if actor is not None and not rule(actor):
         raise errors.Forbidden()
 
 

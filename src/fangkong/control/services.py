@@ -188,7 +188,7 @@ def control_order_request(*, actor, person, **fields) -> ControlOrder:
     """A user's own order for a person (the API's): the user's role decides. The modules that open
     an order as the consequence of their own step (a lead, an arrival, an admission) call
     control_order_open under their own rule."""
-    require(actor, roles.can_manage_orders(actor))
+    require(actor, roles.can_manage_orders)
     return control_order_open(actor=actor, person=person, **fields)
 
 
@@ -383,7 +383,7 @@ def release_blockers(order: ControlOrder, today: date | None = None) -> list[str
 
 
 def control_order_release(*, actor, order: ControlOrder) -> ControlOrder:
-    require(actor, roles.can_manage_orders(actor))
+    require(actor, roles.can_manage_orders)
     with transaction.atomic():
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         blockers = release_blockers(order)
@@ -427,7 +427,7 @@ def order_from_token(token: str) -> ControlOrder | None:
 def health_check_record(
     *, actor, order: ControlOrder, temperature, symptoms: str = "", source: str = "worker", day=None
 ) -> HealthCheck:
-    require(actor, roles.can_manage_orders(actor))
+    require(actor, roles.can_manage_orders)
     day = day or timezone.localdate()
     try:
         temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
@@ -656,7 +656,7 @@ def rooms_assign_open(*, actor) -> dict:
     desk's own request, so the desk's role decides (rooms_assign_batch serves the other modules)."""
     from . import selectors
 
-    require(actor, roles.can_manage_rooms(actor))
+    require(actor, roles.can_manage_rooms)
     orders = selectors.order_list(actor=actor).filter(
         measure=Measure.CENTRALIZED, room__isnull=True
     )

@@ -5,12 +5,11 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied as DrfPermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -18,6 +17,7 @@ from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common.api import ImportJobSerializer
 from fangkong.common.jobs import enqueue
 from fangkong.common.models import ImportJob
+from fangkong.common.scope import require
 
 from . import selectors, services
 from .models import Person, Sex, Tag
@@ -95,11 +95,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.person_list(actor=self.request.user, filters=filters.validated_data)
 
     def get_object(self):
-        try:
-            person_id = int(self.kwargs["pk"])
-        except ValueError:
-            raise Http404 from None
-        return selectors.access_person(self.request.user, person_id)
+        return selectors.access_person(self.request.user, self.kwargs["pk"])
 
     @extend_schema(parameters=[PersonFilterSerializer])
     def list(self, request, *args, **kwargs):
@@ -110,8 +106,6 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     def reveal(self, request, pk=None):
         """The full ID number and phone, for roles that may see them; written to the audit log."""
         person = self.get_object()
-        if not can_see_pii(request.user):
-            raise DrfPermissionDenied("your role may not see personal data")
         return Response(person_pii_reveal(actor=request.user, person=person))
 
     @extend_schema(
@@ -133,8 +127,6 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
         """Import a CSV or XLSX; every bad row comes back with its line, column and reason."""
-        if not can_import_people(request.user):
-            raise DrfPermissionDenied("your role may not import people")
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         job = import_upload(actor=request.user, upload=upload.validated_data["file"])
@@ -146,7 +138,9 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
 def import_upload(*, actor, upload) -> ImportJob | None:
     """Import an uploaded file now, or, with Redis configured, queue it for `fangkong worker` and
-    return None (the job appears in the list when the worker starts it)."""
+    return None (the job appears in the list when the worker starts it). The role is checked
+    before queuing too, so a refused upload is a 403 now rather than a failed job later."""
+    require(actor, can_import_people)
     if not settings.REDIS_URL:
         return services.people_import(actor=actor, source=upload, filename=upload.name)
     folder = Path(settings.MEDIA_ROOT) / "imports"

@@ -199,7 +199,7 @@ def _temp(name: str, columns: str) -> None:
 
 
 def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
-    require(actor, roles.can_import_samples(actor))
+    require(actor, roles.can_import_samples)
     home = _home_node(round_)
     job = _start_job(
         actor=actor, kind="testing_samples", filename=filename, path=home.path if home else ""
@@ -749,7 +749,7 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
 
 
 def import_results(*, actor, source, filename: str) -> ImportJob:
-    require(actor, roles.can_report(actor))
+    require(actor, roles.can_report)
     path = actor_path(actor) or ""
     job = _start_job(actor=actor, kind="testing_results", filename=filename, path=path)
     try:

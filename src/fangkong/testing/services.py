@@ -65,7 +65,7 @@ def round_create(
     warning_hours: int | None = None,
     breach_hours: int | None = None,
 ) -> Round:
-    require(actor, roles.can_manage_rounds(actor))
+    require(actor, roles.can_manage_rounds)
     if not scope:
         raise TestingError(_("a round needs at least one jurisdiction in its scope"))
     if not 1 <= pool_size <= 20:
@@ -118,7 +118,7 @@ def site_create(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Site:
-    require(actor, roles.can_manage_rounds(actor))
+    require(actor, roles.can_manage_rounds)
     if Site.objects.filter(code=code).exists():
         raise Conflict(_("a site with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -149,7 +149,7 @@ def site_create(
 def lab_create(
     *, actor, code: str, name: str, jurisdiction: Jurisdiction, daily_capacity: int = 0
 ) -> Lab:
-    require(actor, roles.can_manage_rounds(actor))
+    require(actor, roles.can_manage_rounds)
     if Lab.objects.filter(code=code).exists():
         raise Conflict(_("a lab with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -452,7 +452,7 @@ def desk_scan(
     """A scan as a desk sends it, by codes: round, site and person looked up within the actor's
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
     an open pool) are a single statement, lookup and swab together (scan_in_one)."""
-    require(actor, roles.can_sample(actor))
+    require(actor, roles.can_sample)
     wants_person = subject == Tube.Subject.PERSON and code
     number = scan_number(code) if wants_person else ""
     stripped = barcode.strip()
@@ -642,7 +642,7 @@ def _sample_insert(round_, tube, person, kind, actor, now) -> bool:
 
 
 def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
-    require(actor, roles.can_sample(actor))
+    require(actor, roles.can_sample)
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.status != Tube.Status.OPEN:
@@ -667,7 +667,7 @@ def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
 
 
 def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
-    require(actor, roles.can_sample(actor))
+    require(actor, roles.can_sample)
     if Box.objects.filter(code=code).exists():
         raise Conflict(_("a box with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -683,7 +683,7 @@ def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
 
 
 def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None = None) -> int:
-    require(actor, roles.can_sample(actor))
+    require(actor, roles.can_sample)
     now = at or timezone.now()
     if box.handed_over_at:
         raise TestingError(_("the box has been handed over"))
@@ -705,7 +705,7 @@ def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None 
 
 
 def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | None = None) -> Box:
-    require(actor, roles.can_sample(actor))
+    require(actor, roles.can_sample)
     now = at or timezone.now()
     with transaction.atomic():
         box.handed_over_at = box.handed_over_at or now
@@ -725,7 +725,7 @@ def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | 
 
 
 def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> int:
-    require(actor, roles.can_report(actor))
+    require(actor, roles.can_report)
     now = at or timezone.now()
     with transaction.atomic():
         box.received_at = box.received_at or now
@@ -746,7 +746,7 @@ def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> 
 
 def tube_receive(*, actor, tube: Tube, lab: Lab, at: dt.datetime | None = None) -> Tube:
     """A lab scans one tube on arrival; scanning it again changes nothing."""
-    require(actor, roles.can_report(actor))
+    require(actor, roles.can_report)
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.received_at is not None:
@@ -780,7 +780,7 @@ def result_record(
     ct_n: Decimal | None = None,
 ) -> dict:
     """One tube's result from a lab system. The same result again is harmless; a different one is refused."""
-    require(actor, roles.can_report(actor))
+    require(actor, roles.can_report)
     if result not in Result.values:
         raise TestingError(_("the result must be negative, positive or invalid"))
     with transaction.atomic():

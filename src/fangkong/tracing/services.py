@@ -153,7 +153,7 @@ def case_open(
 ) -> Case:
     """Open the case of a person (one per person). A person already under a control order, or a
     lead already under control, is "found under control"; a lead becomes the case, links kept."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     if classification not in (
         Classification.SUSPECTED,
         Classification.CONFIRMED,
@@ -243,7 +243,7 @@ def case_reclassify(
 ) -> Case:
     """Suspected → confirmed/asymptomatic/excluded, asymptomatic → confirmed/excluded; the case
     keeps its number, links and history (one CaseEvent per change)."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     at = at or timezone.now()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -285,7 +285,7 @@ def case_reclassify(
 
 
 def case_severity_set(*, actor, case: Case, severity: str, note: str = "") -> Case:
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     if severity not in Severity.values:
         raise TracingError(_("Unknown severity: %s") % severity)
     with transaction.atomic():
@@ -305,7 +305,7 @@ def case_severity_set(*, actor, case: Case, severity: str, note: str = "") -> Ca
 
 def case_times_set(*, actor, case: Case, onset_date=None, sampling_date=None, **times) -> Case:
     """Record five-earlies moments (and onset/sampling dates); the window follows unless edited."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     unknown = set(times) - set(FIVE_EARLIES)
     if unknown:
         raise TracingError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
@@ -346,7 +346,7 @@ def case_window_set(
     *, actor, case: Case, start: dt.datetime | None, end: dt.datetime | None, note: str = ""
 ) -> Case:
     """Edit the infectious window by hand; start None goes back to the derived window."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         before = (_iso(case.window_start), _iso(case.window_end))
@@ -389,7 +389,7 @@ def activity_add(
     public: bool = False,
     place_jpath: str = "",
 ) -> Activity:
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     if setting not in Setting.values:
         raise TracingError(_("Unknown setting: %s") % setting)
     if not place.strip():
@@ -469,7 +469,7 @@ def travel_add(
     mode="",
     reference="",
 ) -> Travel:
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     if arrived_at and arrived_at < departed_at:
         raise TracingError(_("A journey cannot arrive before it departs."))
     with transaction.atomic():
@@ -514,7 +514,7 @@ def contact_add(
     One lead per person: a second exposure merges into the existing lead (the closer kind and the
     latest exposure win); a lead excluded before this exposure opens again. An epidemiologist's
     contact is pushed to the person's grid at once."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     if (source_case is None) == (source_contact is None):
         raise TracingError(_("A contact is exposed to one case or to one contact."))
     if setting not in Setting.values:
@@ -697,7 +697,7 @@ def _transition(actor, contact: Contact, allowed, state: str, **fields) -> Conta
 def lead_verify(*, actor, contact: Contact, reachable: bool = True, note: str = "") -> Contact:
     """The grid worker found the person (reachable) — or could not: the lead stays on the list,
     marked unreachable, and the grid's alert says so."""
-    require(actor, roles.can_work_leads(actor))
+    require(actor, roles.can_work_leads)
     who = actor if getattr(actor, "is_authenticated", False) else None
     if not reachable:
         with transaction.atomic():
@@ -732,7 +732,7 @@ def lead_verify(*, actor, contact: Contact, reachable: bool = True, note: str = 
 
 
 def lead_exclude(*, actor, contact: Contact, reason: str) -> Contact:
-    require(actor, roles.can_work_leads(actor))
+    require(actor, roles.can_work_leads)
     reason = (reason or "").strip()
     if not reason:
         raise TracingError(_("Give the reason for excluding the lead."))
@@ -750,7 +750,7 @@ def lead_exclude(*, actor, contact: Contact, reason: str) -> Contact:
 def lead_control(*, actor, contact: Contact, start: dt.datetime | None = None) -> Contact:
     """A verified lead under control: the control module opens the order under the person's
     jurisdiction's policy; a person already under an open order keeps that order."""
-    require(actor, roles.can_work_leads(actor))
+    require(actor, roles.can_work_leads)
     from fangkong.control import services as control
     from fangkong.control.models import ControlOrder
 
@@ -864,7 +864,7 @@ def cluster_event_create(
 ) -> ClusterEvent:
     """A named cluster event in `jpath` (default: the actor's own node; a superuser without one
     names it at the root) with the given cases linked to it."""
-    require(actor, roles.can_investigate(actor))
+    require(actor, roles.can_investigate)
     jpath = jpath or operator_or_actor_path(actor)
     if jpath is None:
         raise errors.Forbidden

@@ -191,3 +191,14 @@ def test_the_role_rule_binds_callers_other_than_the_api(tree, people, make_user)
         bulk.import_results(actor=grid_worker, source=None, filename="r.csv")
     # The operator at the command line (actor None) is not bound by the role rules.
     assert tracing.case_open(actor=None, person=people["a"][0], classification="confirmed").pk
+
+
+def test_a_user_without_a_node_who_is_no_superuser_sees_no_drop_off_site(tree, root):
+    from fangkong.checkpoints.selectors import drop_off_sites, grid_options
+    from fangkong.control.tests.factories import make_site
+
+    site = make_site(tree["district"], rooms=1)
+    nodeless = UserFactory(role="checkpoint_staff")
+    assert list(drop_off_sites(actor=nodeless)) == []
+    assert list(grid_options(actor=nodeless, q="网格")) == []
+    assert [s.pk for s in drop_off_sites(actor=root)] == [site.pk]

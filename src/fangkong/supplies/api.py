@@ -14,6 +14,18 @@ from . import selectors, services
 from .models import Enterprise, Item, Movement, OutputReport, SupplyRequest, Warehouse
 
 
+def _warehouse_named(data: dict, field: str) -> Warehouse | None:
+    """The warehouse a body names by code in `field` (None if it names none). It may lie outside
+    the caller's subtree (stock sent to another district, a delivery point), so it is looked up
+    by code, not through the guard; the service decides what may be done with it."""
+    if not data.get(field):
+        return None
+    found = Warehouse.objects.filter(code=data[field]).first()
+    if found is None:
+        raise serializers.ValidationError({field: ["unknown warehouse"]})
+    return found
+
+
 class ItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = Item
@@ -127,13 +139,7 @@ class MovementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         item = Item.objects.filter(code=v["item"]).first()
         if item is None:
             raise serializers.ValidationError({"item": [f"unknown item {v['item']}"]})
-        destination = None
-        if v["kind"] == "transfer" and v.get("destination"):
-            # The destination may lie outside the caller's subtree (sending stock to another
-            # district), so it is looked up by code, not through the guard.
-            destination = Warehouse.objects.filter(code=v["destination"]).first()
-            if destination is None:
-                raise serializers.ValidationError({"destination": ["unknown warehouse"]})
+        destination = _warehouse_named(v, "destination") if v["kind"] == "transfer" else None
         lines = services.movement_record(
             actor=request.user,
             warehouse=warehouse,
@@ -313,11 +319,7 @@ class RequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         item = Item.objects.filter(code=v["item"]).first()
         if item is None:
             raise serializers.ValidationError({"item": ["unknown item"]})
-        deliver_to = None
-        if v["deliver_to"]:
-            deliver_to = Warehouse.objects.filter(code=v["deliver_to"]).first()
-            if deliver_to is None:
-                raise serializers.ValidationError({"deliver_to": ["unknown warehouse"]})
+        deliver_to = _warehouse_named(v, "deliver_to")
         supply_request = services.supply_request_create(
             actor=request.user,
             jurisdiction=node,

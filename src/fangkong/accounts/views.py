@@ -17,7 +17,7 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request):
-    node = geo_selectors.actor_root(request.user)
+    node = geo_selectors.actor_node(request.user)
     context = {"node": node}
     if node is not None:
         context.update(

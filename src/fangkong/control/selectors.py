@@ -7,9 +7,10 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from fangkong.common.scope import access, operator_or_actor_path, scoped
+from fangkong.common.scope import access, scoped
 from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction
+from fangkong.geo.selectors import actor_node  # noqa: F401  (the views' selectors.actor_node)
 from fangkong.people.models import Person
 
 from .models import (
@@ -186,11 +187,3 @@ def room_board(*, site: Site) -> list[tuple[int, list[Room]]]:
     ):
         floors.setdefault(room.floor.number, []).append(room)
     return sorted(floors.items(), reverse=True)
-
-
-def actor_node(actor) -> Jurisdiction | None:
-    if getattr(actor, "jurisdiction", None) is not None:
-        return actor.jurisdiction
-    if operator_or_actor_path(actor) == "/":
-        return Jurisdiction.objects.filter(parent__isnull=True).order_by("path").first()
-    return None

@@ -9,7 +9,7 @@ from . import selectors
 
 @login_required
 def tree(request):
-    root = selectors.actor_root(request.user)
+    root = selectors.actor_node(request.user)
     if root is None:
         raise Http404
     return redirect("geo:node", code=root.code)
@@ -20,7 +20,7 @@ def node(request, code: str):
     current = selectors.access_jurisdiction(request.user, code)
     context = {
         "node": current,
-        "root": selectors.actor_root(request.user),
+        "root": selectors.actor_node(request.user),
         "breadcrumbs": selectors.breadcrumbs(actor=request.user, node=current),
         "people": selectors.subtree_people_count(actor=request.user, node=current),
         "levels": selectors.subtree_level_counts(actor=request.user, node=current),

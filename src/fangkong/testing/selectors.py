@@ -12,6 +12,7 @@ from fangkong.common import errors
 from fangkong.common.scope import access, actor_path, fetch, overlap_sql, scope_sql, scoped
 from fangkong.geo import paths
 from fangkong.geo.models import Jurisdiction
+from fangkong.geo.selectors import actor_node  # noqa: F401  (the views' selectors.actor_node)
 from fangkong.people.models import Person
 
 from . import bulk
@@ -91,15 +92,6 @@ def access_tube(actor, barcode: str) -> Tube:
         Tube.objects.filter(_tube_scope(actor)).select_related("site", "lab", "round"),
         barcode=barcode,
     )
-
-
-def actor_node(actor) -> Jurisdiction | None:
-    prefix = actor_path(actor)
-    if prefix is None:
-        return None
-    if prefix == "/":
-        return Jurisdiction.objects.order_by("depth", "path").first()
-    return Jurisdiction.objects.filter(path=prefix).first()
 
 
 def rotation_list(*, actor, round_: Round) -> list:

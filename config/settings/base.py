@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.common.middleware.DomainErrorMiddleware",
+    "fangkong.common.middleware.NulByteMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,9 +1,9 @@
 """Reads of the audit log, for auditors, within their subtree."""
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
 from fangkong.accounts.roles import can_read_audit
+from fangkong.common import errors
 from fangkong.common.scope import scoped
 
 from .models import AuditEntry
@@ -11,7 +11,7 @@ from .models import AuditEntry
 
 def audit_list(*, actor, filters: dict | None = None) -> QuerySet[AuditEntry]:
     if not can_read_audit(actor):
-        raise PermissionDenied("only auditors read the audit log")
+        raise errors.Forbidden()
     filters = filters or {}
     qs = scoped(AuditEntry.objects.all(), actor, "jurisdiction_path")
     if filters.get("action"):

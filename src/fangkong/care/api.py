@@ -9,19 +9,8 @@ from rest_framework.response import Response
 from fangkong.people.privacy import masked
 from fangkong.tracing.models import Severity
 
-from . import roles, selectors, services
+from . import selectors, services
 from .models import Admission, Bed, DischargeTest, Facility
-
-
-def _refuse(error):
-    return Response(
-        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
-    )
-
-
-def _require(request):
-    if not roles.can_manage_care(request.user):
-        raise PermissionDenied
 
 
 class FacilitySerializer(serializers.ModelSerializer):
@@ -129,18 +118,14 @@ class FacilityViewSet(viewsets.ReadOnlyModelViewSet):
     def bed_state(self, request, pk=None, bed_id=None):
         """Cleaning done, or a bed taken out of or back into service."""
         facility = self.get_object()
-        _require(request)
         bed = selectors.access_bed(request.user, bed_id)
         if bed.facility_id != facility.pk:
             raise PermissionDenied
         data = BedStateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            bed = services.bed_state_set(
-                actor=request.user, bed=bed, state=data.validated_data["state"]
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        bed = services.bed_state_set(
+            actor=request.user, bed=bed, state=data.validated_data["state"]
+        )
         return Response(BedSerializer(bed).data)
 
 
@@ -213,32 +198,24 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=AdmitSerializer, responses={201: AdmissionSerializer})
     def create(self, request):
         """Admit a case: a bed of the type its class and severity need, nearest first."""
-        _require(request)
         data = AdmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = selectors.access_case(request.user, data.validated_data["case"])
         facility = None
         if data.validated_data.get("facility"):
             facility = selectors.access_facility(request.user, data.validated_data["facility"])
-        try:
-            admission = services.admission_create(actor=request.user, case=case, facility=facility)
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_create(actor=request.user, case=case, facility=facility)
         return Response(AdmissionSerializer(admission).data, status=201)
 
     @extend_schema(request=AdmissionSeveritySerializer, responses=AdmissionSerializer)
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         admission = self.get_object()
-        _require(request)
         data = AdmissionSeveritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            admission = services.admission_severity_change(
-                actor=request.user, admission=admission, **data.validated_data
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_severity_change(
+            actor=request.user, admission=admission, **data.validated_data
+        )
         return Response(AdmissionSerializer(admission).data)
 
     @extend_schema(request=DischargeTestSerializer, responses={201: DischargeTestSerializer})
@@ -246,31 +223,23 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
     def tests(self, request, pk=None):
         """Record a test towards discharge (result, and Ct if measured)."""
         admission = self.get_object()
-        _require(request)
         data = DischargeTestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            test = services.discharge_test_record(
-                actor=request.user, admission=admission, **data.validated_data
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        test = services.discharge_test_record(
+            actor=request.user, admission=admission, **data.validated_data
+        )
         return Response(DischargeTestSerializer(test).data, status=201)
 
     @extend_schema(request=TransferSerializer, responses=AdmissionSerializer)
     @action(detail=True, methods=["post"])
     def transfer(self, request, pk=None):
         admission = self.get_object()
-        _require(request)
         data = TransferSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         facility = selectors.access_facility(request.user, data.validated_data["facility"])
-        try:
-            new = services.admission_transfer(
-                actor=request.user, admission=admission, facility=facility
-            )
-        except services.CareError as exc:
-            return _refuse(exc)
+        new = services.admission_transfer(
+            actor=request.user, admission=admission, facility=facility
+        )
         return Response(AdmissionSerializer(new).data)
 
     @extend_schema(request=None, responses=AdmissionSerializer)
@@ -278,9 +247,5 @@ class AdmissionViewSet(viewsets.ReadOnlyModelViewSet):
     def discharge(self, request, pk=None):
         """Discharge (plan ed. 9 rule) and start post-discharge health monitoring."""
         admission = self.get_object()
-        _require(request)
-        try:
-            admission = services.admission_discharge(actor=request.user, admission=admission)
-        except services.CareError as exc:
-            return _refuse(exc)
+        admission = services.admission_discharge(actor=request.user, admission=admission)
         return Response(AdmissionSerializer(admission).data)

@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Q, QuerySet
 
-from fangkong.common.scope import access, scope_q, scoped
+from fangkong.common.scope import access, fetch, scope_q, scoped
 from fangkong.tracing.models import Case
 
 from .models import Admission, Bed, BedType, Facility
@@ -28,12 +28,7 @@ def admission_list(*, actor, status: str | None = Admission.Status.ADMITTED) -> 
 
 
 def access_admission(actor, pk) -> Admission:
-    try:
-        return admission_list(actor=actor, status=None).get(pk=pk)
-    except Admission.DoesNotExist as exc:
-        from django.http import Http404
-
-        raise Http404 from exc
+    return fetch(admission_list(actor=actor, status=None), pk=pk)
 
 
 def access_case(actor, pk) -> Case:

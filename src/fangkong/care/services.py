@@ -13,14 +13,15 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
-from fangkong.common import errors, events
+from fangkong.common import errors, events, paths
 from fangkong.common.alerts import alert_raise
-from fangkong.common.scope import path_prefix
+from fangkong.common.scope import require
 from fangkong.common.states import place_state_set
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder
 from fangkong.tracing.models import Case, Classification, Severity
 
+from . import roles
 from .models import Admission, Bed, BedType, DischargeTest, Facility, SeverityChange, Unit
 
 UNIT_BEDS = 20  # one nursing unit per 20 beds (cabin hospitals); wards and ICUs likewise
@@ -38,7 +39,7 @@ class Conflict(CareError, errors.Conflict):
 
 
 class NoBed(Conflict):
-    pass
+    code = "no_bed"
 
 
 def bed_type_for(classification: str, severity: str) -> str:
@@ -136,6 +137,7 @@ def facility_create(
 
 def bed_state_set(*, actor, bed: Bed, state: str) -> Bed:
     """Disinfection done (cleaning → vacant), or a bed taken out of / back into service."""
+    require(actor, roles.can_manage_care)
     return place_state_set(
         actor=actor,
         place=bed,
@@ -158,9 +160,9 @@ def _take_bed(*, bed_type: str, near: str, facility: Facility | None = None) -> 
     if facility is not None:
         qs = qs.filter(facility=facility)
     else:
-        qs = qs.filter(facility__jpath__startswith=path_prefix(near, 2)).annotate(
+        qs = qs.filter(facility__jpath__startswith=paths.prefix(near, 2)).annotate(
             near=When_(
-                When(facility__jpath__startswith=path_prefix(near, 3), then=Value(0)),
+                When(facility__jpath__startswith=paths.prefix(near, 3), then=Value(0)),
                 default=Value(1),
                 output_field=IntegerField(),
             )
@@ -184,6 +186,7 @@ def admission_create(
 ) -> Admission:
     """Admit a case to a bed of the type its class and severity need; sets Case.admitted_at and
     ends the person's control order (they leave the isolation room for the hospital)."""
+    require(actor, roles.can_manage_care)
     bed_type = bed_type_for(case.classification, case.severity)
     if facility is not None and not facility.active:
         raise CareError(_("The hospital is not in service."))
@@ -244,6 +247,7 @@ def admission_severity_change(
 ) -> Admission:
     """Record the new severity (history row + one UPDATE of the case); when it needs another
     bed type, move the patient to such a bed in the same hospital, or alert if there is none."""
+    require(actor, roles.can_manage_care)
     if severity not in Severity.values:
         raise CareError(_("Unknown severity."))
     now = timezone.now()
@@ -295,6 +299,7 @@ def admission_transfer(
     *, actor, admission: Admission, facility: Facility, at: datetime | None = None
 ) -> Admission:
     """Move a patient to another hospital: this stay ends, the next one starts in a bed there."""
+    require(actor, roles.can_manage_care)
     if facility.pk == admission.facility_id:
         raise CareError(_("The patient is already in this hospital."))
     now = at or timezone.now()
@@ -335,6 +340,7 @@ def admission_transfer(
 def discharge_test_record(
     *, actor, admission: Admission, sampled_at: datetime, result: str, ct=None
 ) -> DischargeTest:
+    require(actor, roles.can_manage_care)
     if result not in DischargeTest.Result.values:
         raise CareError(_("A result is negative or positive."))
     if ct is not None and ct != "":
@@ -398,12 +404,13 @@ def discharge_blockers(tests) -> list[str]:
 def admission_discharge(*, actor, admission: Admission, at: datetime | None = None) -> Admission:
     """Discharge under the ed. 9 rule, free the bed, and start post-discharge monitoring (a
     control order of the category 'released', under the person's policy)."""
+    require(actor, roles.can_manage_care)
     now = at or timezone.now()
     with transaction.atomic():
         admission = _locked(admission)
         blockers = discharge_blockers(admission.tests.values_list("sampled_at", "result", "ct"))
         if blockers:
-            raise CareError(" ".join(blockers))
+            raise CareError(" ".join(blockers), code="discharge_not_met")
         _free(admission.bed)
         person = admission.case.person
         try:

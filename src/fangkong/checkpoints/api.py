@@ -5,22 +5,16 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
 from fangkong.control.models import ControlOrder, Site
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.models import DocumentType
 
-from . import roles, selectors, services
+from . import selectors, services
 from .models import Arrival, Checkpoint, HealthCode, Passenger, Transfer
-
-
-def _refuse(error):
-    return Response(
-        {"detail": str(error)}, status=409 if isinstance(error, services.Conflict) else 400
-    )
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
@@ -121,17 +115,12 @@ class ArrivalViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=RegisterSerializer, responses={201: ArrivalSerializer})
     def create(self, request):
         """Register an arrival: the rules decide the disposition and open its control order."""
-        if not roles.can_register(request.user):
-            raise PermissionDenied
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         checkpoint = selectors.access_checkpoint(request.user, values.pop("checkpoint"))
-        try:
-            values["destination_grid"] = grid_by_code(values["destination_grid"])
-            arrival = services.arrival_register(actor=request.user, checkpoint=checkpoint, **values)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        values["destination_grid"] = grid_by_code(values["destination_grid"])
+        arrival = services.arrival_register(actor=request.user, checkpoint=checkpoint, **values)
         return Response(ArrivalSerializer(arrival).data, status=201)
 
 
@@ -209,21 +198,16 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_transfer(self.request.user, self.kwargs["pk"])
 
-    def _require(self):
-        if not roles.can_transfer(self.request.user):
-            raise PermissionDenied
-
     @extend_schema(request=TransferCreateSerializer, responses={201: TransferSerializer})
     def create(self, request):
         """A vehicle for people under centralized isolation; rooms at the drop-off site."""
-        self._require()
         data = TransferCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         checkpoint = selectors.access_checkpoint(request.user, v["checkpoint"])
         site = selectors.drop_off_sites(actor=request.user).filter(pk=v["site"]).first()
         if site is None:
-            return Response({"detail": "unknown site"}, status=404)
+            raise errors.NotFound("unknown site")
         # Only people registered at the caller's checkpoints may be put on board.
         order_ids = set(
             selectors.arrival_list(actor=request.user)
@@ -231,22 +215,19 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
             .values_list("order_id", flat=True)
         )
         if order_ids != set(v["orders"]):
-            return Response({"detail": "unknown order"}, status=404)
-        try:
-            transfer = services.transfer_create(
-                actor=request.user,
-                checkpoint=checkpoint,
-                site=Site.objects.get(pk=site.pk),
-                vehicle=v["vehicle"],
-                driver=v["driver"],
-                driver_phone=v["driver_phone"],
-                pickup=v["pickup"],
-                orders=list(
-                    ControlOrder.objects.filter(pk__in=order_ids).select_related("person", "room")
-                ),
-            )
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+            raise errors.NotFound("unknown order")
+        transfer = services.transfer_create(
+            actor=request.user,
+            checkpoint=checkpoint,
+            site=Site.objects.get(pk=site.pk),
+            vehicle=v["vehicle"],
+            driver=v["driver"],
+            driver_phone=v["driver_phone"],
+            pickup=v["pickup"],
+            orders=list(
+                ControlOrder.objects.filter(pk__in=order_ids).select_related("person", "room")
+            ),
+        )
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data, status=201)
 
     def get_object_by(self, pk):
@@ -257,11 +238,7 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
     def advance(self, request, pk=None):
         """Dispatched → picked up → arrived."""
         transfer = self.get_object()
-        self._require()
-        try:
-            transfer = services.transfer_advance(actor=request.user, transfer=transfer)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        transfer = services.transfer_advance(actor=request.user, transfer=transfer)
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data)
 
     @extend_schema(request=CheckInSerializer, responses=TransferSerializer)
@@ -269,14 +246,10 @@ class TransferViewSet(viewsets.ReadOnlyModelViewSet):
     def check_in(self, request, pk=None):
         """A passenger's arrival check-in into their room at the site."""
         transfer = self.get_object()
-        self._require()
         data = CheckInSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         passenger = transfer.passengers.filter(pk=data.validated_data["passenger"]).first()
         if passenger is None:
             raise Http404
-        try:
-            services.passenger_check_in(actor=request.user, passenger=passenger)
-        except services.CheckpointError as exc:
-            return _refuse(exc)
+        services.passenger_check_in(actor=request.user, passenger=passenger)
         return Response(TransferSerializer(self.get_object_by(transfer.pk)).data)

@@ -3,10 +3,10 @@
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
-from fangkong.common.scope import access, scope_q, scoped
+from fangkong.common import paths
+from fangkong.common.scope import access, actor_path, fetch, scope_q, scoped
 from fangkong.control.models import Site
 from fangkong.geo.models import Jurisdiction, Level
 
@@ -50,19 +50,15 @@ def transfer_list(*, actor) -> QuerySet[Transfer]:
 
 
 def access_transfer(actor, pk) -> Transfer:
-    try:
-        return transfer_list(actor=actor).get(pk=pk)
-    except Transfer.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(transfer_list(actor=actor), pk=pk)
 
 
 def access_passenger(actor, pk) -> Passenger:
-    try:
-        return Passenger.objects.select_related("transfer", "order").get(
-            Q(pk=pk), scope_q(actor, "transfer__jpath") | scope_q(actor, "transfer__site__jpath")
-        )
-    except Passenger.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(
+        Passenger.objects.select_related("transfer", "order"),
+        scope_q(actor, "transfer__jpath") | scope_q(actor, "transfer__site__jpath"),
+        pk=pk,
+    )
 
 
 def transfer_board(*, actor, now=None) -> dict:
@@ -110,24 +106,22 @@ def awaiting_transfer(*, actor, checkpoint: Checkpoint | None = None) -> QuerySe
 
 def drop_off_sites(*, actor) -> QuerySet[Site]:
     """Isolation sites a transfer may go to: any active one of the actor's city."""
-    path = getattr(getattr(actor, "jurisdiction", None), "path", None) or "/"
-    parts = [p for p in path.split("/") if p]
-    city = "/" + "/".join(parts[:2]) + "/" if len(parts) >= 2 else "/"
-    qs = Site.objects.filter(active=True)
-    if city != "/":
-        qs = qs.filter(jpath__startswith=city)
+    path = actor_path(actor)
+    if path is None:
+        return Site.objects.none()
+    qs = Site.objects.filter(active=True, jpath__startswith=paths.prefix(path, 2))
     return qs.annotate(free=Count("rooms", filter=Q(rooms__state="vacant"))).order_by("code")
 
 
 def grid_options(*, actor, q: str) -> QuerySet[Jurisdiction]:
     """Destination grids of the actor's city matching the typed name or code (not personal data:
     an arrival may be bound for any grid of the city)."""
-    path = getattr(getattr(actor, "jurisdiction", None), "path", None) or "/"
-    parts = [p for p in path.split("/") if p]
-    city = "/" + "/".join(parts[:2]) + "/" if len(parts) >= 2 else "/"
-    qs = Jurisdiction.objects.filter(level=Level.GRID, path__startswith=city)
+    path = actor_path(actor)
+    qs = Jurisdiction.objects.filter(
+        level=Level.GRID, path__startswith=paths.prefix(path or "/", 2)
+    )
     q = q.strip()
-    if not q:
+    if path is None or not q:
         return qs.none()
     return (
         qs.filter(Q(name__contains=q) | Q(code__startswith=q) | Q(parent__name__contains=q))

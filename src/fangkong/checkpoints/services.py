@@ -18,6 +18,7 @@ from fangkong.command.models import SEVERITY
 from fangkong.command.selectors import is_risk_origin
 from fangkong.common import errors
 from fangkong.common.models import Alert
+from fangkong.common.scope import require
 from fangkong.control import services as control
 from fangkong.control.models import Category, ControlOrder, Measure, Site
 from fangkong.geo.models import Jurisdiction, Level
@@ -25,6 +26,7 @@ from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
 from fangkong.testing.services import scan_number
 
+from . import roles
 from .models import Arrival, Checkpoint, Disposition, HealthCode, Passenger, Transfer
 
 FEVER = Decimal("37.3")
@@ -170,6 +172,7 @@ def arrival_register(
     at: datetime | None = None,
 ) -> Arrival:
     """Register one arrival, decide the disposition and open the control order it needs."""
+    require(actor, roles.can_register)
     if not checkpoint.active:
         raise CheckpointError(_("The checkpoint is closed."))
     # A scanned health code carries the ID number at its end, as the sampling scanner reads it.
@@ -206,7 +209,8 @@ def arrival_register(
         )
         if decision.category is not None and person is None:
             raise CheckpointError(
-                _("Not in the registry: choose the destination grid so the grid can follow up.")
+                _("Not in the registry: choose the destination grid so the grid can follow up."),
+                code="destination_grid_required",
             )
         disposition, order = decision.disposition, None
         if decision.category is not None:
@@ -274,6 +278,7 @@ def transfer_create(
 ) -> Transfer:
     """A vehicle for people under centralized isolation: each gets a room at the drop-off site
     now (control's batch assignment, that site only), so the site knows who is coming."""
+    require(actor, roles.can_transfer)
     if not vehicle.strip() or not driver.strip():
         raise CheckpointError(_("A transfer needs a vehicle and a driver."))
     if not orders:
@@ -337,6 +342,7 @@ _NEXT = {
 
 def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -> Transfer:
     """Dispatched → picked up → arrived, each with its time stamp."""
+    require(actor, roles.can_transfer)
     now = at or timezone.now()
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
@@ -359,6 +365,7 @@ def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -
 
 def passenger_check_in(*, actor, passenger: Passenger) -> Passenger:
     """The arrival check-in at the site: the person's room stay starts (control's check-in)."""
+    require(actor, roles.can_transfer)
     with transaction.atomic():
         passenger = (
             Passenger.objects.select_for_update()

@@ -7,12 +7,12 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from fangkong.common import jobs
+from fangkong.common import errors, jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
@@ -35,10 +35,6 @@ from .models import (
 )
 
 PARSERS = [JSONParser, FormParser, MultiPartParser]
-
-
-def _refused(error: services.CommandRefused) -> Response:
-    return Response({"detail": str(error)}, status=status.HTTP_400_BAD_REQUEST)
 
 
 class UnitSerializer(serializers.ModelSerializer):
@@ -70,12 +66,7 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
         data = UnitCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         node = selectors.node_within(request.user, data.validated_data.pop("node"))
-        try:
-            unit = services.unit_create(
-                actor=request.user, jurisdiction=node, **data.validated_data
-            )
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        unit = services.unit_create(actor=request.user, jurisdiction=node, **data.validated_data)
         return Response(UnitSerializer(unit).data, status=201)
 
 
@@ -206,10 +197,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
             node=fields.pop("node", None),
             user=fields.pop("user", None),
         )
-        try:
-            task = services.task_dispatch(actor=request.user, **fields, **assignee)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        task = services.task_dispatch(actor=request.user, **fields, **assignee)
         return Response(
             TaskSerializer(selectors.access_task(request.user, task.pk)).data, status=201
         )
@@ -220,10 +208,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         task = self.get_object()
         data = FeedbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            update = services.task_feedback(actor=request.user, task=task, **data.validated_data)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        update = services.task_feedback(actor=request.user, task=task, **data.validated_data)
         return Response(TaskUpdateSerializer(update).data, status=201)
 
     @extend_schema(request=StateSerializer, responses={200: TaskSerializer})
@@ -232,10 +217,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
         task = self.get_object()
         data = StateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.task_set_state(actor=request.user, task=task, **data.validated_data)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        services.task_set_state(actor=request.user, task=task, **data.validated_data)
         return Response(TaskSerializer(selectors.access_task(request.user, task.pk)).data)
 
 
@@ -341,10 +323,7 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         node = selectors.node_within(request.user, fields.pop("node"))
-        try:
-            inspection = services.inspection_start(actor=request.user, jurisdiction=node, **fields)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        inspection = services.inspection_start(actor=request.user, jurisdiction=node, **fields)
         return Response(InspectionSerializer(inspection).data, status=201)
 
     @extend_schema(request=SubmitSerializer, responses={200: InspectionDetailSerializer})
@@ -359,16 +338,13 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
                 "unit"
             ]
         answers = {a["item"]: (a["result"], a["note"]) for a in data.validated_data["answers"]}
-        try:
-            services.inspection_submit(
-                actor=request.user,
-                inspection=inspection,
-                answers=answers,
-                deadline=data.validated_data.get("deadline"),
-                responsible_unit=unit,
-            )
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        services.inspection_submit(
+            actor=request.user,
+            inspection=inspection,
+            answers=answers,
+            deadline=data.validated_data.get("deadline"),
+            responsible_unit=unit,
+        )
         return Response(InspectionDetailSerializer(self.get_object()).data)
 
 
@@ -399,10 +375,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _run(self, fn, **kwargs):
         finding = self.get_object()
-        try:
-            fn(actor=self.request.user, finding=finding, **kwargs)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        fn(actor=self.request.user, finding=finding, **kwargs)
         return Response(FindingSerializer(self.get_object()).data)
 
     @extend_schema(request=RectifySerializer, responses={200: FindingSerializer})
@@ -456,12 +429,7 @@ class ResponseLevelViewSet(viewsets.ReadOnlyModelViewSet):
         fields = dict(data.validated_data)
         code = fields.pop("node", None)
         node = selectors.node_within(request.user, code) if code else None
-        try:
-            record = services.response_level_declare(
-                actor=request.user, jurisdiction=node, **fields
-            )
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        record = services.response_level_declare(actor=request.user, jurisdiction=node, **fields)
         return Response(ResponseLevelSerializer(record).data, status=201)
 
     @extend_schema(responses={200: ResponseLevelSerializer})
@@ -469,7 +437,7 @@ class ResponseLevelViewSet(viewsets.ReadOnlyModelViewSet):
     def current(self, request):
         record = selectors.response_level_current(actor=request.user)
         if record is None:
-            return Response({"detail": "no response level declared"}, status=404)
+            raise errors.NotFound("no response level declared")
         return Response(ResponseLevelSerializer(record).data)
 
 
@@ -546,12 +514,9 @@ class RiskAreaViewSet(viewsets.ReadOnlyModelViewSet):
             building = Building.objects.select_related("grid").filter(code=building_code).first()
             if building is None or not path_within(request.user, building.grid.path):
                 raise Http404
-        try:
-            area = services.risk_area_declare(
-                actor=request.user, jurisdiction=node, building=building, **fields
-            )
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        area = services.risk_area_declare(
+            actor=request.user, jurisdiction=node, building=building, **fields
+        )
         return Response(RiskAreaSerializer(area).data, status=201)
 
     @extend_schema(request=RiskFactsSerializer, responses={200: RiskAreaSerializer})
@@ -611,10 +576,7 @@ class ProposalViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _decide(self, approve: bool):
         proposal = self.get_object()
-        try:
-            services.proposal_decide(actor=self.request.user, proposal=proposal, approve=approve)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        services.proposal_decide(actor=self.request.user, proposal=proposal, approve=approve)
         return Response(ProposalSerializer(proposal).data)
 
     @extend_schema(request=None, responses={200: ProposalSerializer})
@@ -690,22 +652,16 @@ class DailyReportViewSet(viewsets.ReadOnlyModelViewSet):
         report = self.get_object()
         data = ReportEntriesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            report = services.daily_report_fill(
-                actor=request.user, report=report, entries=data.validated_data["entries"]
-            )
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        report = services.daily_report_fill(
+            actor=request.user, report=report, entries=data.validated_data["entries"]
+        )
         return Response(DailyReportSerializer(report).data)
 
     @extend_schema(request=None, responses={200: DailyReportSerializer})
     @action(detail=True, methods=["post"])
     def sign(self, request, pk=None):
         report = self.get_object()
-        try:
-            report = services.daily_report_sign(actor=request.user, report=report)
-        except services.CommandRefused as exc:
-            return _refused(exc)
+        report = services.daily_report_sign(actor=request.user, report=report)
         return Response(DailyReportSerializer(report).data)
 
 

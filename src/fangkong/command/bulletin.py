@@ -16,6 +16,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from fangkong.common import paths
 from fangkong.geo.models import Jurisdiction, Level
 
 # Two-character surnames in use today; every other name's surname is its first character.
@@ -85,9 +86,8 @@ def bulletin_data(*, node: Jurisdiction, day: dt.date) -> dict:
     }
 
     def containing(path: str, level: str) -> Jurisdiction | None:
-        parts = [p for p in path.split("/") if p]
-        for i in range(len(parts), 0, -1):
-            found = places.get("/" + "/".join(parts[:i]) + "/")
+        for above in reversed(paths.ancestors(path)):
+            found = places.get(above)
             if found is not None and found.level == level:
                 return found
         return None

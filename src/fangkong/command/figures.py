@@ -21,7 +21,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.common import registry
+from fangkong.common import paths, registry
 
 Provider = Callable[[str, dt.date], dict]
 
@@ -201,7 +201,6 @@ def testing_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
     """Tubes and swabs sampled on each day, tubes reported and positive, and the rounds open now:
     one pass over the subtree's tubes of those days."""
     from fangkong.testing.models import Round, Tube
-    from fangkong.testing.selectors import _ancestors
 
     first, _ = day_bounds(min(days))
     _, last = day_bounds(max(days))
@@ -226,7 +225,9 @@ def testing_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
     )
     rounds = (
         Round.objects.filter(status=Round.Status.OPEN)
-        .filter(Q(scope_nodes__path__startswith=path) | Q(scope_nodes__path__in=_ancestors(path)))
+        .filter(
+            Q(scope_nodes__path__startswith=path) | Q(scope_nodes__path__in=paths.ancestors(path))
+        )
         .values("id")
         .distinct()
         .count()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Length
-from django.http import Http404
 from django.utils import timezone
 
-from fangkong.common.scope import actor_path, scope_q, scoped
+from fangkong.common import errors, paths
+from fangkong.common.scope import actor_path, fetch, scope_q, scoped
 from fangkong.geo.models import Jurisdiction
 
 from .models import (
@@ -71,10 +71,7 @@ def task_board(*, actor, now=None) -> dict[str, QuerySet[Task]]:
 
 
 def access_task(actor, task_id: int) -> Task:
-    try:
-        return task_list(actor=actor).get(pk=task_id)
-    except Task.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(task_list(actor=actor), pk=task_id)
 
 
 def access_task_update(actor, task_id: int, update_id: int):
@@ -82,7 +79,7 @@ def access_task_update(actor, task_id: int, update_id: int):
     task = access_task(actor, task_id)
     update = task.updates.filter(pk=update_id).first()
     if update is None:
-        raise Http404
+        raise errors.NotFound
     return update
 
 
@@ -93,8 +90,8 @@ def unit_list(*, actor) -> QuerySet[Unit]:
 def node_within(actor, code: str) -> Jurisdiction:
     node = Jurisdiction.objects.filter(code=code).first()
     prefix = actor_path(actor)
-    if node is None or prefix is None or not node.path.startswith(prefix):
-        raise Http404
+    if node is None or not paths.within(node.path, prefix):
+        raise errors.NotFound
     return node
 
 
@@ -106,10 +103,7 @@ def inspection_list(*, actor) -> QuerySet[Inspection]:
 
 
 def access_inspection(actor, inspection_id: int) -> Inspection:
-    try:
-        return inspection_list(actor=actor).get(pk=inspection_id)
-    except Inspection.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(inspection_list(actor=actor), pk=inspection_id)
 
 
 def finding_list(*, actor, open_only: bool = False) -> QuerySet[Finding]:
@@ -123,10 +117,7 @@ def finding_list(*, actor, open_only: bool = False) -> QuerySet[Finding]:
 
 
 def access_finding(actor, finding_id: int) -> Finding:
-    try:
-        return finding_list(actor=actor).get(pk=finding_id)
-    except Finding.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(finding_list(actor=actor), pk=finding_id)
 
 
 # --- response levels and risk areas -----------------------------------------------------------
@@ -142,7 +133,7 @@ def response_level_history(*, actor) -> QuerySet[ResponseLevel]:
         qs = ResponseLevel.objects.all()
     else:
         qs = ResponseLevel.objects.filter(
-            Q(jpath__in=_ancestor_paths(prefix)) | Q(jpath__startswith=prefix)
+            Q(jpath__in=paths.ancestors(prefix)) | Q(jpath__startswith=prefix)
         )
     return qs.select_related("jurisdiction", "declared_by")
 
@@ -159,14 +150,10 @@ def response_level_current(*, actor) -> ResponseLevel | None:
         # The operator sees the level of the top-most node that declared one.
         return qs.order_by("depth", "-declared_at", "-id").first()
     return (
-        qs.filter(jpath__in=_ancestor_paths(prefix))
+        qs.filter(jpath__in=paths.ancestors(prefix))
         .order_by("-depth", "-declared_at", "-id")
         .first()
     )
-
-
-def _ancestor_paths(prefix: str) -> list[str]:
-    return [prefix[: i + 1] for i, ch in enumerate(prefix) if ch == "/" and i > 0]
 
 
 def risk_area_list(*, actor, active_only: bool = True) -> QuerySet[RiskArea]:
@@ -180,10 +167,7 @@ def risk_area_list(*, actor, active_only: bool = True) -> QuerySet[RiskArea]:
 
 
 def access_risk_area(actor, area_id: int) -> RiskArea:
-    try:
-        return risk_area_list(actor=actor, active_only=False).get(pk=area_id)
-    except RiskArea.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(risk_area_list(actor=actor, active_only=False), pk=area_id)
 
 
 def proposal_list(*, actor, pending_only: bool = True) -> QuerySet[Proposal]:
@@ -192,10 +176,7 @@ def proposal_list(*, actor, pending_only: bool = True) -> QuerySet[Proposal]:
 
 
 def access_proposal(actor, proposal_id: int) -> Proposal:
-    try:
-        return proposal_list(actor=actor, pending_only=False).get(pk=proposal_id)
-    except Proposal.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(proposal_list(actor=actor, pending_only=False), pk=proposal_id)
 
 
 def is_risk_origin(text_or_code: str) -> RiskArea | None:
@@ -214,7 +195,7 @@ def is_risk_origin(text_or_code: str) -> RiskArea | None:
         node_path = node.path if node else None
     if node_path is not None:
         candidates = list(
-            active.filter(external=False, jpath__in=_ancestor_paths(node_path), building=None)
+            active.filter(external=False, jpath__in=paths.ancestors(node_path), building=None)
         )
         if candidates:
             return min(candidates, key=lambda a: (SEVERITY[a.level], -len(a.jpath)))
@@ -251,10 +232,7 @@ def daily_report_list(*, actor, day=None, level: str | None = None) -> QuerySet[
 
 
 def access_daily_report(actor, report_id: int) -> DailyReport:
-    try:
-        return daily_report_list(actor=actor).get(pk=report_id)
-    except DailyReport.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(daily_report_list(actor=actor), pk=report_id)
 
 
 def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
@@ -267,7 +245,7 @@ def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
     if prefix != "/":
         qs = qs.filter(
             Q(jpath__startswith=prefix)
-            | Q(jpath__in=_ancestor_paths(prefix), state=Bulletin.State.PUBLISHED)
+            | Q(jpath__in=paths.ancestors(prefix), state=Bulletin.State.PUBLISHED)
         )
     if published_only:
         qs = qs.filter(state=Bulletin.State.PUBLISHED)
@@ -275,7 +253,4 @@ def bulletin_list(*, actor, published_only: bool = False) -> QuerySet[Bulletin]:
 
 
 def access_bulletin(actor, bulletin_id: int) -> Bulletin:
-    try:
-        return bulletin_list(actor=actor).get(pk=bulletin_id)
-    except Bulletin.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(bulletin_list(actor=actor), pk=bulletin_id)

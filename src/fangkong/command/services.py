@@ -7,7 +7,6 @@ from bisect import bisect_left
 from collections import defaultdict
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record, audit_updated
-from fangkong.common import errors, imports
+from fangkong.common import errors, imports, paths
 from fangkong.common.models import Alert
 from fangkong.common.scope import actor_path, operator_or_actor_path, path_within
 
@@ -46,21 +45,12 @@ class CommandRefused(errors.DomainError, ValueError):
 
 def _require(allowed: bool) -> None:
     if not allowed:
-        raise PermissionDenied
+        raise errors.Forbidden
 
 
 def _within(actor, path: str) -> None:
     if not path_within(actor, path):
         raise CommandRefused(_("that lies outside your jurisdiction"))
-
-
-def up_path(path: str, steps: int) -> str:
-    """The path `steps` levels above `path`, never above the root node."""
-    parts = [part for part in path.split("/") if part]
-    if not parts:
-        return "/"
-    keep = max(1, len(parts) - steps)
-    return "/" + "/".join(parts[:keep]) + "/"
 
 
 def _bulk_alerts(rows: list[Alert]) -> None:
@@ -106,7 +96,9 @@ def task_dispatch(
 ) -> Task:
     _require(roles.can_dispatch(actor))
     if sum(x is not None for x in (unit, node, user)) != 1:
-        raise CommandRefused(_("choose exactly one assignee: a unit, a node or a person"))
+        raise CommandRefused(
+            _("choose exactly one assignee: a unit, a node or a person"), code="assignee_required"
+        )
     if not title.strip():
         raise CommandRefused(_("a task needs a title"))
     if unit is not None:
@@ -225,7 +217,7 @@ def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> i
             escalation_level__gt=0, escalated_at__lte=now - period
         ).values_list("id", "escalation_level", "dispatcher_path", "title")
         # Past the root node there is nobody left to tell.
-        if up_path(row[2], row[1] - 1) != up_path(row[2], row[1])
+        if paths.up(row[2], row[1] - 1) != paths.up(row[2], row[1])
     ]
     if not rows:
         return 0
@@ -235,7 +227,7 @@ def tasks_escalate(*, now: dt.datetime, period: dt.timedelta | None = None) -> i
     for task_id, level, dispatcher_path, title in rows:
         new = level + 1
         by_level[new].append(task_id)
-        target = up_path(dispatcher_path, new - 1)
+        target = paths.up(dispatcher_path, new - 1)
         alerts.append(
             Alert(
                 kind="command.task_overdue",
@@ -329,7 +321,7 @@ def inspection_submit(
     Every item must be answered; a finding needs a note (what is wrong) and the rectification
     deadline. Without findings the inspection closes at once."""
     if inspection.inspector_id != actor.pk:
-        raise PermissionDenied
+        raise errors.Forbidden
     if inspection.state != Inspection.State.DRAFT:
         raise CommandRefused(_("the checklist was already submitted"))
     items = {
@@ -1072,7 +1064,8 @@ def daily_report_sign(
                 % {
                     "n": len(unsigned),
                     "names": "、".join(c.jurisdiction.name for c in unsigned[:5]),
-                }
+                },
+                code="reports_unsigned",
             )
         report.figures = figures.collect(report.jpath, report.day)
         report.rollup = (
@@ -1114,7 +1107,7 @@ def daily_report_return(*, actor, report: DailyReport, reason: str) -> DailyRepo
         jurisdiction_id=getattr(actor, "jurisdiction_id", None),
     ).first()
     if parent is None or report not in list(report_children(parent)):
-        raise PermissionDenied
+        raise errors.Forbidden
     if parent.state == DailyReport.State.SIGNED:
         raise CommandRefused(_("your own report is signed already"))
     if report.state != DailyReport.State.SIGNED:

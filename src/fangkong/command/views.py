@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from fangkong.common import jobs
+from fangkong.common import jobs, paths
 from fangkong.common.scope import path_within
 
 from . import roles, selectors, services
@@ -446,9 +446,9 @@ def reports(request):
         messages.success(request, _("The day's reports were assembled from the modules."))
         return redirect(f"{request.path}?day={day.isoformat()}")
     rows = list(selectors.daily_report_list(actor=request.user, day=day))
-    depth0 = min((r.jpath.count("/") for r in rows), default=0)
+    depth0 = min((paths.depth(r.jpath) for r in rows), default=0)
     for r in rows:
-        r.indent = r.jpath.count("/") - depth0
+        r.indent = paths.depth(r.jpath) - depth0
     return render(
         request,
         "command/reports.html",

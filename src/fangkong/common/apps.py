@@ -15,3 +15,6 @@ class Config(AppConfig):
         registry.nav(280, "common:alerts", _("Alert centre"))
         registry.autodiscover()
         checks.register(events.check_subscriptions)
+        from .params import bound_integer_fields
+
+        bound_integer_fields()

@@ -11,6 +11,8 @@ status and code through the MRO.
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,14 +46,18 @@ class Invalid(DomainError):
     status = 400
 
 
-class Forbidden(DomainError):
+class Forbidden(DomainError, PermissionDenied):
+    """The actor's role may not do this. Also a PermissionDenied, for Django's own handling."""
+
     code = "forbidden"
     status = 403
     default_message = _("Your role may not do this.")
 
 
-class NotFound(DomainError):
-    """Missing and outside the actor's subtree are the same answer (Zulip's access_* rule)."""
+class NotFound(DomainError, Http404):
+    """Missing and outside the actor's subtree are the same answer (Zulip's access_* rule).
+
+    Also an Http404, so Django's own handling and older `except Http404` callers see a 404."""
 
     code = "not_found"
     status = 404

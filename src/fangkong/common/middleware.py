@@ -1,4 +1,6 @@
-"""Chinese first: the UI is Simplified Chinese unless the user picks English with the switch."""
+"""Chinese first, the pages' half of the error contract, and the floor under every parameter."""
+
+from django.utils.translation import gettext_lazy as _
 
 
 class ChineseFirstMiddleware:
@@ -28,11 +30,42 @@ class DomainErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.shortcuts import render
-
         from .errors import DomainError
 
         if not isinstance(exception, DomainError) or request.path.startswith("/api/"):
             return None
-        template = "common/_error.html" if getattr(request, "htmx", False) else "common/error.html"
-        return render(request, template, {"error": exception}, status=exception.status)
+        return error_response(request, exception)
+
+
+def error_response(request, error):
+    """A DomainError as the client reads it: the API's JSON body, or a page (an htmx fragment)."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse(error.as_dict(), status=error.status)
+    from django.shortcuts import render
+
+    template = "common/_error.html" if getattr(request, "htmx", False) else "common/error.html"
+    return render(request, template, {"error": error}, status=error.status)
+
+
+class NulByteMiddleware:
+    """A NUL byte in the path or a parameter is refused with a 400 before any view runs.
+
+    No text column stores one (PostgreSQL rejects it inside the query: a 500), and no real
+    client sends one; JSON bodies are covered by the serializers' own check."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        form = request.content_type == "application/x-www-form-urlencoded"
+        if "\x00" in request.path or _has_nul(request.GET) or (form and _has_nul(request.POST)):
+            from .errors import Invalid
+
+            return error_response(request, Invalid(_("A parameter contains a NUL character.")))
+        return self.get_response(request)
+
+
+def _has_nul(params) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in params.getlist(key)) for key in params)

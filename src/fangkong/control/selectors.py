@@ -7,8 +7,10 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from fangkong.common.scope import access, operator_or_actor_path, scoped
+from fangkong.common import paths
+from fangkong.common.scope import access, scoped
 from fangkong.geo.models import Jurisdiction
+from fangkong.geo.selectors import actor_node  # noqa: F401  (the views' selectors.actor_node)
 from fangkong.people.models import Person
 
 from .models import (
@@ -154,9 +156,11 @@ def reserve(*, node: Jurisdiction, today=None) -> dict:
     # The declared population where the tree has one (counting a 10-million registry takes
     # ~0.6 s); the registry count otherwise.
     residents = node.population or Person.objects.filter(jpath__startswith=node.path).count()
-    parts = [p for p in node.path.split("/") if p]
-    ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-    setting = JurisdictionSetting.objects.filter(path__in=ancestors).order_by("-path").first()
+    setting = (
+        JurisdictionSetting.objects.filter(path__in=paths.ancestors(node.path))
+        .order_by("-path")
+        .first()
+    )
     since = timezone.now() - timedelta(days=3)
     sites = list(Site.objects.filter(jpath__startswith=node.path).values_list("id", flat=True))
     intake = Stay.objects.filter(room__site_id__in=sites, checked_in_at__gte=since).count()
@@ -183,11 +187,3 @@ def room_board(*, site: Site) -> list[tuple[int, list[Room]]]:
     ):
         floors.setdefault(room.floor.number, []).append(room)
     return sorted(floors.items(), reverse=True)
-
-
-def actor_node(actor) -> Jurisdiction | None:
-    if getattr(actor, "jurisdiction", None) is not None:
-        return actor.jurisdiction
-    if operator_or_actor_path(actor) == "/":
-        return Jurisdiction.objects.filter(parent__isnull=True).order_by("path").first()
-    return None

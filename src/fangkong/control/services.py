@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record
-from fangkong.common import errors, events
+from fangkong.common import errors, events, paths
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
-from fangkong.common.scope import path_prefix
+from fangkong.common.scope import require
 from fangkong.common.states import place_state_set
 
+from . import roles
 from .models import (
     Category,
     ControlOrder,
@@ -50,7 +51,7 @@ class Conflict(ControlError, errors.Conflict):
 
 
 class NoRoom(Conflict):
-    pass
+    code = "no_room"
 
 
 # --- policy arithmetic -------------------------------------------------------------------------
@@ -100,10 +101,8 @@ def policy_rule(policy: Policy, category: str) -> list[tuple[str, int, list[int]
 
 def policy_for(path: str) -> Policy:
     """The policy chosen by the nearest node on the path, else the newest ed. 9."""
-    parts = [p for p in path.split("/") if p]
-    ancestors = ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
     setting = (
-        JurisdictionSetting.objects.filter(path__in=ancestors, policy__isnull=False)
+        JurisdictionSetting.objects.filter(path__in=paths.ancestors(path), policy__isnull=False)
         .select_related("policy")
         .order_by("-path")
         .first()
@@ -182,6 +181,14 @@ def _plan_rows(order_id: int, plan: Plan):
     ]
     tests = [ControlTest(order_id=order_id, day=d, scheduled_date=when) for d, when in plan.tests]
     return steps, tests
+
+
+def control_order_request(*, actor, person, **fields) -> ControlOrder:
+    """A user's own order for a person (the API's): the user's role decides. The modules that open
+    an order as the consequence of their own step (a lead, an arrival, an admission) call
+    control_order_open under their own rule."""
+    require(actor, roles.can_manage_orders)
+    return control_order_open(actor=actor, person=person, **fields)
 
 
 def control_order_open(
@@ -375,11 +382,12 @@ def release_blockers(order: ControlOrder, today: date | None = None) -> list[str
 
 
 def control_order_release(*, actor, order: ControlOrder) -> ControlOrder:
+    require(actor, roles.can_manage_orders)
     with transaction.atomic():
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         blockers = release_blockers(order)
         if blockers:
-            raise ControlError(" ".join(blockers))
+            raise ControlError(" ".join(blockers), code="release_not_met")
         if order.room_id:
             _check_out(actor, order)
         order.status = ControlOrder.Status.RELEASED
@@ -436,9 +444,19 @@ def selfreport_order(token: str) -> ControlOrder:
     return order
 
 
+def selfreport_link_check(*, actor, order: ControlOrder) -> ControlOrder:
+    """Whether `actor` may be given the order's self-report link: staff who manage orders, and
+    only while the order is open (the link closes with it)."""
+    require(actor, roles.can_manage_orders)
+    if order.status != ControlOrder.Status.OPEN:
+        raise Conflict(_("The control order has ended."), code="order_ended")
+    return order
+
+
 def selfreport_revoke(*, actor, order: ControlOrder) -> ControlOrder:
     """Withdraw the order's self-report link (lost phone, wrong recipient); a new link can be
     issued at once and is the only one that opens."""
+    require(actor, roles.can_manage_orders)
     with transaction.atomic():
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         before = order.self_report_version
@@ -456,6 +474,7 @@ def selfreport_revoke(*, actor, order: ControlOrder) -> ControlOrder:
 def health_check_record(
     *, actor, order: ControlOrder, temperature, symptoms: str = "", source: str = "worker", day=None
 ) -> HealthCheck:
+    require(actor, roles.can_manage_orders)
     day = day or timezone.localdate()
     try:
         temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
@@ -679,6 +698,18 @@ def _set_rooms(pairs: list[tuple[int, int]]) -> None:
     )
 
 
+def rooms_assign_open(*, actor) -> dict:
+    """Rooms for every open centralized order of the actor's subtree that has none: the isolation
+    desk's own request, so the desk's role decides (rooms_assign_batch serves the other modules)."""
+    from . import selectors
+
+    require(actor, roles.can_manage_rooms)
+    orders = selectors.order_list(actor=actor).filter(
+        measure=Measure.CENTRALIZED, room__isnull=True
+    )
+    return rooms_assign_batch(actor=actor, orders=list(orders.values_list("id", flat=True)))
+
+
 def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
     """Give every order under centralized isolation without a room a room, in a few statements;
     with `site`, rooms of that site only (a closed-loop transfer's drop-off)."""
@@ -698,7 +729,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
         )
         groups = defaultdict(list)
         for order_id, jpath in todo:
-            groups[(path_prefix(jpath, 3), path_prefix(jpath, 2))].append(order_id)
+            groups[(paths.prefix(jpath, 3), paths.prefix(jpath, 2))].append(order_id)
         pairs = []
         for (district, city), order_ids in sorted(groups.items()):
             rooms = _take_rooms(district, city, len(order_ids), site)
@@ -720,7 +751,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
         Stay.objects.bulk_create(
             [Stay(order_id=o, room_id=r, assigned_at=now) for o, r in pairs], batch_size=2000
         )
-        paths = dict(todo)
+        path_of = dict(todo)
         who = audit_fields(actor)
         AuditEntry.objects.bulk_create(
             [
@@ -730,7 +761,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
                     object_type="control.controlorder",
                     object_id=str(o),
                     object_repr=f"control order #{o}",
-                    jurisdiction_path=paths[o],
+                    jurisdiction_path=path_of[o],
                     changes={"room": [None, r]},
                 )
                 for o, r in pairs

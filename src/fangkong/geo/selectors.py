@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from fangkong.common.scope import access, scoped
+from fangkong.common import paths
+from fangkong.common.scope import access, operator_or_actor_path, scoped
 from fangkong.people.models import Person
 
 from .models import LEVEL_ORDER, Jurisdiction, Level
@@ -27,17 +28,19 @@ def access_jurisdiction(actor, code: str) -> Jurisdiction:
     return access(Jurisdiction.objects.select_related("parent"), actor, "path", code=code)
 
 
-def actor_root(actor) -> Jurisdiction | None:
-    return (
-        actor.jurisdiction
-        if actor.jurisdiction_id
-        else Jurisdiction.objects.filter(depth=0).first()
-    )
+def actor_node(actor) -> Jurisdiction | None:
+    """The node the actor is bound to; the top of the tree for a superuser without one and for
+    the operator (actor None); None for anyone else, who sees nothing (common.scope)."""
+    if getattr(actor, "jurisdiction_id", None):
+        return actor.jurisdiction
+    if operator_or_actor_path(actor) == paths.ROOT:
+        return Jurisdiction.objects.filter(depth=0).order_by("path").first()
+    return None
 
 
 def breadcrumbs(*, actor, node: Jurisdiction) -> list[Jurisdiction]:
     """Ancestors of the node the actor may open, from the actor's own node down."""
-    codes = [code for code in node.path.strip("/").split("/")]
+    codes = paths.codes(node.path)
     ancestors = {
         j.code: j for j in scoped(Jurisdiction.objects.filter(code__in=codes), actor, "path")
     }

@@ -10,7 +10,7 @@ from . import selectors
 @login_required
 def home(request):
     """The overview a user lands on: their jurisdiction's people and the nodes below it."""
-    node = selectors.actor_root(request.user)
+    node = selectors.actor_node(request.user)
     context = {"node": node}
     if node is not None:
         context.update(
@@ -23,7 +23,7 @@ def home(request):
 
 @login_required
 def tree(request):
-    root = selectors.actor_root(request.user)
+    root = selectors.actor_node(request.user)
     if root is None:
         raise Http404
     return redirect("geo:node", code=root.code)
@@ -34,7 +34,7 @@ def node(request, code: str):
     current = selectors.access_jurisdiction(request.user, code)
     context = {
         "node": current,
-        "root": selectors.actor_root(request.user),
+        "root": selectors.actor_node(request.user),
         "breadcrumbs": selectors.breadcrumbs(actor=request.user, node=current),
         "people": selectors.subtree_people_count(actor=request.user, node=current),
         "levels": selectors.subtree_level_counts(actor=request.user, node=current),

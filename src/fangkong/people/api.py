@@ -3,12 +3,11 @@
 import datetime as dt
 import io
 
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied as DrfPermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -16,6 +15,7 @@ from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common import jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.models import ImportJob
+from fangkong.common.scope import require
 
 from . import selectors, services
 from .models import Person, Sex, Tag
@@ -113,11 +113,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.person_list(actor=self.request.user, filters=filters.validated_data)
 
     def get_object(self):
-        try:
-            person_id = int(self.kwargs["pk"])
-        except ValueError:
-            raise Http404 from None
-        return selectors.access_person(self.request.user, person_id)
+        return selectors.access_person(self.request.user, self.kwargs["pk"])
 
     @extend_schema(parameters=[PersonFilterSerializer])
     def list(self, request, *args, **kwargs):
@@ -128,8 +124,6 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     def reveal(self, request, pk=None):
         """The full ID number and phone, for roles that may see them; written to the audit log."""
         person = self.get_object()
-        if not can_see_pii(request.user):
-            raise DrfPermissionDenied("your role may not see personal data")
         return Response(person_pii_reveal(actor=request.user, person=person))
 
     @extend_schema(
@@ -157,8 +151,6 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         """Import a CSV or XLSX; every bad row comes back with its line, column and reason.
 
         With a job queue (Redis) the answer is 202 with the queued job: poll its `url`."""
-        if not can_import_people(request.user):
-            raise DrfPermissionDenied("your role may not import people")
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         job = import_upload(actor=request.user, upload=upload.validated_data["file"])
@@ -171,7 +163,9 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
 def import_upload(*, actor, upload) -> ImportJob:
     """Import an uploaded file now (no Redis: the finished job), or record and queue it for
-    `fangkong worker` (the queued job). Files above FANGKONG_MAX_UPLOAD_MB are refused (413)."""
+    `fangkong worker` (the queued job). Files above FANGKONG_MAX_UPLOAD_MB are refused (413). The role is checked
+    before queuing too, so a refused upload is a 403 now rather than a failed job later."""
+    require(actor, can_import_people)
     return jobs.import_submit(
         actor=actor, upload=upload, kind="people", runner="fangkong.people.services.people_import"
     )

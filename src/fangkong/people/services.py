@@ -11,6 +11,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.roles import can_import_people
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_fields, audit_record, diff
 from fangkong.common.imports import (
@@ -25,7 +26,7 @@ from fangkong.common.imports import (
 )
 from fangkong.common.masking import age_band, mask_id_number, mask_phone
 from fangkong.common.models import ImportJob
-from fangkong.common.scope import operator_or_actor_path
+from fangkong.common.scope import operator_or_actor_path, require
 from fangkong.geo.models import Jurisdiction, Level
 
 from . import idnumber
@@ -275,6 +276,7 @@ def people_import(
     missing. Works in chunks of CHUNK_SIZE rows: a few queries and one transaction per chunk; a
     row the database refuses is found by halving its chunk and rejected alone.
     """
+    require(actor, can_import_people)
     return run_import(
         kind="people",
         actor=actor,

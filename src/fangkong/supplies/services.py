@@ -15,9 +15,10 @@ from fangkong.audit.services import audit_created, audit_record, audit_updated
 from fangkong.common import errors
 from fangkong.common.alerts import alert_raise
 from fangkong.common.models import Alert
-from fangkong.common.scope import path_within
+from fangkong.common.scope import path_within, require
 from fangkong.geo.models import Jurisdiction, Level
 
+from . import roles
 from .models import (
     Allocation,
     Balance,
@@ -36,8 +37,8 @@ class SupplyError(errors.DomainError, ValueError):
     """A refused write; the message is shown to the user as it is."""
 
 
-class InsufficientStock(SupplyError):
-    pass
+class InsufficientStock(SupplyError, errors.Conflict):
+    code = "insufficient_stock"
 
 
 # (code, name, English name, category, grade, unit): the shipped catalogue.
@@ -196,6 +197,7 @@ def stock_receive(
     reference: str = "",
     reason: str = "",
 ) -> Movement:
+    require(actor, roles.can_manage_stock)
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -217,6 +219,7 @@ def stock_issue(
     request: SupplyRequest | None = None,
 ) -> Movement:
     """Issue stock for use; refused when it would take the balance below zero."""
+    require(actor, roles.can_manage_stock)
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -243,6 +246,7 @@ def stock_transfer(
     its own supply request (its delivery warehouse, chosen by that district), never by a push
     into a warehouse the sender cannot see: a district could otherwise fill or mislabel a
     neighbour's ledger."""
+    require(actor, roles.can_manage_stock)
     _require_scope(actor, source.jpath)
     if request is None or request.deliver_to_id != destination.pk:
         _require_scope(actor, destination.jpath)
@@ -296,6 +300,49 @@ def stock_transfer(
     return out, into
 
 
+def movement_record(
+    *,
+    actor,
+    warehouse: Warehouse,
+    kind: str,
+    item: Item,
+    quantity: int,
+    day: dt.date | None = None,
+    reference: str = "",
+    reason: str = "",
+    destination: Warehouse | None = None,
+) -> list[Movement]:
+    """One entry of the stock ledger, for the page and the API alike: a receipt, an issue, a
+    transfer (both its lines) or a stock-take (no line when the count matches the balance)."""
+    common = {"actor": actor, "item": item, "day": day}
+    if kind == "receipt":
+        return [
+            stock_receive(
+                warehouse=warehouse, quantity=quantity, reference=reference, reason=reason, **common
+            )
+        ]
+    if kind == "issue":
+        return [
+            stock_issue(
+                warehouse=warehouse, quantity=quantity, reference=reference, reason=reason, **common
+            )
+        ]
+    if kind == "transfer":
+        if destination is None:
+            raise SupplyError(_("Choose the destination warehouse."), code="destination_required")
+        return list(
+            stock_transfer(
+                source=warehouse,
+                destination=destination,
+                quantity=quantity,
+                reference=reference,
+                **common,
+            )
+        )
+    line = stock_take_record(warehouse=warehouse, counted=quantity, reason=reason, **common)
+    return [line] if line else []
+
+
 def stock_take_record(
     *,
     actor,
@@ -307,11 +354,12 @@ def stock_take_record(
 ) -> Movement | None:
     """Record a stock-take: the difference to the ledger becomes an adjustment line with a reason.
     Returns None when the count matches."""
+    require(actor, roles.can_manage_stock)
     _require_scope(actor, warehouse.jpath)
     if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
         raise SupplyError(_("The counted quantity must be zero or a positive whole number."))
     if not reason.strip():
-        raise SupplyError(_("A stock-take adjustment needs a reason."))
+        raise SupplyError(_("A stock-take adjustment needs a reason."), code="reason_required")
     with transaction.atomic():
         _ensure_balance(warehouse, item)
         balance = Balance.objects.select_for_update().get(warehouse=warehouse, item=item)
@@ -418,6 +466,7 @@ def enterprise_output_report(
 ) -> tuple[OutputReport, bool]:
     """Report one day's output of one item. The same report again changes nothing; a different
     quantity for the same day corrects it. Returns (report, created)."""
+    require(actor, roles.can_report_output)
     _require_scope(actor, enterprise.jpath)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise SupplyError(_("The output must be zero or a positive whole number."))
@@ -476,6 +525,7 @@ def supply_request_create(
     deliver_to: Warehouse | None = None,
     note: str = "",
 ) -> SupplyRequest:
+    require(actor, roles.can_request)
     _require_scope(actor, jurisdiction.path)
     quantity = _quantity(quantity)
     if priority not in SupplyRequest.Priority.values:
@@ -512,6 +562,7 @@ def supply_request_allocate(
 ) -> Allocation:
     """Allocate part or all of what is still open from one warehouse: a transfer into the unit's
     delivery warehouse, or an issue to the unit when it has none."""
+    require(actor, roles.can_manage_stock)
     _require_scope(actor, warehouse.jpath)
     quantity = _quantity(quantity)
     with transaction.atomic():
@@ -523,7 +574,8 @@ def supply_request_allocate(
         if quantity > request.remaining:
             raise SupplyError(
                 _("Only %(remaining)s remain to allocate on this request.")
-                % {"remaining": request.remaining}
+                % {"remaining": request.remaining},
+                code="over_allocation",
             )
         reference = f"REQ-{request.pk}"
         if request.deliver_to_id:
@@ -573,6 +625,8 @@ def supply_request_allocate(
 
 
 def supply_request_cancel(*, actor, request: SupplyRequest) -> SupplyRequest:
+    # The officer, or the requester taking their own request back.
+    require(actor, lambda user: roles.can_manage_stock(user) or request.created_by_id == user.pk)
     _require_scope(actor, request.jpath)
     with transaction.atomic():
         request = SupplyRequest.objects.select_for_update().get(pk=request.pk)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fangkong.common import paths
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 
@@ -68,7 +69,7 @@ def overview(request):
     table = selectors.cover_table(actor=request.user, node=node, today=timezone.localdate())
     ancestors = [
         n
-        for n in Jurisdiction.objects.filter(path__in=_prefixes(node.path)).order_by("depth")
+        for n in Jurisdiction.objects.filter(path__in=paths.ancestors(node.path)).order_by("depth")
         if path_within(request.user, n.path)
     ]
     return render(
@@ -82,11 +83,6 @@ def overview(request):
             "threshold": services.shortage_threshold_days(),
         },
     )
-
-
-def _prefixes(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 @login_required
@@ -133,39 +129,8 @@ def movement_entry(request, code: str):
     if not form.is_valid():
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("supplies:warehouse", code=warehouse.code)
-    data = form.cleaned_data
-    common = {"actor": request.user, "item": data["item"], "day": data["day"]}
     try:
-        if data["kind"] == "receipt":
-            services.stock_receive(
-                warehouse=warehouse,
-                quantity=data["quantity"],
-                reason=data["reason"],
-                reference=data["reference"],
-                **common,
-            )
-        elif data["kind"] == "issue":
-            services.stock_issue(
-                warehouse=warehouse,
-                quantity=data["quantity"],
-                reason=data["reason"],
-                reference=data["reference"],
-                **common,
-            )
-        elif data["kind"] == "transfer":
-            if data["destination"] is None:
-                raise services.SupplyError(_("Choose the destination warehouse."))
-            services.stock_transfer(
-                source=warehouse,
-                destination=data["destination"],
-                quantity=data["quantity"],
-                reference=data["reference"],
-                **common,
-            )
-        else:
-            services.stock_take_record(
-                warehouse=warehouse, counted=data["quantity"], reason=data["reason"], **common
-            )
+        services.movement_record(actor=request.user, warehouse=warehouse, **form.cleaned_data)
     except services.SupplyError as exc:
         messages.error(request, str(exc))
     else:

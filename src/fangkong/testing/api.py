@@ -5,9 +5,8 @@ import io
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -17,17 +16,8 @@ from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
 
-from . import bulk, roles, selectors, services
+from . import bulk, selectors, services
 from .models import Box, Lab, Recheck, Result, Round, Site, Tube
-
-
-def _refuse(error: services.TestingError) -> Response:
-    code = (
-        status.HTTP_409_CONFLICT
-        if isinstance(error, services.Conflict)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": str(error)}, status=code)
 
 
 class RoundSerializer(serializers.ModelSerializer):
@@ -117,21 +107,16 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=RoundCreateSerializer, responses={201: RoundSerializer})
     def create(self, request):
-        if not roles.can_manage_rounds(request.user):
-            raise PermissionDenied
         data = RoundCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         nodes = []
         for code in data.validated_data["scope"]:
             node = Jurisdiction.objects.filter(code=code).first()
             if node is None or not path_within(request.user, node.path):
-                return Response({"scope": [f"{code}: not in your subtree"]}, status=400)
+                raise serializers.ValidationError({"scope": [f"{code}: not in your subtree"]})
             nodes.append(node)
         fields = {k: v for k, v in data.validated_data.items() if k != "scope"}
-        try:
-            round_ = services.round_create(actor=request.user, scope=nodes, **fields)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        round_ = services.round_create(actor=request.user, scope=nodes, **fields)
         return Response(RoundSerializer(round_).data, status=201)
 
     @action(detail=True)
@@ -249,11 +234,9 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
     )
     def import_samples(self, request, code=None):
         """A sample file `tube_barcode,id_number,sampled_at,site_code[,kind]`; bad rows come back with lines."""
-        if not roles.can_import_samples(request.user):
-            raise PermissionDenied
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"file": ["required"]}, status=400)
+            raise serializers.ValidationError({"file": ["required"]})
         jobs.upload_check(upload)
         job = bulk.import_samples(
             actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
@@ -297,16 +280,11 @@ class SiteViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return selectors.access_site(self.request.user, self.kwargs["code"])
 
     def create(self, request, *args, **kwargs):
-        if not roles.can_manage_rounds(request.user):
-            raise PermissionDenied
         data = SiteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
-            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
-        try:
-            site = services.site_create(actor=request.user, **data.validated_data)
-        except services.TestingError as exc:
-            return _refuse(exc)
+            raise serializers.ValidationError({"jurisdiction": ["not in your subtree"]})
+        site = services.site_create(actor=request.user, **data.validated_data)
         return Response(SiteSerializer(site).data, status=201)
 
 
@@ -334,16 +312,11 @@ class LabViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return selectors.access_lab(self.request.user, self.kwargs["code"])
 
     def create(self, request, *args, **kwargs):
-        if not roles.can_manage_rounds(request.user):
-            raise PermissionDenied
         data = LabSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not path_within(request.user, data.validated_data["jurisdiction"].path):
-            return Response({"jurisdiction": ["not in your subtree"]}, status=400)
-        try:
-            lab = services.lab_create(actor=request.user, **data.validated_data)
-        except services.TestingError as exc:
-            return _refuse(exc)
+            raise serializers.ValidationError({"jurisdiction": ["not in your subtree"]})
+        lab = services.lab_create(actor=request.user, **data.validated_data)
         return Response(LabSerializer(lab).data, status=201)
 
 
@@ -446,25 +419,20 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"])
     def scan(self, request):
         """Register a tube and add one swab; sending the same scan again returns 200 and changes nothing."""
-        if not roles.can_sample(request.user):
-            raise PermissionDenied
         data = ScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            result = services.desk_scan(
-                actor=request.user,
-                round_code=v["round"],
-                site_code=v["site"],
-                barcode=v["barcode"],
-                code=v.get("code", ""),
-                kind=v["kind"],
-                subject=v["subject"],
-                subject_label=v["subject_label"],
-                capacity=v.get("capacity"),
-            )
-        except services.TestingError as exc:
-            return _refuse(exc)
+        result = services.desk_scan(
+            actor=request.user,
+            round_code=v["round"],
+            site_code=v["site"],
+            barcode=v["barcode"],
+            code=v.get("code", ""),
+            kind=v["kind"],
+            subject=v["subject"],
+            subject_label=v["subject_label"],
+            capacity=v.get("capacity"),
+        )
         body = {
             "tube": _tube_data(result.tube),
             "tube_created": result.tube_created,
@@ -475,27 +443,17 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, barcode=None):
         """Close the tube: no more swabs; its people may be sampled in another tube."""
-        if not roles.can_sample(request.user):
-            raise PermissionDenied
-        try:
-            tube = services.tube_close(actor=request.user, tube=self.get_object())
-        except services.TestingError as exc:
-            return _refuse(exc)
+        tube = services.tube_close(actor=request.user, tube=self.get_object())
         return Response(TubeSerializer(tube).data)
 
     @extend_schema(request=LabScanSerializer, responses=TubeSerializer)
     @action(detail=True, methods=["post"])
     def receive(self, request, barcode=None):
         """The lab scans the tube on arrival; scanning again changes nothing."""
-        if not roles.can_report(request.user):
-            raise PermissionDenied
         data = LabScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lab = selectors.access_lab(request.user, data.validated_data["lab"])
-        try:
-            tube = services.tube_receive(actor=request.user, tube=self.get_object(), lab=lab)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        tube = services.tube_receive(actor=request.user, tube=self.get_object(), lab=lab)
         return Response(TubeSerializer(tube).data)
 
 
@@ -507,8 +465,6 @@ class ResultViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request=ResultSerializer(many=True), responses={200: ImportJobDetailSerializer})
     def create(self, request):
-        if not roles.can_report(request.user):
-            raise PermissionDenied
         items = request.data if isinstance(request.data, list) else [request.data]
         data = ResultSerializer(data=items, many=True)
         data.is_valid(raise_exception=True)
@@ -549,11 +505,9 @@ class ResultViewSet(viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
-        if not roles.can_report(request.user):
-            raise PermissionDenied
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"file": ["required"]}, status=400)
+            raise serializers.ValidationError({"file": ["required"]})
         jobs.upload_check(upload)
         job = bulk.import_results(
             actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
@@ -608,45 +562,33 @@ class BoxViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=BoxCreateSerializer, responses={201: BoxSerializer})
     def create(self, request):
-        if not roles.can_sample(request.user):
-            raise PermissionDenied
         data = BoxCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         site = selectors.access_site(request.user, v["site"])
         lab = Lab.objects.filter(code=v["lab"]).first() if v.get("lab") else None
         tubes = self._tubes(v["tubes"])
-        try:
-            box = services.box_create(actor=request.user, code=v["code"], site=site, lab=lab)
-            if tubes:
-                services.box_add_tubes(actor=request.user, box=box, tubes=tubes)
-        except services.TestingError as exc:
-            return _refuse(exc)
+        box = services.box_create(actor=request.user, code=v["code"], site=site, lab=lab)
+        if tubes:
+            services.box_add_tubes(actor=request.user, box=box, tubes=tubes)
         return Response(BoxSerializer(box).data, status=201)
 
     @extend_schema(request=BoxTubesSerializer, responses=BoxSerializer)
     @action(detail=True, methods=["post"])
     def tubes(self, request, code=None):
         """Put closed tubes into the box."""
-        if not roles.can_sample(request.user):
-            raise PermissionDenied
         data = BoxTubesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         box = self.get_object()
-        try:
-            services.box_add_tubes(
-                actor=request.user, box=box, tubes=self._tubes(data.validated_data["tubes"])
-            )
-        except services.TestingError as exc:
-            return _refuse(exc)
+        services.box_add_tubes(
+            actor=request.user, box=box, tubes=self._tubes(data.validated_data["tubes"])
+        )
         return Response(BoxSerializer(box).data)
 
     @extend_schema(request=HandOverSerializer, responses=BoxSerializer)
     @action(detail=True, methods=["post"], url_path="hand-over")
     def hand_over(self, request, code=None):
         """Hand the box to the courier: its tubes are in transit from now."""
-        if not roles.can_sample(request.user):
-            raise PermissionDenied
         data = HandOverSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lab_code = data.validated_data.get("lab")
@@ -658,8 +600,6 @@ class BoxViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def receive(self, request, code=None):
         """The lab scans the box on arrival: every tube in it is received; again changes nothing."""
-        if not roles.can_report(request.user):
-            raise PermissionDenied
         data = LabScanSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         lab = selectors.access_lab(request.user, data.validated_data["lab"])

@@ -40,8 +40,9 @@ from fangkong.common.imports import (
     max_stored_errors,
 )
 from fangkong.common.models import Alert, ImportJob
+from fangkong.common.scope import actor_path, require
 
-from . import engine
+from . import engine, roles
 from .engine import TIMINGS, FileError, timed
 from .models import GridStat, Lab, Round, Site, Tube
 
@@ -177,6 +178,7 @@ def _temp(name: str, columns: str) -> None:
 
 
 def import_samples(*, actor, round_: Round, source, filename: str) -> ImportJob:
+    require(actor, roles.can_import_samples)
     home = _home_node(round_)
     job = job_start(
         actor=actor,
@@ -734,7 +736,8 @@ def _stats_first_samples(round_: Round, person_id, grid_id, people: pa.Table, wh
 
 
 def import_results(*, actor, source, filename: str) -> ImportJob:
-    path = actor.jurisdiction.path if getattr(actor, "jurisdiction", None) else ""
+    require(actor, roles.can_report)
+    path = actor_path(actor) or ""
     job = job_start(actor=actor, kind="testing_results", filename=filename, jurisdiction_path=path)
     try:
         with transaction.atomic():

@@ -6,11 +6,12 @@ import datetime as dt
 from collections import defaultdict
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
-from django.http import Http404
 from django.utils import timezone
 
-from fangkong.common.scope import access, actor_path, scoped
+from fangkong.common import errors, paths
+from fangkong.common.scope import access, actor_path, fetch, overlap_sql, scope_sql, scoped
 from fangkong.geo.models import Jurisdiction, Level
+from fangkong.geo.selectors import actor_node  # noqa: F401  (the views' selectors.actor_node)
 from fangkong.people.models import Person
 
 from . import bulk
@@ -30,11 +31,6 @@ from .models import (
 )
 
 
-def _ancestors(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def round_list(*, actor) -> QuerySet[Round]:
     """Rounds whose scope overlaps the actor's subtree: above it (the city round a grid worker
     works in) or inside it (a district round seen by the city)."""
@@ -44,7 +40,7 @@ def round_list(*, actor) -> QuerySet[Round]:
         return qs.none()
     if prefix != "/":
         inside = Q(scope_nodes__path__startswith=prefix) | Q(
-            scope_nodes__path__in=_ancestors(prefix)
+            scope_nodes__path__in=paths.ancestors(prefix)
         )
         qs = qs.filter(pk__in=Round.objects.filter(inside).values("pk"))
     return qs.order_by("-created_at", "-id")
@@ -52,10 +48,7 @@ def round_list(*, actor) -> QuerySet[Round]:
 
 def access_round(actor, code_or_id) -> Round:
     lookup = {"pk": int(code_or_id)} if str(code_or_id).isdigit() else {"code": code_or_id}
-    try:
-        return round_list(actor=actor).get(**lookup)
-    except Round.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(round_list(actor=actor), **lookup)
 
 
 def site_list(*, actor) -> QuerySet[Site]:
@@ -94,23 +87,10 @@ def tube_list(*, actor, round_: Round | None = None, status: str | None = None) 
 
 
 def access_tube(actor, barcode: str) -> Tube:
-    try:
-        return (
-            Tube.objects.filter(_tube_scope(actor))
-            .select_related("site", "lab", "round")
-            .get(barcode=barcode)
-        )
-    except Tube.DoesNotExist as exc:
-        raise Http404 from exc
-
-
-def actor_node(actor) -> Jurisdiction | None:
-    prefix = actor_path(actor)
-    if prefix is None:
-        return None
-    if prefix == "/":
-        return Jurisdiction.objects.order_by("depth", "path").first()
-    return Jurisdiction.objects.filter(path=prefix).first()
+    return fetch(
+        Tube.objects.filter(_tube_scope(actor)).select_related("site", "lab", "round"),
+        barcode=barcode,
+    )
 
 
 def rotation_list(*, actor, round_: Round) -> list:
@@ -121,13 +101,7 @@ def rotation_list(*, actor, round_: Round) -> list:
     if prefix is None:
         return []
     slots = RotationSlot.objects.filter(round=round_).select_related("jurisdiction")
-    return [
-        s
-        for s in slots
-        if prefix == "/"
-        or s.jurisdiction.path.startswith(prefix)
-        or prefix.startswith(s.jurisdiction.path)
-    ]
+    return [s for s in slots if paths.overlaps(s.jurisdiction.path, prefix)]
 
 
 def _box_scope(actor) -> Q:
@@ -150,10 +124,7 @@ def box_list(*, actor) -> QuerySet[Box]:
 
 
 def access_box(actor, code: str) -> Box:
-    try:
-        return Box.objects.filter(_box_scope(actor)).select_related("site", "lab").get(code=code)
-    except Box.DoesNotExist as exc:
-        raise Http404 from exc
+    return fetch(Box.objects.filter(_box_scope(actor)).select_related("site", "lab"), code=code)
 
 
 def tube_members(*, actor, tube: Tube) -> QuerySet[Person]:
@@ -296,7 +267,7 @@ def round_progress(
     recounted first (one statement)."""
     prefix = node.path if node is not None else actor_path(actor)
     if prefix is None:
-        raise Http404
+        raise errors.NotFound
     if node is None and prefix != "/":
         node = Jurisdiction.objects.get(path=prefix)
     stats = GridStat.objects.filter(round=round_)
@@ -416,6 +387,10 @@ def scan_targets_sql(actor, round_code, site_code: str, number: str) -> tuple[st
     """scan_targets' statement, for it and for the one-statement scan (services.scan_in_one)."""
     from fangkong.people.models import DocumentType
 
+    # The guard's own SQL (common.scope), not a second derivation of who sees what: a round is
+    # visible when a scope node lies inside the actor's subtree or above it, a site when inside.
+    round_seen, round_params = overlap_sql(actor, "rs.path")
+    site_seen, site_params = scope_sql(actor, "s.jpath")
     jurisdiction_id = getattr(actor, "jurisdiction_id", None)
     fallback = "/" if jurisdiction_id is None and getattr(actor, "is_superuser", False) else None
     by_pk = str(round_code).isdigit()
@@ -423,18 +398,15 @@ def scan_targets_sql(actor, round_code, site_code: str, number: str) -> tuple[st
     marks = ", ".join(["%s"] * len(types))
     site_sql = ", ".join(f"s.{c} AS s__{c}" for c in _SITE_COLS)
     person_sql = ", ".join(f"p.{c} AS p__{c}" for c in _PERSON_COLS)
-    # pfx is the actor's subtree: a round is visible when a scope node lies inside it or above it.
     sql = (
         f"SELECT r.*, {site_sql}, {person_sql}, "
-        "CASE WHEN x.pfx IS NULL THEN 0 WHEN x.pfx = '/' THEN 1 WHEN EXISTS (SELECT 1 FROM "
-        "testing_roundscope rs WHERE rs.round_id = r.id AND (substr(rs.path, 1, length(x.pfx)) = x.pfx "
-        "OR substr(x.pfx, 1, length(rs.path)) = rs.path)) THEN 1 ELSE 0 END AS round_visible, "
-        "CASE WHEN x.pfx IS NULL OR s.id IS NULL THEN 0 WHEN x.pfx = '/' THEN 1 "
-        "WHEN substr(s.jpath, 1, length(x.pfx)) = x.pfx THEN 1 ELSE 0 END AS site_visible "
+        "CASE WHEN EXISTS (SELECT 1 FROM testing_roundscope rs WHERE rs.round_id = r.id "
+        f"AND {round_seen}) THEN 1 ELSE 0 END AS round_visible, "
+        f"CASE WHEN s.id IS NOT NULL AND {site_seen} THEN 1 ELSE 0 END AS site_visible "
         "FROM testing_round r "
-        "CROSS JOIN (SELECT COALESCE((SELECT path FROM geo_jurisdiction WHERE id = %s), %s) AS pfx, "
-        # The sampling area (sampling_area below): the actor's district, by parent keys.
-        "COALESCE((SELECT COALESCE(CASE WHEN a.level = 'district' THEN a.path END, "
+        # The sampling area (sampling_area below): the actor's district, by parent keys. Not who
+        # may see what (that is the guard above) but whose numbers a desk may swab.
+        "CROSS JOIN (SELECT COALESCE((SELECT COALESCE(CASE WHEN a.level = 'district' THEN a.path END, "
         "CASE WHEN j1.level = 'district' THEN j1.path END, "
         "CASE WHEN j2.level = 'district' THEN j2.path END, "
         "CASE WHEN j3.level = 'district' THEN j3.path END, a.path) FROM geo_jurisdiction a "
@@ -448,8 +420,8 @@ def scan_targets_sql(actor, round_code, site_code: str, number: str) -> tuple[st
         f"WHERE r.{'id' if by_pk else 'code'} = %s ORDER BY p.id LIMIT 1"
     )
     return sql, [
-        jurisdiction_id,
-        fallback,
+        *round_params,
+        *site_params,
         jurisdiction_id,
         fallback,
         site_code,
@@ -478,10 +450,10 @@ def sampling_area(actor) -> str | None:
 
 def scan_targets_from(found: list) -> tuple[Round, Site, Person | None]:
     if not found or not found[0].round_visible:
-        raise Http404
+        raise errors.NotFound
     row = found[0]
     if not row.site_visible:
-        raise Http404
+        raise errors.NotFound
     db = Round.objects.db
     site = _from_row(Site, db, row, "s", _SITE_COLS)
     person = _from_row(Person, db, row, "p", _PERSON_COLS) if row.p__id is not None else None

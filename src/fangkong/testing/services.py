@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
-from fangkong.common import errors
+from fangkong.common import errors, paths
+from fangkong.common.scope import require
 from fangkong.geo.models import Jurisdiction, Level
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
 
-from . import bulk, selectors
+from . import bulk, roles, selectors
 from .models import (
     Box,
     Exemption,
@@ -63,6 +64,7 @@ def round_create(
     warning_hours: int | None = None,
     breach_hours: int | None = None,
 ) -> Round:
+    require(actor, roles.can_manage_rounds)
     if not scope:
         raise TestingError(_("a round needs at least one jurisdiction in its scope"))
     if not 1 <= pool_size <= 20:
@@ -115,6 +117,7 @@ def site_create(
     latitude: float | None = None,
     longitude: float | None = None,
 ) -> Site:
+    require(actor, roles.can_manage_rounds)
     if Site.objects.filter(code=code).exists():
         raise Conflict(_("a site with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -145,6 +148,7 @@ def site_create(
 def lab_create(
     *, actor, code: str, name: str, jurisdiction: Jurisdiction, daily_capacity: int = 0
 ) -> Lab:
+    require(actor, roles.can_manage_rounds)
     if Lab.objects.filter(code=code).exists():
         raise Conflict(_("a lab with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -230,7 +234,7 @@ def pool_size_for(*, round_: Round, person: Person | None) -> int:
     if zones:
         from fangkong.command.models import RiskArea
 
-        where = Q(jurisdiction__path__in=_ancestor_paths(person.jpath))
+        where = Q(jurisdiction__path__in=paths.ancestors(person.jpath))
         if person.household_id is not None:
             where |= Q(building__households__id=person.household_id)
         areas = RiskArea.objects.filter(
@@ -283,7 +287,9 @@ def person_by_code(code: str, actor=None) -> Person:
             people = people.filter(jpath__startswith=area)
     person = people.select_related("grid").first()
     if person is None:
-        raise TestingError(_("nobody registered in your area has this number"))
+        raise TestingError(
+            _("nobody registered in your area has this number"), code="unknown_person"
+        )
     return person
 
 
@@ -389,7 +395,8 @@ def tube_scan(
                 .exists()
             ):
                 raise Conflict(
-                    _("this person is already in another open tube of this round")
+                    _("this person is already in another open tube of this round"),
+                    code="in_another_tube",
                 ) from None
     raise Conflict(_("the tube is busy; scan again"))
 
@@ -454,6 +461,7 @@ def desk_scan(
     """A scan as a desk sends it, by codes: round, site and person looked up within the actor's
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
     an open pool) are a single statement, lookup and swab together (scan_in_one)."""
+    require(actor, roles.can_sample)
     wants_person = subject == Tube.Subject.PERSON and code
     number = scan_number(code) if wants_person else ""
     stripped = barcode.strip()
@@ -594,7 +602,9 @@ def _scan(
     if not _sample_insert(round_, tube, person, kind, actor, now):
         if Sample.objects.filter(tube=tube, person=person).exists():
             return Scan(tube=tube, tube_created=created, added=False, person=person)
-        raise Conflict(_("this person is already in another open tube of this round"))
+        raise Conflict(
+            _("this person is already in another open tube of this round"), code="in_another_tube"
+        )
     tube.members += 1
     tube.sampled_at = now
     with connection.cursor() as cursor:
@@ -641,6 +651,7 @@ def _sample_insert(round_, tube, person, kind, actor, now) -> bool:
 
 
 def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
+    require(actor, roles.can_sample)
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.status != Tube.Status.OPEN:
@@ -665,6 +676,7 @@ def tube_close(*, actor, tube: Tube, at: dt.datetime | None = None) -> Tube:
 
 
 def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
+    require(actor, roles.can_sample)
     if Box.objects.filter(code=code).exists():
         raise Conflict(_("a box with code %(code)s exists") % {"code": code})
     with transaction.atomic():
@@ -680,6 +692,7 @@ def box_create(*, actor, code: str, site: Site, lab: Lab | None = None) -> Box:
 
 
 def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None = None) -> int:
+    require(actor, roles.can_sample)
     now = at or timezone.now()
     if box.handed_over_at:
         raise TestingError(_("the box has been handed over"))
@@ -701,6 +714,7 @@ def box_add_tubes(*, actor, box: Box, tubes: list[Tube], at: dt.datetime | None 
 
 
 def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | None = None) -> Box:
+    require(actor, roles.can_sample)
     now = at or timezone.now()
     with transaction.atomic():
         box.handed_over_at = box.handed_over_at or now
@@ -720,6 +734,7 @@ def box_hand_over(*, actor, box: Box, lab: Lab | None = None, at: dt.datetime | 
 
 
 def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> int:
+    require(actor, roles.can_report)
     now = at or timezone.now()
     with transaction.atomic():
         box.received_at = box.received_at or now
@@ -740,6 +755,7 @@ def box_receive(*, actor, box: Box, lab: Lab, at: dt.datetime | None = None) -> 
 
 def tube_receive(*, actor, tube: Tube, lab: Lab, at: dt.datetime | None = None) -> Tube:
     """A lab scans one tube on arrival; scanning it again changes nothing."""
+    require(actor, roles.can_report)
     with transaction.atomic():
         tube = Tube.objects.select_for_update().get(pk=tube.pk)
         if tube.received_at is not None:
@@ -773,6 +789,7 @@ def result_record(
     ct_n: Decimal | None = None,
 ) -> dict:
     """One tube's result from a lab system. The same result again is harmless; a different one is refused."""
+    require(actor, roles.can_report)
     if result not in Result.values:
         raise TestingError(_("the result must be negative, positive or invalid"))
     with transaction.atomic():
@@ -942,7 +959,7 @@ def frequency_propose(*, node: Jurisdiction, today: dt.date | None = None) -> Pr
     from .models import PositiveFinding, TemporaryControl
 
     today = today or timezone.localdate()
-    ancestors = _ancestor_paths(node.path)
+    ancestors = paths.ancestors(node.path)
     rounds = Round.objects.filter(
         Q(scope_nodes__path__in=ancestors) | Q(scope_nodes__path__startswith=node.path)
     ).distinct()
@@ -977,11 +994,6 @@ def frequency_propose(*, node: Jurisdiction, today: dt.date | None = None) -> Pr
         last_case_on=timezone.localtime(last_case).date() if last_case else None,
         today=today,
     )
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    parts = [p for p in path.split("/") if p]
-    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
 def rotation_plan(

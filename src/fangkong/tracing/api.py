@@ -4,12 +4,12 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from fangkong.common.scope import access, scoped
+from fangkong.common.params import KeyField, query
+from fangkong.common.scope import access, require, scoped
 from fangkong.people.models import Person
 from fangkong.people.privacy import audit_contact_named_outside, masked, person_for_contact
 
@@ -28,20 +28,6 @@ from .models import (
     Severity,
     Travel,
 )
-
-
-def _refuse(error: services.TracingError) -> Response:
-    code = (
-        status.HTTP_409_CONFLICT
-        if isinstance(error, services.Conflict)
-        else status.HTTP_400_BAD_REQUEST
-    )
-    return Response({"detail": str(error)}, status=code)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
@@ -177,9 +163,30 @@ CASE_FILTERS = [
 ]
 
 
+class CaseFilterSerializer(serializers.Serializer):
+    classification = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.CharField(required=False, allow_blank=True)
+    found_by = serializers.CharField(required=False, allow_blank=True)
+    since = serializers.DateField(required=False, allow_null=True)
+    until = serializers.DateField(required=False, allow_null=True)
+    cluster = serializers.CharField(required=False, allow_blank=True)
+    q = serializers.CharField(required=False, allow_blank=True)
+
+
+class CaseFilter(serializers.Serializer):
+    case = KeyField()
+
+
+class ContactFilterSerializer(CaseFilter):
+    state = serializers.CharField(required=False, allow_blank=True)
+
+
+class ComponentFilterSerializer(serializers.Serializer):
+    min_cases = serializers.IntegerField(required=False, default=services.CLUSTER_MIN_CASES)
+
+
 def _filters(request) -> dict:
-    keys = ("classification", "severity", "found_by", "since", "until", "cluster", "q")
-    return {k: request.query_params.get(k) for k in keys if request.query_params.get(k)}
+    return query(request, CaseFilterSerializer)
 
 
 class TravelSerializer(serializers.ModelSerializer):
@@ -212,32 +219,24 @@ class CaseViewSet(
         return selectors.access_case(self.request.user, self.kwargs["pk"])
 
     def _answer(self, call, *args, **kwargs):
-        try:
-            case = call(*args, **kwargs)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        case = call(*args, **kwargs)
         return Response(
             CaseDetailSerializer(selectors.access_case(self.request.user, case.pk)).data
         )
 
     @extend_schema(request=CaseCreateSerializer, responses={201: CaseDetailSerializer})
     def create(self, request):
-        _require(roles.can_investigate(request.user))
         data = CaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         person = access(Person.objects.all(), request.user, "jpath", pk=fields.pop("person"))
-        try:
-            case = services.case_open(actor=request.user, person=person, **fields)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        case = services.case_open(actor=request.user, person=person, **fields)
         return Response(CaseDetailSerializer(case).data, status=201)
 
     @extend_schema(request=ReclassifySerializer, responses=CaseDetailSerializer)
     @action(detail=True, methods=["post"])
     def reclassify(self, request, pk=None):
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = ReclassifySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -248,7 +247,6 @@ class CaseViewSet(
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = SeveritySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -260,7 +258,6 @@ class CaseViewSet(
     def times(self, request, pk=None):
         """Record the moments of the five earlies; the intervals follow."""
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = TimesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -272,7 +269,6 @@ class CaseViewSet(
     def window(self, request, pk=None):
         """Edit the infectious window; a null start derives it from the policy again."""
         case = self.get_object()
-        _require(roles.can_investigate(request.user))
         data = WindowSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._answer(
@@ -298,13 +294,9 @@ class CaseViewSet(
         case = self.get_object()
         if request.method == "GET":
             return Response(TravelSerializer(case.travels.all(), many=True).data)
-        _require(roles.can_investigate(request.user))
         data = TravelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        travel = services.travel_add(actor=request.user, case=case, **data.validated_data)
         return Response(TravelSerializer(travel).data, status=201)
 
     @extend_schema(parameters=CASE_FILTERS, responses=AggregateSerializer(many=True))
@@ -354,22 +346,18 @@ class ActivityViewSet(
 
     def get_queryset(self):
         return selectors.activity_list(
-            actor=self.request.user, case_id=self.request.query_params.get("case")
+            actor=self.request.user, case_id=query(self.request, CaseFilter).get("case")
         ).order_by("case_id", "start", "id")
 
     def get_object(self):
         return selectors.access_activity(self.request.user, self.kwargs["pk"])
 
     def create(self, request):
-        _require(roles.can_investigate(request.user))
         data = ActivitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         case = selectors.access_case(request.user, fields.pop("case").pk)
-        try:
-            activity = services.activity_add(actor=request.user, case=case, **fields)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        activity = services.activity_add(actor=request.user, case=case, **fields)
         return Response(ActivitySerializer(activity).data, status=201)
 
 
@@ -491,10 +479,9 @@ class ContactViewSet(
         return ContactDetailSerializer if self.action == "retrieve" else ContactSerializer
 
     def get_queryset(self):
+        filters = query(self.request, ContactFilterSerializer)
         return selectors.contact_list(
-            actor=self.request.user,
-            state=self.request.query_params.get("state") or None,
-            case_id=self.request.query_params.get("case") or None,
+            actor=self.request.user, state=filters.get("state"), case_id=filters.get("case")
         ).order_by("-last_exposure_at", "id")
 
     def get_object(self):
@@ -508,7 +495,8 @@ class ContactViewSet(
         """A contact of one of the caller's cases or contacts. A person outside the caller's
         subtree becomes a lead on their own grid's worklist, and the answer is 202 with nothing
         about them — the same answer as for an id that names nobody (no registry oracle)."""
-        _require(roles.can_investigate(request.user))
+        # The role first: a refusal after the lookup would tell who exists.
+        require(request.user, roles.can_investigate)
         data = ContactCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -532,9 +520,9 @@ class ContactViewSet(
                     source_contact=source_contact,
                     **fields,
                 )
-            except services.TracingError as exc:
+            except services.TracingError:
                 if readable:
-                    return _refuse(exc)
+                    raise
                 # Outside the subtree a refusal would say the person exists: the neutral answer.
         if readable:
             return Response(ContactDetailSerializer(contact).data, status=201)
@@ -544,11 +532,7 @@ class ContactViewSet(
         return Response({"forwarded": True}, status=202)
 
     def _answer(self, call, **kwargs):
-        _require(roles.can_work_leads(self.request.user))
-        try:
-            contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
-        except services.TracingError as exc:
-            return _refuse(exc)
+        contact = call(actor=self.request.user, contact=self.get_object(), **kwargs)
         return Response(ContactDetailSerializer(contact).data)
 
     @extend_schema(request=VerifySerializer, responses=ContactDetailSerializer)
@@ -621,7 +605,6 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=ClusterEventCreateSerializer, responses={201: ClusterEventSerializer})
     def create(self, request):
         """Name a cluster event in the caller's node and link cases of the caller's subtree to it."""
-        _require(roles.can_investigate(request.user))
         data = ClusterEventCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
@@ -629,12 +612,7 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         cases = list(scoped(Case.objects.filter(pk__in=wanted), request.user, "jpath"))
         if len(cases) != len(wanted):
             raise Http404  # a case outside the caller's subtree does not exist for them
-        try:
-            event = services.cluster_event_create(
-                actor=request.user, jpath=request.user.jurisdiction.path, cases=cases, **fields
-            )
-        except services.TracingError as exc:
-            return _refuse(exc)
+        event = services.cluster_event_create(actor=request.user, cases=cases, **fields)
         event = selectors.cluster_event_list(actor=request.user).get(pk=event.pk)
         return Response(ClusterEventSerializer(event).data, status=201)
 
@@ -645,9 +623,6 @@ class ClusterViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=False)
     def components(self, request):
         """Linked groups of two or more cases; `is_cluster` from `min_cases` (default 5) up."""
-        try:
-            min_cases = int(request.query_params.get("min_cases") or services.CLUSTER_MIN_CASES)
-        except ValueError:
-            return Response({"min_cases": ["a whole number"]}, status=400)
+        min_cases = query(request, ComponentFilterSerializer)["min_cases"]
         graph = selectors.transmission_graph(actor=request.user, min_cases=max(2, min_cases))
         return Response(graph["components"])

@@ -37,7 +37,7 @@ from .models import (
     Origin,
     Setting,
 )
-from .services import LOCAL, leads_push
+from .services import LOCAL, lead_merge, leads_push
 
 log = logging.getLogger(__name__)
 SETTING_OF_RULE = {
@@ -223,12 +223,16 @@ def leads_from_colocation(*, actor, result: pa.Table, rule: str, push: bool = Tr
             if row is None:
                 continue
             contact_pk[pid] = row["id"]
-            if at > row["last_exposure_at"]:
+            later, again = lead_merge(
+                state=row["state"],
+                last_exposure_at=row["last_exposure_at"],
+                verified_at=row["verified_at"],
+                exposure_at=at,
+            )
+            if later:
                 newer.append(Contact(pk=row["id"], last_exposure_at=at, setting=setting))
-                if row["state"] == LeadState.EXCLUDED and (
-                    row["verified_at"] is None or at > row["verified_at"]
-                ):
-                    reopen.append(row["id"])
+            if again:
+                reopen.append(row["id"])
         Contact.objects.bulk_update(newer, ["last_exposure_at", "setting"], batch_size=2000)
         if reopen:
             for chunk in _chunks(reopen):

@@ -16,7 +16,9 @@ from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_created, audit_fields, audit_record
 from fangkong.common import errors, events
 from fangkong.common.models import Alert
+from fangkong.common.scope import operator_or_actor_path, require
 
+from . import roles
 from .models import (
     Activity,
     Case,
@@ -151,6 +153,7 @@ def case_open(
 ) -> Case:
     """Open the case of a person (one per person). A person already under a control order, or a
     lead already under control, is "found under control"; a lead becomes the case, links kept."""
+    require(actor, roles.can_investigate)
     if classification not in (
         Classification.SUSPECTED,
         Classification.CONFIRMED,
@@ -240,6 +243,7 @@ def case_reclassify(
 ) -> Case:
     """Suspected → confirmed/asymptomatic/excluded, asymptomatic → confirmed/excluded; the case
     keeps its number, links and history (one CaseEvent per change)."""
+    require(actor, roles.can_investigate)
     at = at or timezone.now()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
@@ -281,6 +285,7 @@ def case_reclassify(
 
 
 def case_severity_set(*, actor, case: Case, severity: str, note: str = "") -> Case:
+    require(actor, roles.can_investigate)
     if severity not in Severity.values:
         raise TracingError(_("Unknown severity: %s") % severity)
     with transaction.atomic():
@@ -300,6 +305,7 @@ def case_severity_set(*, actor, case: Case, severity: str, note: str = "") -> Ca
 
 def case_times_set(*, actor, case: Case, onset_date=None, sampling_date=None, **times) -> Case:
     """Record five-earlies moments (and onset/sampling dates); the window follows unless edited."""
+    require(actor, roles.can_investigate)
     unknown = set(times) - set(FIVE_EARLIES)
     if unknown:
         raise TracingError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
@@ -340,6 +346,7 @@ def case_window_set(
     *, actor, case: Case, start: dt.datetime | None, end: dt.datetime | None, note: str = ""
 ) -> Case:
     """Edit the infectious window by hand; start None goes back to the derived window."""
+    require(actor, roles.can_investigate)
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         before = (_iso(case.window_start), _iso(case.window_end))
@@ -382,6 +389,7 @@ def activity_add(
     public: bool = False,
     place_jpath: str = "",
 ) -> Activity:
+    require(actor, roles.can_investigate)
     if setting not in Setting.values:
         raise TracingError(_("Unknown setting: %s") % setting)
     if not place.strip():
@@ -461,6 +469,7 @@ def travel_add(
     mode="",
     reference="",
 ) -> Travel:
+    require(actor, roles.can_investigate)
     if arrived_at and arrived_at < departed_at:
         raise TracingError(_("A journey cannot arrive before it departs."))
     with transaction.atomic():
@@ -505,6 +514,7 @@ def contact_add(
     One lead per person: a second exposure merges into the existing lead (the closer kind and the
     latest exposure win); a lead excluded before this exposure opens again. An epidemiologist's
     contact is pushed to the person's grid at once."""
+    require(actor, roles.can_investigate)
     if (source_case is None) == (source_contact is None):
         raise TracingError(_("A contact is exposed to one case or to one contact."))
     if setting not in Setting.values:
@@ -566,19 +576,34 @@ def contact_add(
     return contact
 
 
+def lead_merge(*, state: str, last_exposure_at, verified_at, exposure_at) -> tuple[bool, bool]:
+    """The one rule for a further exposure of a person who is already a lead, for the single
+    contact and for co-location's set-based merge: (newer, reopen). A later exposure becomes the
+    lead's last exposure and setting; a lead excluded before it opens again as a candidate (the
+    grid has to look again)."""
+    newer = exposure_at > last_exposure_at
+    reopen = (
+        newer and state == LeadState.EXCLUDED and (verified_at is None or exposure_at > verified_at)
+    )
+    return newer, reopen
+
+
 def _merge_into(actor, contact: Contact, *, kind, setting, last_exposure_at) -> None:
     before = {"kind": contact.kind, "state": contact.state, "last": _iso(contact.last_exposure_at)}
     if kind == ContactKind.CLOSE:
         contact.kind = ContactKind.CLOSE
-    if last_exposure_at > contact.last_exposure_at:
+    newer, reopen = lead_merge(
+        state=contact.state,
+        last_exposure_at=contact.last_exposure_at,
+        verified_at=contact.verified_at,
+        exposure_at=last_exposure_at,
+    )
+    if newer:
         contact.last_exposure_at = last_exposure_at
         contact.setting = setting
-        # Excluded before this newer exposure: the grid has to look again.
-        if contact.state == LeadState.EXCLUDED and (
-            contact.verified_at is None or last_exposure_at > contact.verified_at
-        ):
-            contact.state = LeadState.CANDIDATE
-            contact.excluded_reason = ""
+    if reopen:
+        contact.state = LeadState.CANDIDATE
+        contact.excluded_reason = ""
     after = {"kind": contact.kind, "state": contact.state, "last": _iso(contact.last_exposure_at)}
     if after != before:
         contact.save()
@@ -672,6 +697,7 @@ def _transition(actor, contact: Contact, allowed, state: str, **fields) -> Conta
 def lead_verify(*, actor, contact: Contact, reachable: bool = True, note: str = "") -> Contact:
     """The grid worker found the person (reachable) — or could not: the lead stays on the list,
     marked unreachable, and the grid's alert says so."""
+    require(actor, roles.can_work_leads)
     who = actor if getattr(actor, "is_authenticated", False) else None
     if not reachable:
         with transaction.atomic():
@@ -706,6 +732,7 @@ def lead_verify(*, actor, contact: Contact, reachable: bool = True, note: str = 
 
 
 def lead_exclude(*, actor, contact: Contact, reason: str) -> Contact:
+    require(actor, roles.can_work_leads)
     reason = (reason or "").strip()
     if not reason:
         raise TracingError(_("Give the reason for excluding the lead."))
@@ -723,6 +750,7 @@ def lead_exclude(*, actor, contact: Contact, reason: str) -> Contact:
 def lead_control(*, actor, contact: Contact, start: dt.datetime | None = None) -> Contact:
     """A verified lead under control: the control module opens the order under the person's
     jurisdiction's policy; a person already under an open order keeps that order."""
+    require(actor, roles.can_work_leads)
     from fangkong.control import services as control
     from fangkong.control.models import ControlOrder
 
@@ -824,8 +852,22 @@ def leads_export(*, actor, out: IO, state: str = "", unmasked: bool = False) -> 
 
 
 def cluster_event_create(
-    *, actor, code: str, name: str, setting: str, jpath: str, place: str = "", cases=(), notes=""
+    *,
+    actor,
+    code: str,
+    name: str,
+    setting: str,
+    jpath: str | None = None,
+    place: str = "",
+    cases=(),
+    notes="",
 ) -> ClusterEvent:
+    """A named cluster event in `jpath` (default: the actor's own node; a superuser without one
+    names it at the root) with the given cases linked to it."""
+    require(actor, roles.can_investigate)
+    jpath = jpath or operator_or_actor_path(actor)
+    if jpath is None:
+        raise errors.Forbidden
     if setting not in Setting.values:
         raise TracingError(_("Unknown setting: %s") % setting)
     with transaction.atomic():

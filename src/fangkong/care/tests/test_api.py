@@ -67,7 +67,7 @@ def test_admissions_scope_queries_and_steps(setup, client):
     assert response.status_code == 200 and response.json()["bed_type"] == "icu"
     response = client.post(f"/api/v1/care/admissions/{mine.pk}/discharge/")
     assert response.status_code == 400
-    assert "needed (0 so far)" in response.json()["detail"]
+    assert response.json()["code"] == "discharge_not_met"
     response = client.post(
         f"/api/v1/care/admissions/{mine.pk}/transfer/", {"facility": setup["h_c"].pk}
     )
@@ -81,9 +81,14 @@ def test_admit_through_api(setup, client, people, make_user):
     assert response.json()["facility_code"] == "HA"
     again = client.post("/api/v1/care/admissions/", {"case": grid_b_case.pk})
     assert again.status_code == 409
-    client.force_login(make_user(role="grid_worker", node="grid_a"))
     other = setup["cases"]["b"][1]
-    assert client.post("/api/v1/care/admissions/", {"case": other.pk}).status_code == 403
+    # Outside the grid worker's subtree the case does not exist; inside it their role refuses.
+    client.force_login(make_user(role="grid_worker", node="grid_a"))
+    assert client.post("/api/v1/care/admissions/", {"case": other.pk}).status_code == 404
+    client.force_login(make_user(role="grid_worker", node="grid_b"))
+    refused = client.post("/api/v1/care/admissions/", {"case": other.pk})
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    client.force_login(make_user(role="grid_worker", node="grid_a"))
     # A grid worker sees the admissions of their grid's cases, in any hospital.
     data = client.get("/api/v1/care/admissions/").json()
     assert sorted(a["id"] for a in data["results"]) == sorted(a.pk for a in setup["stays"]["a"])

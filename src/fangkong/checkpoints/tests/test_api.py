@@ -72,7 +72,8 @@ def test_register_through_api(setup, client, people):
     payload["temperature"] = "39"
     payload["document_number"] = "X123"
     response = client.post("/api/v1/checkpoints/arrivals/", payload)
-    assert response.status_code == 400 and "destination grid" in response.json()["detail"]
+    assert response.status_code == 400
+    assert response.json()["code"] == "destination_grid_required"
 
 
 def test_transfers_scope_and_steps(setup, client, make_user):

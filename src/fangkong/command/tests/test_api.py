@@ -83,7 +83,7 @@ def test_dispatch_feedback_and_state_through_the_api(setup, settings, tmp_path):
         "/api/v1/command/tasks/", {"title": "x", "deadline": DEADLINE.isoformat()}, format="json"
     )
     assert missing.status_code == 400
-    assert "exactly one assignee" in missing.json()["detail"]
+    assert missing.json()["code"] == "assignee_required"
     created = district.post(
         "/api/v1/command/tasks/",
         {

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from fangkong.command import bulletin as composer
 from fangkong.command import selectors, services
+from fangkong.common import errors
 from fangkong.people.tests.factories import PersonFactory
 
 from .factories import ActivityFactory, CaseFactory
@@ -171,6 +172,5 @@ def test_draft_edit_approve_publish_and_history(tree, cases, make_user, settings
     district = make_user(role="hq_staff", node="district")
     assert list(selectors.bulletin_list(actor=district)) == [published]
     assert list(selectors.bulletin_list(actor=district, published_only=True)) == [published]
-    with pytest.raises(Exception) as excinfo:
+    with pytest.raises(errors.NotFound):
         selectors.access_bulletin(district, other.pk)
-    assert excinfo.typename == "Http404"

@@ -59,7 +59,7 @@ def test_report_endpoints_scope_and_sign(setup):
     assert api(s["district2"]).get(f"{url}{r['320102'].pk}/").status_code == 404
     assert api(s["district2"]).post(f"{url}{r['320102001'].pk}/sign/").status_code == 404
     refused = api(s["district"]).post(f"{url}{r['320102'].pk}/sign/")
-    assert refused.status_code == 400 and "not signed yet" in refused.json()["detail"]
+    assert (refused.status_code, refused.json()["code"]) == (400, "reports_unsigned")
     filled = api(s["street"]).post(
         f"{url}{r['320102001'].pk}/entries/", {"entries": {"volunteers": "12"}}, format="json"
     )

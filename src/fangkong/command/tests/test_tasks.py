@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from fangkong.audit.models import AuditEntry
 from fangkong.command import selectors, services
 from fangkong.command.models import Task, TaskUpdate, Unit
+from fangkong.common import paths
 from fangkong.common.models import Alert
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -168,7 +169,7 @@ def test_escalation_is_set_based(tree, make_user, django_assert_max_num_queries)
 
 
 def test_up_path():
-    assert services.up_path("/1/2/3/", 0) == "/1/2/3/"
-    assert services.up_path("/1/2/3/", 1) == "/1/2/"
-    assert services.up_path("/1/2/3/", 5) == "/1/"
-    assert services.up_path("/", 1) == "/"
+    assert paths.up("/1/2/3/", 0) == "/1/2/3/"
+    assert paths.up("/1/2/3/", 1) == "/1/2/"
+    assert paths.up("/1/2/3/", 5) == "/1/"
+    assert paths.up("/", 1) == "/"

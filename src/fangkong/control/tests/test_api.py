@@ -44,7 +44,7 @@ def test_order_list_scope_and_queries(setup, client):
     assert response.status_code == 201
     response = client.post(f"/api/v1/control/orders/{a.pk}/release/")
     assert response.status_code == 400
-    assert "days served" in response.json()["detail"]
+    assert response.json()["code"] == "release_not_met"
 
 
 def test_open_order_outside_scope_is_404(setup, client, people):

@@ -204,7 +204,7 @@ def test_round_create_api(api, tree):
         api()
         .post(
             "/api/v1/testing/rounds/",
-            {"code": "N3", "name": "x", "scope": ["320102"]},
+            {"code": "N3", "name": "x", "scope": ["320102001001G01"]},
             format="json",
         )
         .status_code

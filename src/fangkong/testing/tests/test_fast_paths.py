@@ -82,11 +82,11 @@ def test_scan_unknown_person_and_other_open_tube(scanner, people):
     assert scan(scanner, "T1", a[0]).status_code == 201
     other = scan(scanner, "T2", a[0])
     assert other.status_code == 409
-    assert other.json()["detail"] == "this person is already in another open tube of this round"
+    assert other.json()["code"] == "in_another_tube"
     body = {"round": "R1", "site": "SA", "barcode": "T3", "code": "110101199001011234"}
     unknown = scanner.post("/api/v1/testing/tubes/scan/", body, format="json")
     assert unknown.status_code == 400
-    assert unknown.json()["detail"] == "nobody registered in your area has this number"
+    assert unknown.json()["code"] == "unknown_person"
     # Issue 11 point 8: a resident of another district answered 201; now exactly as unknown,
     # on the open tube's one-statement path too.
     for barcode in ("T1", "T4"):

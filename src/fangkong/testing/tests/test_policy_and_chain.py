@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from fangkong.command.models import RiskArea
+from fangkong.common import errors
 from fangkong.people.models import Tag
 from fangkong.testing import services
 from fangkong.testing.models import Exemption, TemporaryControl, Tube
@@ -134,7 +135,11 @@ def test_box_chain_through_the_api(world, make_user, tree, django_assert_max_num
     assert [t.status for t in tubes] == ["received", "received"]
     assert all(t.boxed_at and t.handed_over_at and t.received_at for t in tubes)
     # The sampler may not receive, the lab may not pack.
-    assert sampler.post("/api/v1/testing/boxes/BOX1/receive/", {"lab": "LAB1"}).status_code == 403
+    city_sampler = api_for(make_user(role="sampler", node="city"))
+    assert city_sampler.post("/api/v1/testing/boxes/BOX1/receive/", {"lab": "LAB1"}).json() == {
+        "code": "forbidden",
+        "detail": str(errors.Forbidden.default_message),
+    }
     assert lab_staff.post("/api/v1/testing/boxes/", {"code": "B2", "site": "SA"}).status_code == 403
 
 

@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.common.api import ImportJobSerializer
+from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
 
@@ -125,7 +126,7 @@ class TaskDetailSerializer(TaskSerializer):
 class TaskDispatchSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    deadline = serializers.DateTimeField()
+    deadline = DateTimeField()
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     unit = serializers.IntegerField(required=False)
     node = serializers.CharField(required=False)
@@ -289,7 +290,7 @@ class InspectionStartSerializer(serializers.Serializer):
     place = serializers.CharField(max_length=200)
     node = serializers.CharField()
     unannounced = serializers.BooleanField(default=False)
-    visited_at = serializers.DateTimeField(required=False)
+    visited_at = DateTimeField(required=False)
 
 
 class AnswerSerializer(serializers.Serializer):

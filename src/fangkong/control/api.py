@@ -1,11 +1,13 @@
 """REST endpoints of the control module: orders, checks, release, sites, rooms, the board."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import access
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
@@ -51,7 +53,7 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderCreateSerializer(serializers.Serializer):
     person = serializers.IntegerField()
     category = serializers.ChoiceField(choices=Category.choices)
-    start = serializers.DateTimeField(required=False)
+    start = DateTimeField(required=False)
     reason = serializers.CharField(max_length=200, required=False, default="")
     source = serializers.CharField(max_length=60, required=False, default="")
 
@@ -59,6 +61,38 @@ class OrderCreateSerializer(serializers.Serializer):
 class CheckSerializer(serializers.Serializer):
     temperature = serializers.DecimalField(max_digits=3, decimal_places=1)
     symptoms = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+
+
+class HealthCheckSerializer(serializers.Serializer):
+    day = serializers.IntegerField(help_text="day of the order")
+    temperature = serializers.CharField(help_text="°C, one decimal")
+
+
+class RoomsAssignedSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField()
+    unassigned = serializers.IntegerField(help_text="orders left without a room: none free")
+
+
+class BoardCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    due_tests = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    centralized = serializers.IntegerField()
+    home_isolation = serializers.IntegerField()
+    home_monitoring = serializers.IntegerField()
+    self_monitoring = serializers.IntegerField()
+
+
+class BoardChildSerializer(BoardCountsSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class BoardSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    day = serializers.DateField()
+    total = BoardCountsSerializer()
+    children = BoardChildSerializer(many=True)
 
 
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
@@ -72,6 +106,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_order(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
     def create(self, request):
         if not roles.can_manage_orders(request.user):
             raise PermissionDenied
@@ -93,6 +128,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return _refuse(exc)
         return Response(OrderSerializer(order).data, status=201)
 
+    @extend_schema(request=CheckSerializer, responses={201: HealthCheckSerializer})
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
         """Record today's health check (temperature, symptoms)."""
@@ -109,6 +145,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return _refuse(exc)
         return Response({"day": check.day, "temperature": str(check.temperature)}, status=201)
 
+    @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         order = self.get_object()
@@ -120,6 +157,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return _refuse(exc)
         return Response(OrderSerializer(order).data)
 
+    @extend_schema(request=None, responses=RoomsAssignedSerializer)
     @action(detail=False, methods=["post"], url_path="assign-rooms")
     def assign_rooms(self, request):
         """Rooms for every open centralized order of the caller's subtree that has none."""
@@ -136,6 +174,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             return _refuse(exc)
         return Response(result)
 
+    @extend_schema(responses=BoardSerializer)
     @action(detail=False)
     def board(self, request):
         node = selectors.actor_node(request.user)
@@ -165,6 +204,25 @@ class IsolationSiteSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "address", "capacity", "reserve_target", "active"]
 
 
+class SiteRoomsSerializer(serializers.Serializer):
+    vacant = serializers.IntegerField()
+    occupied = serializers.IntegerField()
+    cleaning = serializers.IntegerField()
+    out_of_service = serializers.IntegerField()
+    free = serializers.IntegerField()
+
+
+class SiteOccupancyRowSerializer(SiteRoomsSerializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class SiteOccupancySerializer(serializers.Serializer):
+    sites = SiteOccupancyRowSerializer(many=True)
+    total = SiteRoomsSerializer()
+
+
 class IsolationSiteViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IsolationSiteSerializer
     queryset = Site.objects.none()
@@ -175,6 +233,7 @@ class IsolationSiteViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_site(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=SiteOccupancySerializer)
     @action(detail=False)
     def occupancy(self, request):
         data = selectors.site_occupancy(actor=request.user)

@@ -182,6 +182,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_task(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=TaskDetailSerializer)
     def retrieve(self, request, pk=None):
         task = self.get_object()
         return Response(TaskDetailSerializer(task).data)
@@ -317,6 +318,7 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_inspection(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=InspectionDetailSerializer)
     def retrieve(self, request, pk=None):
         inspection = self.get_object()
         return Response(InspectionDetailSerializer(inspection).data)

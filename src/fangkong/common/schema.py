@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.db import models
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import force_instance, is_list_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import permissions, serializers
 from rest_framework.mixins import ListModelMixin
 from rest_framework.parsers import FileUploadParser, MultiPartParser
@@ -21,6 +22,7 @@ from rest_framework.settings import api_settings
 UPLOAD_PARSERS = (MultiPartParser, FileUploadParser)
 
 
+@extend_schema_serializer(many=False)  # one body even on a list endpoint
 class ErrorSerializer(serializers.Serializer):
     """Every refusal: a stable code to compare, a message to show, and per-field messages for
     invalid input (a field's messages, or a nested object for nested input)."""

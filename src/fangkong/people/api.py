@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied as DrfPermissionDenied
@@ -18,6 +18,7 @@ from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common.api import ImportJobSerializer
 from fangkong.common.jobs import enqueue
 from fangkong.common.models import ImportJob
+from fangkong.common.schema import ErrorSerializer
 
 from . import selectors, services
 from .models import Person, Sex, Tag
@@ -83,6 +84,18 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV or XLSX with id_number,name,grid_code,…")
 
 
+class QueuedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["queued"])
+
+
+# A refused upload, or a file whose every row failed (the job with its rejected lines).
+ImportRefusal = PolymorphicProxySerializer(
+    component_name="ImportRefusal",
+    serializers=[ErrorSerializer, ImportJobSerializer],
+    resource_type_field_name=None,
+)
+
+
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     """People registered within the caller's subtree."""
 
@@ -116,7 +129,12 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", enum=["csv", "xlsx"], default="csv")],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): (
+                OpenApiTypes.BINARY
+            ),
+        },
     )
     @action(detail=False, url_path="export")
     def export(self, request):
@@ -128,7 +146,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={201: ImportJobSerializer, 202: None, 400: ImportJobSerializer},
+        responses={201: ImportJobSerializer, 202: QueuedSerializer, 400: ImportRefusal},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):

@@ -111,6 +111,19 @@ class AutoSchema(SpectacularAutoSchema):
             meta["nullable"] = True
         return meta
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "response"
+            and isinstance(field, serializers.FileField)
+            and schema.get("format") == "uri"
+        ):
+            # Serialised without a request (the views here pass none), a file is its URL path;
+            # no file is null.
+            schema["format"] = "uri-reference"
+            schema["nullable"] = True
+        return schema
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

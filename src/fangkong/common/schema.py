@@ -145,8 +145,15 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("400")
         if not self._is_public():
             codes += ["401", "403"]
-        if "{" in path or (self.method == "GET" and self._get_paginator() is not None):
-            codes.append("404")  # a missing object, or a page past the end
+        if (
+            "{" in path
+            or operation.get("parameters")
+            or "requestBody" in operation
+            or (self.method == "GET" and self._get_paginator() is not None)
+        ):
+            # an object named in the path, a filter or the body that is missing or outside the
+            # caller's subtree, or a page past the end
+            codes.append("404")
         if writes and not self._is_public():
             codes.append("409")
         if writes and self._takes_file():

@@ -203,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "fangkong.common.schema.AutoSchema",
     "EXCEPTION_HANDLER": "fangkong.common.exception_handlers.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -215,6 +215,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema as the API answers (fangkong.common.schema): bare lists, nulls, error bodies;
+    # a many=True refusal (lab results' 409) is a list too.
+    "ENABLE_LIST_MECHANICS_ON_NON_2XX": True,
     # Two models call their choice field "kind"; name the two enums in the schema explicitly.
     "ENUM_NAME_OVERRIDES": {
         "SiteKindEnum": "fangkong.testing.models.Site.Kind",
@@ -233,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "SupplyRequestPriorityEnum": "fangkong.supplies.models.SupplyRequest.Priority",
         "ImportJobStatusEnum": "fangkong.common.models.ImportJob.Status",
         "ImportJobModeEnum": "fangkong.common.models.ImportJob.Mode",
+        "OrderCategoryEnum": "fangkong.control.models.Category",
     },
 }
 

@@ -3,6 +3,8 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 
+from fangkong.common.fields import DateTimeField
+
 from .models import Action, AuditEntry
 from .selectors import audit_list
 
@@ -28,8 +30,8 @@ class AuditFilterSerializer(serializers.Serializer):
     actor = serializers.CharField(required=False, help_text="username")
     object_type = serializers.CharField(required=False, help_text="e.g. people.person")
     object_id = serializers.CharField(required=False)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    since = DateTimeField(required=False)
+    until = DateTimeField(required=False)
 
 
 class AuditEntryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from fangkong.common import errors, jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
+from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
 
@@ -126,7 +127,7 @@ class TaskDetailSerializer(TaskSerializer):
 class TaskDispatchSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    deadline = serializers.DateTimeField()
+    deadline = DateTimeField()
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     unit = serializers.IntegerField(required=False)
     node = serializers.CharField(required=False)
@@ -182,6 +183,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_task(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=TaskDetailSerializer)
     def retrieve(self, request, pk=None):
         task = self.get_object()
         return Response(TaskDetailSerializer(task).data)
@@ -286,7 +288,7 @@ class InspectionStartSerializer(serializers.Serializer):
     place = serializers.CharField(max_length=200)
     node = serializers.CharField()
     unannounced = serializers.BooleanField(default=False)
-    visited_at = serializers.DateTimeField(required=False)
+    visited_at = DateTimeField(required=False)
 
 
 class AnswerSerializer(serializers.Serializer):
@@ -313,6 +315,7 @@ class InspectionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_inspection(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=InspectionDetailSerializer)
     def retrieve(self, request, pk=None):
         inspection = self.get_object()
         return Response(InspectionDetailSerializer(inspection).data)

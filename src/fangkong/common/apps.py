@@ -18,3 +18,6 @@ class Config(AppConfig):
         from .params import bound_integer_fields
 
         bound_integer_fields()
+        from .fields import install
+
+        install()

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import access
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
@@ -47,7 +48,7 @@ class OrderSerializer(serializers.ModelSerializer):
 class OrderCreateSerializer(serializers.Serializer):
     person = serializers.IntegerField()
     category = serializers.ChoiceField(choices=Category.choices)
-    start = serializers.DateTimeField(required=False)
+    start = DateTimeField(required=False)
     reason = serializers.CharField(max_length=200, required=False, default="")
     source = serializers.CharField(max_length=60, required=False, default="")
 
@@ -67,6 +68,38 @@ def _self_report_link(request, order) -> Response:
     return Response({"url": request.build_absolute_uri(path), "version": order.self_report_version})
 
 
+class HealthCheckSerializer(serializers.Serializer):
+    day = serializers.IntegerField(help_text="day of the order")
+    temperature = serializers.CharField(help_text="°C, one decimal")
+
+
+class RoomsAssignedSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField()
+    unassigned = serializers.IntegerField(help_text="orders left without a room: none free")
+
+
+class BoardCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    due_tests = serializers.IntegerField()
+    missed = serializers.IntegerField()
+    centralized = serializers.IntegerField()
+    home_isolation = serializers.IntegerField()
+    home_monitoring = serializers.IntegerField()
+    self_monitoring = serializers.IntegerField()
+
+
+class BoardChildSerializer(BoardCountsSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class BoardSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    day = serializers.DateField()
+    total = BoardCountsSerializer()
+    children = BoardChildSerializer(many=True)
+
+
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OrderSerializer
     queryset = ControlOrder.objects.none()
@@ -78,6 +111,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_order(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
     def create(self, request):
         data = OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -94,6 +128,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(OrderSerializer(order).data, status=201)
 
+    @extend_schema(request=CheckSerializer, responses={201: HealthCheckSerializer})
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
         """Record today's health check (temperature, symptoms)."""
@@ -103,6 +138,7 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         check = services.health_check_record(actor=request.user, order=order, **data.validated_data)
         return Response({"day": check.day, "temperature": str(check.temperature)}, status=201)
 
+    @extend_schema(request=None, responses=OrderSerializer)
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         order = self.get_object()
@@ -123,11 +159,13 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
         order = services.selfreport_revoke(actor=request.user, order=self.get_object())
         return _self_report_link(request, order)
 
+    @extend_schema(request=None, responses=RoomsAssignedSerializer)
     @action(detail=False, methods=["post"], url_path="assign-rooms")
     def assign_rooms(self, request):
         """Rooms for every open centralized order of the caller's subtree that has none."""
         return Response(services.rooms_assign_open(actor=request.user))
 
+    @extend_schema(responses=BoardSerializer)
     @action(detail=False)
     def board(self, request):
         node = selectors.actor_node(request.user)
@@ -157,6 +195,25 @@ class IsolationSiteSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "address", "capacity", "reserve_target", "active"]
 
 
+class SiteRoomsSerializer(serializers.Serializer):
+    vacant = serializers.IntegerField()
+    occupied = serializers.IntegerField()
+    cleaning = serializers.IntegerField()
+    out_of_service = serializers.IntegerField()
+    free = serializers.IntegerField()
+
+
+class SiteOccupancyRowSerializer(SiteRoomsSerializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class SiteOccupancySerializer(serializers.Serializer):
+    sites = SiteOccupancyRowSerializer(many=True)
+    total = SiteRoomsSerializer()
+
+
 class IsolationSiteViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = IsolationSiteSerializer
     queryset = Site.objects.none()
@@ -167,6 +224,7 @@ class IsolationSiteViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_site(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=SiteOccupancySerializer)
     @action(detail=False)
     def occupancy(self, request):
         data = selectors.site_occupancy(actor=request.user)

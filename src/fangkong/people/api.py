@@ -5,7 +5,12 @@ import io
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -15,6 +20,7 @@ from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common import jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.models import ImportJob
+from fangkong.common.schema import ErrorSerializer
 from fangkong.common.scope import require
 
 from . import selectors, services
@@ -101,6 +107,14 @@ class UploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV or XLSX with id_number,name,grid_code,…")
 
 
+# A refused upload, or a file whose every row failed (the job with its rejected lines).
+ImportRefusal = PolymorphicProxySerializer(
+    component_name="ImportRefusal",
+    serializers=[ErrorSerializer, ImportJobDetailSerializer],
+    resource_type_field_name=None,
+)
+
+
 class PersonViewSet(viewsets.ReadOnlyModelViewSet):
     """People registered within the caller's subtree."""
 
@@ -128,7 +142,12 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", enum=["csv", "xlsx"], default="csv")],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+        responses={
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"): (
+                OpenApiTypes.BINARY
+            ),
+        },
     )
     @action(detail=False, url_path="export")
     def export(self, request):
@@ -143,7 +162,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             201: ImportJobDetailSerializer,
             202: ImportJobDetailSerializer,
-            400: ImportJobDetailSerializer,
+            400: ImportRefusal,
         },
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])

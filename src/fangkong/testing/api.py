@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from fangkong.common import jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
+from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
@@ -50,8 +51,8 @@ class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     scope = serializers.ListField(child=serializers.CharField(), min_length=1)
     pool_size = serializers.IntegerField(min_value=1, max_value=20, default=10)
-    starts_at = serializers.DateTimeField(required=False, allow_null=True)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = DateTimeField(required=False, allow_null=True)
+    ends_at = DateTimeField(required=False, allow_null=True)
 
 
 class PersonStatusSerializer(serializers.Serializer):
@@ -75,9 +76,68 @@ class MissedSerializer(PersonStatusSerializer):
 class ThroughputSerializer(serializers.Serializer):
     site = serializers.CharField()
     name = serializers.CharField()
-    hour = serializers.DateTimeField()
+    hour = DateTimeField()
     tubes = serializers.IntegerField()
     swabs = serializers.IntegerField()
+
+
+class ProgressCountsSerializer(serializers.Serializer):
+    expected = serializers.IntegerField()
+    sampled = serializers.IntegerField()
+    resulted = serializers.IntegerField()
+    negative = serializers.IntegerField()
+    recheck = serializers.IntegerField()
+    positive = serializers.IntegerField()
+    resample = serializers.IntegerField()
+    coverage = serializers.FloatField(allow_null=True, help_text="sampled per 100 expected")
+
+
+class ProgressChildSerializer(ProgressCountsSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    node = serializers.CharField(allow_null=True)
+    refreshed_at = DateTimeField(allow_null=True)
+    total = ProgressCountsSerializer()
+    children = ProgressChildSerializer(many=True)
+
+
+class FindingRowSerializer(PersonStatusSerializer):
+    tube = serializers.CharField()
+    at = DateTimeField()
+
+
+class ControlRowSerializer(PersonStatusSerializer):
+    tube = serializers.CharField()
+    since = DateTimeField()
+
+
+class PositivesSerializer(serializers.Serializer):
+    findings = FindingRowSerializer(many=True)
+    controls = ControlRowSerializer(many=True)
+
+
+class TurnaroundRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="site, lab or round code")
+    tubes = serializers.IntegerField()
+    mean_hours = serializers.FloatField()
+
+
+class TurnaroundSerializer(serializers.Serializer):
+    site = TurnaroundRowSerializer(many=True)
+    lab = TurnaroundRowSerializer(many=True)
+    round = TurnaroundRowSerializer(many=True)
+
+
+class OverdueTubeSerializer(serializers.Serializer):
+    barcode = serializers.CharField()
+    site = serializers.CharField()
+    sampled_at = DateTimeField()
+    level = serializers.CharField(help_text="warning or breach")
+    hours = serializers.FloatField()
+    status = serializers.CharField()
 
 
 def _person(person) -> dict:
@@ -119,6 +179,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         round_ = services.round_create(actor=request.user, scope=nodes, **fields)
         return Response(RoundSerializer(round_).data, status=201)
 
+    @extend_schema(responses=ProgressSerializer)
     @action(detail=True)
     def progress(self, request, code=None):
         """Expected, sampled, resulted and positive people for the caller's node and its children."""
@@ -172,6 +233,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         rows = selectors.site_throughput(actor=request.user, round_=round_, site=site)
         return Response(ThroughputSerializer(rows, many=True).data)
 
+    @extend_schema(responses=PositivesSerializer)
     @action(detail=True)
     def positives(self, request, code=None):
         """Positive findings and people under temporary control, within the caller's subtree."""
@@ -189,6 +251,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    @extend_schema(responses=TurnaroundSerializer)
     @action(detail=True)
     def turnaround(self, request, code=None):
         """Mean hours from sampling to report, per site, per lab and for the round."""
@@ -200,6 +263,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
             }
         )
 
+    @extend_schema(responses=OverdueTubeSerializer(many=True))
     @action(detail=True)
     def overdue(self, request, code=None):
         """Tubes without a result past the warning (default 6 h) or breach (12 h) threshold."""
@@ -385,11 +449,17 @@ class ResultSerializer(serializers.Serializer):
     tube_barcode = serializers.CharField()
     result = serializers.ChoiceField(choices=Result.choices)
     lab_code = serializers.CharField()
-    reported_at = serializers.DateTimeField(required=False)
+    reported_at = DateTimeField(required=False)
     ct_orf1ab = serializers.DecimalField(
         max_digits=5, decimal_places=2, required=False, allow_null=True
     )
     ct_n = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True)
+
+
+class ResultOutcomeSerializer(serializers.Serializer):
+    tube_barcode = serializers.CharField()
+    changed = serializers.BooleanField(required=False, help_text="present when recorded")
+    error = serializers.CharField(required=False, help_text="present when refused")
 
 
 class LabScanSerializer(serializers.Serializer):
@@ -440,6 +510,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
         }
         return Response(body, status=201 if result.added else 200)
 
+    @extend_schema(request=None, responses=TubeSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, barcode=None):
         """Close the tube: no more swabs; its people may be sampled in another tube."""
@@ -463,7 +534,16 @@ class ResultViewSet(viewsets.GenericViewSet):
     serializer_class = ResultSerializer
     queryset = Tube.objects.none()
 
-    @extend_schema(request=ResultSerializer(many=True), responses={200: ImportJobDetailSerializer})
+    @extend_schema(
+        request=ResultSerializer(many=True),
+        description="One outcome per result, in order: 200 when all were recorded, 409 when "
+        "the only one was refused, 207 when some of several were.",
+        responses={
+            200: ResultOutcomeSerializer(many=True),
+            207: ResultOutcomeSerializer(many=True),
+            409: ResultOutcomeSerializer(many=True),
+        },
+    )
     def create(self, request):
         items = request.data if isinstance(request.data, list) else [request.data]
         data = ResultSerializer(data=items, many=True)

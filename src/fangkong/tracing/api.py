@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from fangkong.common.fields import DateTimeField
 from fangkong.common.params import KeyField, query
 from fangkong.common.scope import access, require, scoped
 from fangkong.people.models import Person
@@ -101,10 +102,10 @@ class CaseCreateSerializer(serializers.Serializer):
     classification = serializers.ChoiceField(choices=Classification.choices)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False, default="")
     found_by = serializers.ChoiceField(choices=FoundBy.choices, default=FoundBy.OTHER)
-    reported_at = serializers.DateTimeField(required=False)
+    reported_at = DateTimeField(required=False)
     onset_date = serializers.DateField(required=False, allow_null=True)
     sampling_date = serializers.DateField(required=False, allow_null=True)
-    onset_at = serializers.DateTimeField(required=False, allow_null=True)
+    onset_at = DateTimeField(required=False, allow_null=True)
 
 
 class ReclassifySerializer(serializers.Serializer):
@@ -120,17 +121,17 @@ class SeveritySerializer(serializers.Serializer):
 class TimesSerializer(serializers.Serializer):
     onset_date = serializers.DateField(required=False, allow_null=True)
     sampling_date = serializers.DateField(required=False, allow_null=True)
-    onset_at = serializers.DateTimeField(required=False, allow_null=True)
-    first_visit_at = serializers.DateTimeField(required=False, allow_null=True)
-    reported_at = serializers.DateTimeField(required=False, allow_null=True)
-    diagnosed_at = serializers.DateTimeField(required=False, allow_null=True)
-    isolated_at = serializers.DateTimeField(required=False, allow_null=True)
-    admitted_at = serializers.DateTimeField(required=False, allow_null=True)
+    onset_at = DateTimeField(required=False, allow_null=True)
+    first_visit_at = DateTimeField(required=False, allow_null=True)
+    reported_at = DateTimeField(required=False, allow_null=True)
+    diagnosed_at = DateTimeField(required=False, allow_null=True)
+    isolated_at = DateTimeField(required=False, allow_null=True)
+    admitted_at = DateTimeField(required=False, allow_null=True)
 
 
 class WindowSerializer(serializers.Serializer):
-    start = serializers.DateTimeField(allow_null=True, help_text="null: derive from the policy")
-    end = serializers.DateTimeField(required=False, allow_null=True)
+    start = DateTimeField(allow_null=True, help_text="null: derive from the policy")
+    end = DateTimeField(required=False, allow_null=True)
 
 
 class AggregateSerializer(serializers.Serializer):
@@ -366,9 +367,9 @@ class LinkSerializer(serializers.Serializer):
     source_contact = serializers.IntegerField(allow_null=True)
     setting = serializers.CharField()
     origin = serializers.CharField()
-    last_exposure_at = serializers.DateTimeField()
+    last_exposure_at = DateTimeField()
     episodes = serializers.IntegerField()
-    overlap_minutes = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    overlap_minutes = serializers.FloatField(allow_null=True)
 
 
 class ContactSerializer(serializers.ModelSerializer):
@@ -440,7 +441,7 @@ class ContactCreateSerializer(serializers.Serializer):
     source_contact = serializers.IntegerField(required=False, allow_null=True)
     contact_kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
     setting = serializers.ChoiceField(choices=Setting.choices)
-    last_exposure_at = serializers.DateTimeField()
+    last_exposure_at = DateTimeField()
 
 
 class ContactForwardedSerializer(serializers.Serializer):

@@ -1,0 +1,46 @@
+"""Serializer fields every API module shares: date-times within a sane range, always RFC 3339."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
+
+# Event times of an epidemic response: nothing before 2000 or after 2100 is a real one. Before
+# 1901 Asia/Shanghai is local mean time (+08:05:43), an offset RFC 3339 cannot write.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+
+
+class DateTimeField(serializers.DateTimeField):
+    default_error_messages = {
+        "range": _("Date-times must lie between 2000 and 2100."),
+    }
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        aware = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+        if not EARLIEST <= aware <= LATEST:
+            self.fail("range")
+        return parsed
+
+    def to_representation(self, value):
+        if isinstance(value, dt.datetime) and getattr(
+            self, "format", api_settings.DATETIME_FORMAT
+        ) in (None, ISO_8601):
+            local = self.enforce_timezone(value)
+            offset = local.utcoffset()
+            if offset is not None and offset.total_seconds() % 60:
+                # A stored time from before the range: written in UTC rather than in an offset
+                # with seconds, which is not RFC 3339.
+                value = local.astimezone(dt.UTC)
+                return value.isoformat().replace("+00:00", "Z")
+        return super().to_representation(value)
+
+
+def install() -> None:
+    """Model serializers build this field for every model DateTimeField."""
+    serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = DateTimeField

@@ -9,6 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fangkong.common.schema import ErrorSerializer
+
 from .models import User
 from .roles import can_see_pii
 from .services import token_expires_at, token_obtain, token_revoke
@@ -59,21 +61,13 @@ class TokenSerializer(serializers.Serializer):
         return token_expires_at(obj)
 
 
-class LoginErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), required=False
-    )
-
-
 _LOGIN_ERRORS = {
-    400: OpenApiResponse(LoginErrorSerializer, _("Wrong username or password (code invalid).")),
+    400: OpenApiResponse(ErrorSerializer, _("Wrong username or password (code invalid).")),
     429: OpenApiResponse(
-        LoginErrorSerializer, _("Too many failed logins for the account or the address.")
+        ErrorSerializer, _("Too many failed logins for the account or the address.")
     ),
     503: OpenApiResponse(
-        LoginErrorSerializer, _("The failed-login counter is unavailable; logins are refused.")
+        ErrorSerializer, _("The failed-login counter is unavailable; logins are refused.")
     ),
 }
 
@@ -121,7 +115,7 @@ class TokenView(APIView):
         request=None,
         responses={
             204: OpenApiResponse(description=_("The caller's token is deleted.")),
-            401: OpenApiResponse(LoginErrorSerializer, _("The token is unknown or expired.")),
+            401: OpenApiResponse(ErrorSerializer, _("The token is unknown or expired.")),
         },
         summary=_("Revoke my API token"),
     )

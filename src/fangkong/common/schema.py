@@ -10,6 +10,8 @@ nullable relation is taken as never null, though DRF answers null as soon as a s
 
 from __future__ import annotations
 
+import typing
+
 from django.db import models
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import force_instance, is_list_serializer
@@ -58,6 +60,19 @@ def _calls_paginate(handler) -> bool:
     return code is not None and "paginate_queryset" in code.co_names
 
 
+def _method_may_be_null(field) -> bool:
+    """A method field whose method says `-> X | None` (or is annotated with a nullable field)."""
+    method = getattr(field.parent, field.method_name, None)
+    annotated = getattr(method, "_spectacular_annotation", None)
+    if isinstance(annotated, serializers.Field):
+        return bool(annotated.allow_null)
+    try:
+        hint = typing.get_type_hints(method).get("return")
+    except Exception:  # an annotation that does not resolve here: say nothing
+        return False
+    return type(None) in typing.get_args(hint)
+
+
 def _nullable_source(field) -> bool:
     """A model-backed field whose source passes through a nullable model field (a nullable
     foreign key on the way to `lab.code`, or a nullable field itself) can answer null."""
@@ -101,6 +116,8 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _get_serializer_field_meta(self, field, direction):
         meta = super()._get_serializer_field_meta(field, direction)
+        if isinstance(field, serializers.SerializerMethodField) and _method_may_be_null(field):
+            meta["nullable"] = True
         if (
             direction == "response"
             and isinstance(field, serializers.Field)
@@ -172,5 +189,12 @@ class AutoSchema(SpectacularAutoSchema):
         return any(isinstance(f, serializers.FileField) for f in request.fields.values())
 
     def _is_public(self) -> bool:
-        classes = getattr(self.view, "permission_classes", api_settings.DEFAULT_PERMISSION_CLASSES)
-        return all(isinstance(c, type) and issubclass(c, permissions.AllowAny) for c in classes)
+        # The view's own answer for this method (the token endpoint: POST open, DELETE not).
+        try:
+            found = self.view.get_permissions()
+        except Exception:  # a view whose get_permissions needs a real request
+            classes = getattr(
+                self.view, "permission_classes", api_settings.DEFAULT_PERMISSION_CLASSES
+            )
+            found = [c() for c in classes]
+        return all(isinstance(p, permissions.AllowAny) for p in found)

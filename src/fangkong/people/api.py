@@ -17,7 +17,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
-from fangkong.common import jobs
+from fangkong.common import errors, jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.models import ImportJob
 from fangkong.common.schema import ErrorSerializer
@@ -70,10 +70,12 @@ class PersonSerializer(serializers.ModelSerializer):
         return birth_fields(actor, obj, selectors.age(obj))
 
     @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(serializers.DateField(allow_null=True))
     def get_birth_date(self, obj) -> dt.date | None:
         """Null for roles that may not see personal data (they get age_band)."""
         return self._birth(obj)["birth_date"]
 
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_age(self, obj) -> int | None:
         """Null for roles that may not see personal data (they get age_band)."""
         return self._birth(obj)["age"]
@@ -154,7 +156,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         """Everyone in the caller's subtree as CSV or XLSX; masked unless the role may see PII."""
         fmt = request.query_params.get("file_format", "csv")
         if fmt not in {"csv", "xlsx"}:
-            return Response({"file_format": "csv or xlsx"}, status=status.HTTP_400_BAD_REQUEST)
+            raise errors.Invalid(fields={"file_format": ["csv or xlsx"]})
         return export_response(actor=request.user, fmt=fmt)
 
     @extend_schema(

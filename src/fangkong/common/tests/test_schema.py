@@ -53,9 +53,9 @@ def test_fields_that_never_answer_null_stay_plain(schema):
     # A number, as the detail's raw dict is rendered, not a decimal string.
     overlap = _component(schema, "Link")["properties"]["overlap_minutes"]
     assert overlap["type"] == "number" and overlap["nullable"] is True
-    # A stored file is written as its URL path ("/command/tasks/…"), or null without one.
+    # A stored file is written as its scoped download path ("/command/tasks/…"), or null.
     attachment = _component(schema, "TaskUpdate")["properties"]["attachment"]
-    assert attachment["format"] == "uri-reference" and attachment["nullable"] is True
+    assert attachment["type"] == "string" and attachment["nullable"] is True
 
 
 @pytest.mark.parametrize(

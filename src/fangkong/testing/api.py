@@ -1,7 +1,5 @@
 """REST endpoints of mass testing: rounds, sites, labs, the scanner, lab results, worklists, coverage."""
 
-import io
-
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -10,14 +8,13 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from fangkong.common import jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.fields import DateTimeField
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
 
-from . import bulk, selectors, services
+from . import selectors, services, uploads
 from .models import Box, Lab, Recheck, Result, Round, Site, Tube
 
 
@@ -291,7 +288,7 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={201: ImportJobDetailSerializer},
+        responses={201: ImportJobDetailSerializer, 202: ImportJobDetailSerializer},
     )
     @action(
         detail=True, methods=["post"], url_path="import-samples", parser_classes=[MultiPartParser]
@@ -301,11 +298,14 @@ class RoundViewSet(viewsets.ReadOnlyModelViewSet):
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["required"]})
-        jobs.upload_check(upload)
-        job = bulk.import_samples(
-            actor=request.user, round_=self.get_object(), source=upload, filename=upload.name
-        )
-        return Response(import_job_data(actor=request.user, job=job), status=201)
+        job = uploads.samples_submit(actor=request.user, round_=self.get_object(), upload=upload)
+        return _import_answer(request, job)
+
+
+def _import_answer(request, job) -> Response:
+    """201 with the finished job, or 202 with the queued one (poll its url)."""
+    code = 202 if job.status == job.Status.QUEUED else 201
+    return Response(import_job_data(actor=request.user, job=job, request=request), status=code)
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -581,18 +581,15 @@ class ResultViewSet(viewsets.GenericViewSet):
                 "properties": {"file": {"type": "string", "format": "binary"}},
             }
         },
-        responses={201: ImportJobDetailSerializer},
+        responses={201: ImportJobDetailSerializer, 202: ImportJobDetailSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser])
     def import_file(self, request):
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError({"file": ["required"]})
-        jobs.upload_check(upload)
-        job = bulk.import_results(
-            actor=request.user, source=io.BytesIO(upload.read()), filename=upload.name
-        )
-        return Response(import_job_data(actor=request.user, job=job), status=201)
+        job = uploads.results_submit(actor=request.user, upload=upload)
+        return _import_answer(request, job)
 
 
 class BoxSerializer(serializers.ModelSerializer):

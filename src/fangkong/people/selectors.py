@@ -40,10 +40,16 @@ def person_list(
         qs = qs.filter(sex=filters["sex"])
     if filters.get("tag"):
         qs = qs.annotate(tag_bit=F("tags").bitand(int(filters["tag"]))).filter(tag_bit__gt=0)
+    # Roles that see only age bands filter by whole bands: min 33, max 33 would pin the age.
+    banded = not can_see_pii(actor)
     if filters.get("age_min") not in (None, ""):
-        qs = qs.filter(birth_date__lte=_years_ago(int(filters["age_min"]), today))
+        low = int(filters["age_min"])
+        low = low // 10 * 10 if banded else low
+        qs = qs.filter(birth_date__lte=_years_ago(low, today))
     if filters.get("age_max") not in (None, ""):
-        qs = qs.filter(birth_date__gt=_years_ago(int(filters["age_max"]) + 1, today))
+        high = int(filters["age_max"])
+        high = high // 10 * 10 + 9 if banded else high
+        qs = qs.filter(birth_date__gt=_years_ago(high + 1, today))
     return qs.order_by("jpath", "name", "id")
 
 

@@ -24,7 +24,13 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from fangkong.accounts.roles import can_see_pii
 from fangkong.common.scope import actor_path
-from fangkong.people.privacy import audit_contact_named_outside, masked, person_for_contact
+from fangkong.people.privacy import (
+    audit_contact_named_outside,
+    birth_fields,
+    masked,
+    person_for_contact,
+)
+from fangkong.people.selectors import age
 
 from . import charts, colocation, roles, selectors, services
 from .models import (
@@ -185,6 +191,7 @@ def _case_context(request, case):
     return {
         "case": case,
         "pii": masked(case.person),
+        "birth": birth_fields(request.user, case.person, age(case.person)),
         "activities": case.activities.all(),
         "exposures": selectors.exposure_list(case=case),
         "travels": case.travels.all(),

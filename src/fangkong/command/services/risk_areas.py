@@ -19,8 +19,8 @@ from fangkong.common import errors, imports, paths
 from fangkong.common.models import Alert
 from fangkong.common.scope import actor_path, operator_or_actor_path, path_within
 
-from . import roles
-from .models import (
+from .. import roles
+from ..models import (
     Answer,
     Bulletin,
     CheckItem,
@@ -36,7 +36,7 @@ from .models import (
     TaskUpdate,
     Unit,
 )
-from .policy import DOWNGRADES, LEVELS_OF_PRESET
+from ..policy import DOWNGRADES, LEVELS_OF_PRESET
 
 
 class CommandRefused(errors.DomainError, ValueError):
@@ -946,7 +946,7 @@ def daily_reports_assemble(*, day: dt.date, root=None) -> int:
     and 120 streets costs ~130 provider runs: a daily job, never a page request."""
     from fangkong.geo.models import Jurisdiction
 
-    from . import figures
+    from .. import figures
 
     levels = report_levels()
     nodes = Jurisdiction.objects.filter(level__in=levels)
@@ -1046,7 +1046,7 @@ def daily_report_sign(
     assembled afresh and frozen with the roll-up of the reports below; a signature after the
     deadline marks the report late. Actor None is the operator recording a signature given on
     paper or by phone, under the name `signer`."""
-    from . import figures
+    from .. import figures
 
     _require(actor is None or _report_staff(actor, report))
     if actor is None and not signer.strip():
@@ -1160,7 +1160,7 @@ def daily_reports_flag_late(*, now: dt.datetime | None = None) -> int:
 def bulletin_generate(*, actor, node, day: dt.date, force: bool = False) -> Bulletin:
     """Generate the day's bulletin from the data as a draft (regenerated while it is still an
     unedited draft, or an edited one with `force`; an approved one is kept)."""
-    from . import bulletin as composer
+    from .. import bulletin as composer
 
     _require(actor is None or roles.can_edit_bulletin(actor))
     if actor is not None:
@@ -1205,7 +1205,7 @@ def bulletin_generate(*, actor, node, day: dt.date, force: bool = False) -> Bull
 def bulletin_edit(
     *, actor, bulletin: Bulletin, title_zh: str, body_zh: str, title_en: str = "", body_en: str = ""
 ) -> Bulletin:
-    from . import bulletin as composer
+    from .. import bulletin as composer
 
     _require(roles.can_edit_bulletin(actor))
     _within(actor, bulletin.jpath)
@@ -1252,7 +1252,7 @@ def bulletin_publish(*, actor, bulletin: Bulletin, pdf_html: str | None = None) 
     when the server can (see pdf.py), otherwise the PDF link serves the print page."""
     from django.core.files.base import ContentFile
 
-    from . import pdf
+    from .. import pdf
 
     _require(roles.can_edit_bulletin(actor))
     _within(actor, bulletin.jpath)

@@ -18,8 +18,8 @@ from fangkong.common import errors, events
 from fangkong.common.models import Alert
 from fangkong.common.scope import operator_or_actor_path, require
 
-from . import roles
-from .models import (
+from .. import roles
+from ..models import (
     Activity,
     Case,
     CaseEvent,
@@ -232,7 +232,7 @@ def case_open(
             classification=classification,
         )
         if colocate and classification != Classification.SUSPECTED:
-            from .colocation import case_leads_enqueue
+            from ..colocation import case_leads_enqueue
 
             transaction.on_commit(lambda: case_leads_enqueue(case_id=case.pk))
     return case
@@ -811,7 +811,7 @@ def leads_export(*, actor, out: IO, state: str = "", unmasked: bool = False) -> 
     from fangkong.common.masking import mask_id_number, mask_phone
     from fangkong.common.scope import actor_path
 
-    from .selectors import worklist
+    from ..selectors import worklist
 
     def shaped():
         for lead in worklist(actor=actor, state=state).iterator(chunk_size=CHUNK_SIZE):

@@ -128,8 +128,8 @@ def grid_counts(round_code):
 @pytest.mark.parametrize("bulk_load", [False, True])
 def test_bulk_sample_load_matches_plain(city, tmp_path, monkeypatch, bulk_load):
     if bulk_load:
-        monkeypatch.setattr(bulk, "BULK_SAMPLES", 1)
-        monkeypatch.setattr(bulk, "BULK_TUBES", 1)
+        monkeypatch.setattr(bulk.samples, "BULK_SAMPLES", 1)
+        monkeypatch.setattr(bulk.samples, "BULK_TUBES", 1)
         monkeypatch.setattr(engine, "WHOLE_TABLE_KEYS", 0)
     a, b = city["a"], city["b"]
     rows = [
@@ -169,8 +169,8 @@ def test_bulk_sample_load_matches_plain(city, tmp_path, monkeypatch, bulk_load):
 @pytest.mark.parametrize("bulk_load", [False, True])
 def test_result_file_moves_grid_counts_like_a_recount(city, tmp_path, monkeypatch, bulk_load):
     if bulk_load:
-        monkeypatch.setattr(bulk, "BULK_SAMPLES", 1)
-        monkeypatch.setattr(bulk, "BULK_TUBES", 1)
+        monkeypatch.setattr(bulk.samples, "BULK_SAMPLES", 1)
+        monkeypatch.setattr(bulk.samples, "BULK_TUBES", 1)
         monkeypatch.setattr(engine, "WHOLE_TABLE_KEYS", 0)
     a, b = city["a"], city["b"]
     samples = [
@@ -234,9 +234,9 @@ def test_split_of_joined_texts_gives_the_texts_back(texts):
 def test_registry_and_export_read_beside_the_import(tree, people, tmp_path, monkeypatch):
     """City-sized files read the registry on a connection of its own while the file is parsed,
     and the export reads people beside the swabs: the same answers as the plain paths."""
-    monkeypatch.setattr(bulk, "PREFETCH_ROWS", 1)
-    monkeypatch.setattr(bulk, "BULK_SAMPLES", 1)
-    monkeypatch.setattr(bulk, "BULK_TUBES", 1)
+    monkeypatch.setattr(bulk.samples, "PREFETCH_ROWS", 1)
+    monkeypatch.setattr(bulk.samples, "BULK_SAMPLES", 1)
+    monkeypatch.setattr(bulk.samples, "BULK_TUBES", 1)
     monkeypatch.setattr(engine, "WHOLE_TABLE_KEYS", 0)
     monkeypatch.setattr(engine, "wants_whole", lambda keys, table: True)  # a registry of 10
     prefetched = []

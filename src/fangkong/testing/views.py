@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fangkong.common import errors
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
@@ -125,16 +126,24 @@ def round_detail(request, code: str):
     )
 
 
+class PlanForm(forms.Form):
+    hours = forms.IntegerField(required=False, min_value=1, max_value=72)
+    pool = forms.IntegerField(required=False, min_value=1, max_value=20)
+
+
 @login_required
 def plan(request):
     """What a 24-hour round over the user's node needs, against what the registry holds."""
     node = selectors.actor_node(request.user)
     if node is None:
         raise Http404
-    hours = int(request.GET.get("hours") or 24)
-    pool = int(request.GET.get("pool") or 10)
-    if not (1 <= hours <= 72 and 1 <= pool <= 20):
-        raise Http404
+    asked = PlanForm(request.GET)
+    if not asked.is_valid():
+        raise errors.Invalid(
+            _("Hours from 1 to 72 and a pool size from 1 to 20."), fields=asked.errors
+        )
+    hours = asked.cleaned_data["hours"] or 24
+    pool = asked.cleaned_data["pool"] or 10
     rows = services.plan_round(node=node, hours=hours, pool_size=pool)
     return render(
         request,

@@ -21,8 +21,8 @@ from fangkong.common.models import Alert
 from fangkong.common.scope import require
 from fangkong.common.states import place_state_set
 
-from . import roles
-from .models import (
+from .. import roles
+from ..models import (
     Category,
     ControlOrder,
     ControlTest,
@@ -36,7 +36,7 @@ from .models import (
     Site,
     Stay,
 )
-from .presets import DEFAULT_PRESET
+from ..presets import DEFAULT_PRESET
 
 FEVER = Decimal("37.3")
 TOKEN_SALT = "fangkong.control.selfreport"
@@ -635,7 +635,7 @@ def site_create(
     """A site with its floors and rooms numbered floor*100+n (e.g. 301..330)."""
     if floors < 1 or rooms_per_floor < 1 or rooms_per_floor > 99:
         raise ControlError(_("A site needs at least one floor with 1 to 99 rooms."))
-    from .models import Floor
+    from ..models import Floor
 
     with transaction.atomic():
         site = Site.objects.create(
@@ -701,7 +701,7 @@ def _set_rooms(pairs: list[tuple[int, int]]) -> None:
 def rooms_assign_open(*, actor) -> dict:
     """Rooms for every open centralized order of the actor's subtree that has none: the isolation
     desk's own request, so the desk's role decides (rooms_assign_batch serves the other modules)."""
-    from . import selectors
+    from .. import selectors
 
     require(actor, roles.can_manage_rooms)
     orders = selectors.order_list(actor=actor).filter(

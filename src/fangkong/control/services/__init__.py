@@ -1,0 +1,3 @@
+"""Writes of the control module: policies, control orders, tests, health checks, rooms."""
+
+from .rooms import *  # noqa: F403

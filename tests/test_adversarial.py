@@ -60,6 +60,9 @@ PAGE_VALUES = {("people", "fmt"): ["csv", "xlsx"]}
 # Leaks found and not yet closed, each with its reason: none today.
 KNOWN_LEAKS: dict[re.Pattern, str] = {}
 
+RANDOM_RE = re.compile(
+    r"(?:csrfmiddlewaretoken\" value=\"|nonce=\"|csrftoken=)[A-Za-z0-9+/=_-]*|/static/[^\"' ]+"
+)
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 PHONE_RE = re.compile(r"(?<![0-9])1[0-9]{10}(?![0-9])")
 
@@ -394,7 +397,12 @@ def problems(city: City, user, side: str, url: str, obj_side, response) -> list[
         if full:
             found.append(f"{url}: full numbers {sorted(full)[:3]}")
     other = "B" if side == "A" else "A"
-    leaked = [s for s in city.secrets[other] | {MARK[other], CODE[other]} if s in text]
+    # Random per-response strings (CSRF tokens, CSP nonces, hashed static names) are letters and
+    # digits: one now and then contains "QHB". Codes count only as whole words.
+    text = RANDOM_RE.sub("", text)
+    leaked = [s for s in city.secrets[other] | {MARK[other]} if s in text]
+    if re.search(rf"(?<![A-Za-z0-9]){CODE[other]}", text):
+        leaked.append(CODE[other])
     if leaked:
         found.append(f"{url}: the other district's {sorted(leaked)[:3]}")
     return found

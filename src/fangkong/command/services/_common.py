@@ -20,7 +20,7 @@ def _require(allowed: bool) -> None:
 
 def _within(actor, path: str) -> None:
     if not path_within(actor, path):
-        raise CommandRefused(_("that lies outside your jurisdiction"))
+        raise CommandRefused(_("that lies outside your jurisdiction"), code="outside_jurisdiction")
 
 
 def _bulk_alerts(rows: list[Alert]) -> None:

@@ -68,12 +68,13 @@ def bulletin_edit(
     _require(roles.can_edit_bulletin(actor))
     _within(actor, bulletin.jpath)
     if bulletin.state != Bulletin.State.DRAFT:
-        raise CommandRefused(_("only a draft can be edited"))
+        raise CommandRefused(_("only a draft can be edited"), code="not_draft")
     if not title_zh.strip() or not body_zh.strip():
         raise CommandRefused(_("the Chinese title and text are required"))
     if any(composer.carries_personal_numbers(t) for t in (title_zh, body_zh, title_en, body_en)):
         raise CommandRefused(
-            _("the text contains an ID number or a phone number; a bulletin never publishes them")
+            _("the text contains an ID number or a phone number; a bulletin never publishes them"),
+            code="personal_numbers",
         )
     with transaction.atomic():
         before = {"title_zh": bulletin.title_zh, "body_zh": bulletin.body_zh}
@@ -94,7 +95,7 @@ def bulletin_approve(*, actor, bulletin: Bulletin) -> Bulletin:
     _require(roles.can_approve_bulletin(actor))
     _within(actor, bulletin.jpath)
     if bulletin.state != Bulletin.State.DRAFT:
-        raise CommandRefused(_("only a draft can be approved"))
+        raise CommandRefused(_("only a draft can be approved"), code="not_draft")
     with transaction.atomic():
         bulletin.state = Bulletin.State.APPROVED
         bulletin.approved_by, bulletin.approved_at = actor, timezone.now()
@@ -115,7 +116,7 @@ def bulletin_publish(*, actor, bulletin: Bulletin, pdf_html: str | None = None) 
     _require(roles.can_edit_bulletin(actor))
     _within(actor, bulletin.jpath)
     if bulletin.state != Bulletin.State.APPROVED:
-        raise CommandRefused(_("a bulletin is published only after approval"))
+        raise CommandRefused(_("a bulletin is published only after approval"), code="not_approved")
     document = pdf.html_to_pdf(pdf_html) if pdf_html and pdf.pdf_enabled() else None
     with transaction.atomic():
         bulletin.state = Bulletin.State.PUBLISHED

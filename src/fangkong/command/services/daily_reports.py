@@ -130,7 +130,8 @@ def _clean_entries(entries: dict) -> dict:
                 number = int(value)
             except (TypeError, ValueError):
                 raise CommandRefused(
-                    _("%(field)s must be a whole number") % {"field": key}
+                    _("%(field)s must be a whole number") % {"field": key},
+                    code="not_a_whole_number",
                 ) from None
             if number < 0:
                 raise CommandRefused(_("%(field)s cannot be negative") % {"field": key})
@@ -171,12 +172,12 @@ def daily_report_sign(
 
     _require(actor is None or _report_staff(actor, report))
     if actor is None and not signer.strip():
-        raise CommandRefused(_("say who signed the report"))
+        raise CommandRefused(_("say who signed the report"), code="signer_required")
     now = now or timezone.now()
     with transaction.atomic():
         report = DailyReport.objects.select_for_update().get(pk=report.pk)
         if report.state != DailyReport.State.DRAFT:
-            raise CommandRefused(_("the report is already signed"))
+            raise CommandRefused(_("the report is already signed"), code="already_signed")
         children = list(report_children(report))
         unsigned = [c for c in children if c.state != DailyReport.State.SIGNED]
         if unsigned:

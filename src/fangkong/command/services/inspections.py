@@ -78,7 +78,10 @@ def inspection_submit(
     }
     missing = [item for pk, item in items.items() if pk not in answers]
     if missing:
-        raise CommandRefused(_("check items not answered: %(count)s") % {"count": len(missing)})
+        raise CommandRefused(
+            _("check items not answered: %(count)s") % {"count": len(missing)},
+            code="items_unanswered",
+        )
     unknown = set(answers) - set(items)
     if unknown:
         raise CommandRefused(_("those check items are not on this checklist"))
@@ -89,9 +92,11 @@ def inspection_submit(
         if result not in Answer.Result.values:
             raise CommandRefused(_("an answer is either ok or a finding"))
     if any(not note.strip() for note in flagged.values()):
-        raise CommandRefused(_("describe each finding"))
+        raise CommandRefused(_("describe each finding"), code="finding_note_required")
     if flagged and deadline is None:
-        raise CommandRefused(_("a finding needs a rectification deadline"))
+        raise CommandRefused(
+            _("a finding needs a rectification deadline"), code="deadline_required"
+        )
     if responsible_unit is not None:
         _within(actor, responsible_unit.path)
     node = responsible_unit.jurisdiction if responsible_unit else inspection.jurisdiction
@@ -136,7 +141,7 @@ def finding_rectify(*, actor, finding: Finding, evidence_text: str, evidence_fil
     if finding.state != Finding.State.OPEN:
         raise CommandRefused(_("the finding is not open"))
     if not evidence_text.strip():
-        raise CommandRefused(_("describe what was done as evidence"))
+        raise CommandRefused(_("describe what was done as evidence"), code="evidence_required")
     with transaction.atomic():
         finding.state = Finding.State.RECTIFIED
         finding.evidence_text = evidence_text.strip()
@@ -166,7 +171,9 @@ def finding_accept(*, actor, finding: Finding) -> Finding:
     """The inspector accepts the evidence; the last accepted finding closes the inspection."""
     _require(may_accept(actor, finding))
     if finding.state != Finding.State.RECTIFIED:
-        raise CommandRefused(_("only a rectified finding can be accepted"))
+        raise CommandRefused(
+            _("only a rectified finding can be accepted"), code="finding_not_rectified"
+        )
     with transaction.atomic():
         finding.state = Finding.State.ACCEPTED
         finding.accepted_at = timezone.now()
@@ -197,7 +204,9 @@ def finding_reject(*, actor, finding: Finding, reason: str) -> Finding:
     """The evidence does not convince: the finding goes back to the responsible side."""
     _require(may_accept(actor, finding))
     if finding.state != Finding.State.RECTIFIED:
-        raise CommandRefused(_("only a rectified finding can be sent back"))
+        raise CommandRefused(
+            _("only a rectified finding can be sent back"), code="finding_not_rectified"
+        )
     if not reason.strip():
         raise CommandRefused(_("say why the rectification is not accepted"))
     with transaction.atomic():

@@ -32,7 +32,9 @@ def response_level_declare(
         raise CommandRefused(_("declare for a node"))
     _within(actor, node.path)
     if level not in ResponseLevel.Level.values:
-        raise CommandRefused(_("the response level is I, II, III or IV"))
+        raise CommandRefused(
+            _("the response level is I, II, III or IV"), code="response_level_unknown"
+        )
     with transaction.atomic():
         record = ResponseLevel.objects.create(
             jurisdiction=node,
@@ -68,11 +70,14 @@ def risk_area_declare(
 ) -> RiskArea:
     _require(roles.can_declare(actor))
     if (jurisdiction is None) == (building is None):
-        raise CommandRefused(_("declare the area on either a node or a building"))
+        raise CommandRefused(
+            _("declare the area on either a node or a building"), code="node_or_building"
+        )
     if level not in LEVELS_OF_PRESET.get(preset, ()):
         raise CommandRefused(
             _("the level %(level)s is not part of the preset %(preset)s")
-            % {"level": level, "preset": preset}
+            % {"level": level, "preset": preset},
+            code="level_not_in_preset",
         )
     path = jurisdiction.path if jurisdiction else building.grid.path
     _within(actor, path)
@@ -227,7 +232,7 @@ def proposal_decide(
     """HQ approves (the area changes level, or is lifted) or rejects a proposal."""
     _require(roles.can_declare(actor))
     if proposal.state != Proposal.State.PENDING:
-        raise CommandRefused(_("the proposal was already decided"))
+        raise CommandRefused(_("the proposal was already decided"), code="already_decided")
     area = proposal.area
     _within(actor, area.jpath)
     today = today or timezone.localdate()

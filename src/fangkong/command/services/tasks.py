@@ -81,7 +81,9 @@ def task_feedback(
             _("the task is already %(state)s") % {"state": task.get_state_display()}
         )
     if percent is not None and not 0 <= percent <= 100:
-        raise CommandRefused(_("progress is a percentage from 0 to 100"))
+        raise CommandRefused(
+            _("progress is a percentage from 0 to 100"), code="percent_out_of_range"
+        )
     if not text.strip() and percent is None and not attachment:
         raise CommandRefused(_("feedback needs text, a percentage or a file"))
     with transaction.atomic():

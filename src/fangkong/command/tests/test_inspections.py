@@ -50,18 +50,22 @@ def test_checklist_must_be_complete_and_findings_described(tree, inspector):
     )
     answers = answers_all_ok()
     first = next(iter(answers))
-    with pytest.raises(services.CommandRefused, match="check items not answered: 1"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.inspection_submit(
             actor=inspector,
             inspection=inspection,
             answers={k: v for k, v in answers.items() if k != first},
         )
+    assert refused.value.code == "items_unanswered"
     answers[first] = ("finding", "  ")
-    with pytest.raises(services.CommandRefused, match="describe each finding"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.inspection_submit(actor=inspector, inspection=inspection, answers=answers)
+    assert refused.value.code == "finding_note_required"
     answers[first] = ("finding", "体温记录缺失")
-    with pytest.raises(services.CommandRefused, match="deadline"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.inspection_submit(actor=inspector, inspection=inspection, answers=answers)
+
+    assert refused.value.code == "deadline_required"
 
 
 def test_closure_flow_with_evidence_rejection_and_acceptance(
@@ -92,11 +96,13 @@ def test_closure_flow_with_evidence_rejection_and_acceptance(
     assert list(selectors.finding_list(actor=grid_b)) == []
     with pytest.raises(PermissionDenied):
         services.finding_rectify(actor=grid_b, finding=one, evidence_text="done")
-    with pytest.raises(services.CommandRefused, match="only a rectified"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.finding_accept(actor=inspector, finding=one)
-    with pytest.raises(services.CommandRefused, match="evidence"):
+    assert refused.value.code == "finding_not_rectified"
+    with pytest.raises(services.CommandRefused) as refused:
         services.finding_rectify(actor=grid_a, finding=one, evidence_text=" ")
 
+    assert refused.value.code == "evidence_required"
     services.finding_rectify(
         actor=grid_a,
         finding=one,

@@ -40,17 +40,20 @@ def test_response_level_history_and_current(tree, make_user, hq):
     assert selectors.response_level_current(actor=grid_user) == second
     assert list(selectors.response_level_history(actor=grid_user)) == [second, first]
     assert AuditEntry.objects.filter(object_type="command.responselevel").count() == 2
-    with pytest.raises(services.CommandRefused, match="I, II, III or IV"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.response_level_declare(actor=hq, level=5)
+    assert refused.value.code == "response_level_unknown"
     with pytest.raises(PermissionDenied):
         services.response_level_declare(actor=grid_user, level=3)
 
 
 def test_declare_checks_preset_and_place(tree, hq):
-    with pytest.raises(services.CommandRefused, match="not part of the preset"):
+    with pytest.raises(services.CommandRefused) as refused:
         declare(hq, tree, level="medium", preset="2022-11")
-    with pytest.raises(services.CommandRefused, match="either a node or a building"):
+    assert refused.value.code == "level_not_in_preset"
+    with pytest.raises(services.CommandRefused) as refused:
         services.risk_area_declare(actor=hq, level="high", since=D)
+    assert refused.value.code == "node_or_building"
     building = BuildingFactory(grid=tree["grid_b"], name="3号楼")
     area = services.risk_area_declare(actor=hq, level="high", since=D, building=building)
     assert (area.name, area.jpath) == ("3号楼", tree["grid_b"].path)
@@ -139,8 +142,10 @@ def test_approve_downgrades_then_needs_a_fresh_clean_period(tree, hq):
     area.refresh_from_db()
     assert area.level == "medium"
     assert second.state == Proposal.State.REJECTED
-    with pytest.raises(services.CommandRefused, match="already decided"):
+    with pytest.raises(services.CommandRefused) as refused:
         services.proposal_decide(actor=hq, proposal=second, approve=True)
+
+    assert refused.value.code == "already_decided"
 
 
 def test_approving_a_lift_ends_the_area(tree, hq):

@@ -401,8 +401,8 @@ def _scan(
         if Sample.objects.filter(tube=tube, person=person).exists():
             return Scan(tube=tube, tube_created=created, added=False, person=person)
         if tube.status != Tube.Status.OPEN:
-            raise Conflict(_("the tube is closed"))
-        raise Conflict(_("the tube is full (%(n)s swabs)") % {"n": tube.capacity})
+            raise Conflict(_("the tube is closed"), code="tube_closed")
+        raise Conflict(_("the tube is full (%(n)s swabs)") % {"n": tube.capacity}, code="tube_full")
     # One statement both adds the swab and checks the two rules the unique indexes keep: the same
     # swab twice (a re-sent scan: nothing changes) and one person in two open tubes of a round.
     if not _sample_insert(round_, tube, person, kind, actor, now):

@@ -206,7 +206,8 @@ def case_reclassify(
         if classification not in RECLASSIFY.get(before, set()):
             raise TracingError(
                 _("A case cannot be reclassified from %(a)s to %(b)s.")
-                % {"a": Classification(before).label, "b": classification}
+                % {"a": Classification(before).label, "b": classification},
+                code="reclassify_not_allowed",
             )
         case.classification = classification
         fields = ["classification", "updated_at"]
@@ -266,7 +267,9 @@ def case_times_set(*, actor, case: Case, onset_date=None, sampling_date=None, **
         raise TracingError(_("Unknown fields: %s") % ", ".join(sorted(unknown)))
     soon = timezone.now() + dt.timedelta(minutes=10)
     if any(v is not None and v > soon for v in times.values()):
-        raise TracingError(_("A moment of the five earlies cannot lie in the future."))
+        raise TracingError(
+            _("A moment of the five earlies cannot lie in the future."), code="time_in_future"
+        )
     if times.get("reported_at") is None:
         times.pop("reported_at", None)
     with transaction.atomic():
@@ -306,7 +309,9 @@ def case_window_set(
             _rederive(case)
         else:
             if end is not None and end < start:
-                raise TracingError(_("The window cannot end before it starts."))
+                raise TracingError(
+                    _("The window cannot end before it starts."), code="ends_before_start"
+                )
             case.window_start, case.window_end, case.window_edited = start, end, True
         case.save(update_fields=["window_start", "window_end", "window_edited", "updated_at"])
         after = (_iso(case.window_start), _iso(case.window_end))

@@ -35,7 +35,7 @@ def activity_add(
     if not place.strip():
         raise TracingError(_("Name the place."))
     if end is not None and end < start:
-        raise TracingError(_("An activity cannot end before it starts."))
+        raise TracingError(_("An activity cannot end before it starts."), code="ends_before_start")
     with transaction.atomic():
         activity = Activity.objects.create(
             case=case,
@@ -74,7 +74,7 @@ def exposure_add(
     if source_case is not None and source_case.pk == case.pk:
         raise TracingError(_("A case cannot be its own source."))
     if start and end and end < start:
-        raise TracingError(_("An exposure cannot end before it starts."))
+        raise TracingError(_("An exposure cannot end before it starts."), code="ends_before_start")
     with transaction.atomic():
         exposure = Exposure.objects.create(
             case=case,

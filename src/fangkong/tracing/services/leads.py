@@ -52,9 +52,9 @@ def contact_add(
     if kind not in ContactKind.values:
         raise TracingError(_("Unknown kind of contact: %s") % kind)
     if source_case is not None and source_case.person_id == person.pk:
-        raise TracingError(_("A case cannot be its own contact."))
+        raise TracingError(_("A case cannot be its own contact."), code="own_contact")
     if source_contact is not None and source_contact.person_id == person.pk:
-        raise TracingError(_("A contact cannot be their own contact."))
+        raise TracingError(_("A contact cannot be their own contact."), code="own_contact")
     with transaction.atomic():
         contact = Contact.objects.select_for_update().filter(person=person).first()
         if contact is None:
@@ -264,7 +264,7 @@ def lead_exclude(*, actor, contact: Contact, reason: str) -> Contact:
     require(actor, roles.can_work_leads)
     reason = (reason or "").strip()
     if not reason:
-        raise TracingError(_("Give the reason for excluding the lead."))
+        raise TracingError(_("Give the reason for excluding the lead."), code="reason_required")
     return _transition(
         actor,
         contact,
@@ -299,7 +299,8 @@ def lead_control(*, actor, contact: Contact, start: dt.datetime | None = None) -
         except control.Conflict:
             order = ControlOrder.objects.get(person=contact.person, status=ControlOrder.Status.OPEN)
         except control.ControlError as exc:
-            raise TracingError(str(exc)) from exc
+            # The control module's code travels with its message.
+            raise TracingError(str(exc), code=exc.code, fields=exc.fields) from exc
         return _transition(
             actor,
             contact,

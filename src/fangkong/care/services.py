@@ -45,7 +45,7 @@ class NoBed(Conflict):
 def bed_type_for(classification: str, severity: str) -> str:
     """Critical cases need an ICU; mild and asymptomatic ones a cabin bed; the rest a ward bed."""
     if classification == Classification.EXCLUDED:
-        raise CareError(_("An excluded case is not admitted."))
+        raise CareError(_("An excluded case is not admitted."), code="case_excluded")
     if severity == Severity.CRITICAL:
         return BedType.ICU
     if classification == Classification.ASYMPTOMATIC or severity == Severity.MILD:
@@ -73,7 +73,7 @@ def facility_create(
         if icu_beds or general_beds:
             raise CareError(_("A cabin hospital has cabin beds only."))
         if not FANGCANG_MIN <= fangcang_beds <= FANGCANG_MAX:
-            raise CareError(_("A cabin hospital has 200 to 3,000 beds."))
+            raise CareError(_("A cabin hospital has 200 to 3,000 beds."), code="cabin_bed_count")
     elif kind == Facility.Kind.DESIGNATED:
         if fangcang_beds:
             raise CareError(_("A designated hospital has ICU and ward beds."))
@@ -144,7 +144,8 @@ def bed_state_set(*, actor, bed: Bed, state: str) -> Bed:
         state=state,
         jpath=bed.facility.jpath,
         refused=lambda a, b: CareError(
-            _("A bed cannot go from %(a)s to %(b)s.") % {"a": a, "b": b}
+            _("A bed cannot go from %(a)s to %(b)s.") % {"a": a, "b": b},
+            code="bed_state_refused",
         ),
         changed=lambda: Conflict(_("The bed changed meanwhile; reload.")),
     )
@@ -193,7 +194,9 @@ def admission_create(
     now = at or timezone.now()
     with transaction.atomic():
         if Admission.objects.filter(case=case, status=Admission.Status.ADMITTED).exists():
-            raise Conflict(_("Case %s is already in hospital.") % case.code)
+            raise Conflict(
+                _("Case %s is already in hospital.") % case.code, code="already_admitted"
+            )
         bed = _take_bed(bed_type=bed_type, near=case.jpath, facility=facility)
         if bed is None:
             raise _no_bed(bed_type)
@@ -234,7 +237,7 @@ def _locked(admission: Admission) -> Admission:
         .get(pk=admission.pk)
     )
     if admission.status != Admission.Status.ADMITTED:
-        raise CareError(_("The patient is no longer in this hospital."))
+        raise CareError(_("The patient is no longer in this hospital."), code="not_admitted")
     return admission
 
 
@@ -255,7 +258,10 @@ def admission_severity_change(
         admission = _locked(admission)
         before = admission.case.severity
         if before == severity:
-            raise CareError(_("The severity is already %s.") % Severity(severity).label)
+            raise CareError(
+                _("The severity is already %s.") % Severity(severity).label,
+                code="severity_unchanged",
+            )
         SeverityChange.objects.create(
             admission=admission,
             case_id=admission.case_id,
@@ -301,7 +307,7 @@ def admission_transfer(
     """Move a patient to another hospital: this stay ends, the next one starts in a bed there."""
     require(actor, roles.can_manage_care)
     if facility.pk == admission.facility_id:
-        raise CareError(_("The patient is already in this hospital."))
+        raise CareError(_("The patient is already in this hospital."), code="same_hospital")
     now = at or timezone.now()
     with transaction.atomic():
         admission = _locked(admission)
@@ -349,7 +355,7 @@ def discharge_test_record(
         except InvalidOperation as exc:
             raise CareError(_("A Ct value is a number, e.g. 36.5.")) from exc
         if not Decimal("0") < ct <= Decimal("45"):
-            raise CareError(_("A Ct value lies between 0 and 45."))
+            raise CareError(_("A Ct value lies between 0 and 45."), code="ct_out_of_range")
     else:
         ct = None
     if timezone.is_naive(sampled_at):
@@ -358,7 +364,7 @@ def discharge_test_record(
         raise CareError(_("The sampling time lies in the future."))
     with transaction.atomic():
         if admission.status != Admission.Status.ADMITTED:
-            raise CareError(_("The patient is no longer in this hospital."))
+            raise CareError(_("The patient is no longer in this hospital."), code="not_admitted")
         test = DischargeTest.objects.create(
             admission=admission,
             sampled_at=sampled_at,

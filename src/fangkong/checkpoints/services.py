@@ -120,7 +120,9 @@ def _temperature(value) -> Decimal:
     except (InvalidOperation, ValueError) as exc:
         raise CheckpointError(_("Enter the temperature in °C, e.g. 36.5.")) from exc
     if not Decimal("34") <= temperature <= Decimal("43"):
-        raise CheckpointError(_("A body temperature lies between 34 and 43 °C."))
+        raise CheckpointError(
+            _("A body temperature lies between 34 and 43 °C."), code="temperature_out_of_range"
+        )
     return temperature
 
 
@@ -186,7 +188,7 @@ def arrival_register(
     if not origin.strip():
         raise CheckpointError(_("Enter where the person comes from."))
     if destination_grid is not None and destination_grid.level != Level.GRID:
-        raise CheckpointError(_("The destination must be a grid."))
+        raise CheckpointError(_("The destination must be a grid."), code="destination_not_grid")
     temperature = _temperature(temperature)
     area = is_risk_origin(origin)
     decision = disposition_decide(
@@ -226,7 +228,7 @@ def arrival_register(
                         source=checkpoint.name[:60],
                     )
                 except control.ControlError as exc:
-                    raise CheckpointError(str(exc)) from exc
+                    raise CheckpointError(str(exc), code=exc.code) from exc
             disposition = _DISPOSITION_OF_MEASURE[order.measure]
         arrival = Arrival.objects.create(
             checkpoint=checkpoint,
@@ -294,18 +296,23 @@ def transfer_create(
         for order in locked:
             if order.status != ControlOrder.Status.OPEN or order.measure != Measure.CENTRALIZED:
                 raise CheckpointError(
-                    _("%s is not under centralized isolation.") % order.person.name
+                    _("%s is not under centralized isolation.") % order.person.name,
+                    code="not_centralized",
                 )
             if order.room_id and order.room.site_id != site.pk:
                 raise Conflict(_("%s already has a room at another site.") % order.person.name)
         if Passenger.objects.filter(order_id__in=ids, checked_in_at__isnull=True).exists():
-            raise Conflict(_("Somebody on the list is already on another transfer."))
+            raise Conflict(
+                _("Somebody on the list is already on another transfer."),
+                code="already_on_transfer",
+            )
         try:
             control.rooms_assign_batch(actor=actor, orders=ids, site=site)
         except control.ControlError as exc:
-            raise CheckpointError(str(exc)) from exc
+            # The control refusal's code (e.g. no_room) is what clients compare; keep it.
+            raise CheckpointError(str(exc), code=exc.code) from exc
         if ControlOrder.objects.filter(pk__in=ids, room__isnull=True).exists():
-            raise Conflict(_("Not enough vacant rooms at %s.") % site.name)
+            raise Conflict(_("Not enough vacant rooms at %s.") % site.name, code="no_room")
         transfer = Transfer.objects.create(
             checkpoint=checkpoint,
             jpath=checkpoint.jpath,
@@ -347,7 +354,9 @@ def transfer_advance(*, actor, transfer: Transfer, at: datetime | None = None) -
     with transaction.atomic():
         transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
         if transfer.state not in _NEXT:
-            raise CheckpointError(_("The transfer has arrived; check the passengers in."))
+            raise CheckpointError(
+                _("The transfer has arrived; check the passengers in."), code="transfer_arrived"
+            )
         state, stamp = _NEXT[transfer.state]
         before = transfer.state
         transfer.state = state
@@ -374,13 +383,15 @@ def passenger_check_in(*, actor, passenger: Passenger) -> Passenger:
         )
         transfer = passenger.transfer
         if passenger.checked_in_at is not None:
-            raise Conflict(_("Already checked in."))
+            raise Conflict(_("Already checked in."), code="already_checked_in")
         if transfer.state not in (Transfer.State.PICKED_UP, Transfer.State.ARRIVED):
-            raise CheckpointError(_("The vehicle has not picked the passengers up yet."))
+            raise CheckpointError(
+                _("The vehicle has not picked the passengers up yet."), code="not_picked_up"
+            )
         try:
             stay = control.room_check_in(actor=actor, order=passenger.order)
         except control.ControlError as exc:
-            raise CheckpointError(str(exc)) from exc
+            raise CheckpointError(str(exc), code=exc.code) from exc
         passenger.checked_in_at = stay.checked_in_at
         passenger.save(update_fields=["checked_in_at"])
         if transfer.state == Transfer.State.PICKED_UP:

@@ -86,7 +86,7 @@ def supply_items_ensure() -> int:
 
 def _require_scope(actor, path: str) -> None:
     if actor is not None and not path_within(actor, path):
-        raise SupplyError(_("This node is outside your jurisdiction."))
+        raise SupplyError(_("This node is outside your jurisdiction."), code="outside_jurisdiction")
 
 
 def warehouse_create(
@@ -115,7 +115,9 @@ def warehouse_create(
 
 def _quantity(quantity) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise SupplyError(_("The quantity must be a positive whole number."))
+        raise SupplyError(
+            _("The quantity must be a positive whole number."), code="invalid_quantity"
+        )
     return quantity
 
 
@@ -469,7 +471,9 @@ def enterprise_output_report(
     require(actor, roles.can_report_output)
     _require_scope(actor, enterprise.jpath)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        raise SupplyError(_("The output must be zero or a positive whole number."))
+        raise SupplyError(
+            _("The output must be zero or a positive whole number."), code="invalid_quantity"
+        )
     if day > timezone.localdate():
         raise SupplyError(_("Output cannot be reported for a future day."))
     user = actor if getattr(actor, "is_authenticated", False) else None
@@ -531,7 +535,10 @@ def supply_request_create(
     if priority not in SupplyRequest.Priority.values:
         raise SupplyError(_("Unknown priority."))
     if deliver_to is not None and not deliver_to.jpath.startswith(jurisdiction.path):
-        raise SupplyError(_("The delivery warehouse must belong to the requesting unit."))
+        raise SupplyError(
+            _("The delivery warehouse must belong to the requesting unit."),
+            code="delivery_outside_unit",
+        )
     with transaction.atomic():
         request = SupplyRequest.objects.create(
             jurisdiction=jurisdiction,
@@ -569,7 +576,8 @@ def supply_request_allocate(
         request = SupplyRequest.objects.select_for_update().get(pk=request.pk)
         if request.status in (SupplyRequest.Status.FULFILLED, SupplyRequest.Status.CANCELLED):
             raise SupplyError(
-                _("The request is %(status)s.") % {"status": request.get_status_display()}
+                _("The request is %(status)s.") % {"status": request.get_status_display()},
+                code="request_closed",
             )
         if quantity > request.remaining:
             raise SupplyError(

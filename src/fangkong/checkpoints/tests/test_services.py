@@ -75,8 +75,9 @@ def test_risk_area_arrival_from_imported_list(tree, people):
 def test_stranger_becomes_a_resident_of_the_destination_grid(tree):
     checkpoint = make_checkpoint(tree["district"])
     number = idnumber.make("310115", dt.date(1990, 5, 6), 123)
-    with pytest.raises(services.CheckpointError, match="destination grid"):
+    with pytest.raises(services.CheckpointError) as refused:
         register(checkpoint, document_number=number, name="李四", abroad=True)
+    assert refused.value.code == "destination_grid_required"
     arrival = register(
         checkpoint,
         document_number=number,
@@ -88,10 +89,12 @@ def test_stranger_becomes_a_resident_of_the_destination_grid(tree):
     assert (person.name, person.sex, person.birth_date) == ("李四", "M", dt.date(1990, 5, 6))
     assert person.jpath == tree["grid_b"].path
     assert arrival.disposition == "centralized" and arrival.order.category == "inbound"
-    with pytest.raises(services.CheckpointError, match="grid"):
+    with pytest.raises(services.CheckpointError) as refused:
         register(checkpoint, document_number="X", destination_grid=tree["district"], abroad=True)
-    with pytest.raises(services.CheckpointError, match="between 34 and 43"):
+    assert refused.value.code == "destination_not_grid"
+    with pytest.raises(services.CheckpointError) as refused:
         register(checkpoint, document_number=number, temperature="3.65")
+    assert refused.value.code == "temperature_out_of_range"
 
 
 def test_second_arrival_reuses_the_open_order(tree, people):
@@ -129,32 +132,37 @@ def test_transfer_lifecycle_and_check_in(transfer_setup):
     assert {o.room.site.code for o in orders} == {"S1"}
     assert transfer.pickup == "Checkpoint K1" and transfer.state == "planned"
     passenger = transfer.passengers.first()
-    with pytest.raises(services.CheckpointError, match="not picked"):
+    with pytest.raises(services.CheckpointError) as refused:
         services.passenger_check_in(actor=None, passenger=passenger)
+    assert refused.value.code == "not_picked_up"
     for state in ("dispatched", "picked_up", "arrived"):
         transfer = services.transfer_advance(actor=None, transfer=transfer)
         assert transfer.state == state
     assert transfer.dispatched_at <= transfer.picked_up_at <= transfer.arrived_at
-    with pytest.raises(services.CheckpointError, match="has arrived"):
+    with pytest.raises(services.CheckpointError) as refused:
         services.transfer_advance(actor=None, transfer=transfer)
+    assert refused.value.code == "transfer_arrived"
     for p in transfer.passengers.all():
         services.passenger_check_in(actor=None, passenger=p)
     transfer.refresh_from_db()
     assert transfer.state == "done"
     assert Stay.objects.filter(checked_in_at__isnull=False).count() == 3
-    with pytest.raises(services.Conflict, match="Already"):
+    with pytest.raises(services.Conflict) as refused:
         services.passenger_check_in(actor=None, passenger=passenger)
+    assert refused.value.code == "already_checked_in"
 
 
 def test_transfer_refusals(transfer_setup, tree, people):
     _transfer(transfer_setup, orders=[transfer_setup["arrivals"][0].order])
-    with pytest.raises(services.Conflict, match="another transfer"):
+    with pytest.raises(services.Conflict) as refused:
         _transfer(transfer_setup, orders=[transfer_setup["arrivals"][0].order])
+    assert refused.value.code == "already_on_transfer"
     home = register(transfer_setup["checkpoint"], people["b"][0], health_code="yellow")
-    with pytest.raises(services.CheckpointError, match="not under centralized"):
+    with pytest.raises(services.CheckpointError) as refused:
         _transfer(transfer_setup, orders=[home.order])
+    assert refused.value.code == "not_centralized"
     small = make_site(tree["district2"], code="S2", rooms=1)
-    with pytest.raises(services.CheckpointError, match="No vacant room at Site S2|Not enough"):
+    with pytest.raises(services.CheckpointError) as refused:
         services.transfer_create(
             actor=None,
             checkpoint=transfer_setup["checkpoint"],
@@ -163,6 +171,7 @@ def test_transfer_refusals(transfer_setup, tree, people):
             driver="D",
             orders=[a.order for a in transfer_setup["arrivals"][1:]],
         )
+    assert refused.value.code == "no_room"
     assert Transfer.objects.count() == 1
 
 

@@ -96,7 +96,9 @@ def health_check_record(
     except ArithmeticError as exc:
         raise ControlError(_("Enter the temperature in °C, e.g. 36.5.")) from exc
     if not Decimal("34") <= temperature <= Decimal("43"):
-        raise ControlError(_("A body temperature lies between 34 and 43 °C."))
+        raise ControlError(
+            _("A body temperature lies between 34 and 43 °C."), code="temperature_out_of_range"
+        )
     if order.status != ControlOrder.Status.OPEN or not order.start_date <= day <= order.end_date:
         raise ControlError(_("The order is not in force on that day."))
     symptoms = symptoms.strip()

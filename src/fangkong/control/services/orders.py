@@ -56,13 +56,16 @@ def control_order_open(
     rule = policy_rule(policy, category)
     if not rule:
         raise ControlError(
-            _("%(policy)s does not put this category under control.") % {"policy": policy}
+            _("%(policy)s does not put this category under control.") % {"policy": policy},
+            code="category_not_controlled",
         )
     plan = plan_compute(start_date, rule)
     today = timezone.localdate()
     with transaction.atomic():
         if ControlOrder.objects.filter(person=person, status=ControlOrder.Status.OPEN).exists():
-            raise Conflict(_("%s already has an open control order.") % person.name)
+            raise Conflict(
+                _("%s already has an open control order.") % person.name, code="order_open"
+            )
         order = ControlOrder.objects.create(
             person=person,
             jpath=person.jpath,

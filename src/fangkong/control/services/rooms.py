@@ -144,7 +144,7 @@ def rooms_assign_batch(*, actor, orders, site: Site | None = None) -> dict:
             pairs += list(zip(order_ids, rooms, strict=False))
         if not pairs:
             if todo and site is not None:
-                raise NoRoom(_("No vacant room at %s.") % site.name)
+                raise NoRoom(_("No vacant room at %s.") % site.name, code="no_room_at_site")
             if todo:
                 raise NoRoom(_("No vacant isolation room in the city."))
             return {"assigned": 0, "unassigned": 0}
@@ -239,7 +239,7 @@ def control_order_cancel(*, actor, order: ControlOrder, reason: str) -> ControlO
     with transaction.atomic():
         order = ControlOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != ControlOrder.Status.OPEN:
-            raise ControlError(_("The order is not open."))
+            raise ControlError(_("The order is not open."), code="order_not_open")
         if order.room_id:
             _check_out(actor, order)
         order.status = ControlOrder.Status.CANCELLED

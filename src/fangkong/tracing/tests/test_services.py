@@ -475,6 +475,7 @@ def test_lead_under_control_keeps_an_existing_order_and_respects_the_policy(tree
         last_exposure_at=at("2022-04-11"),
     )
     secondary = services.lead_verify(actor=None, contact=secondary)
-    with pytest.raises(services.TracingError, match="does not put this category under control"):
+    with pytest.raises(services.TracingError) as refused:
         services.lead_control(actor=None, contact=secondary)
+    assert refused.value.code == "category_not_controlled"
     assert Contact.objects.get(pk=secondary.pk).state == LeadState.VERIFIED

@@ -44,6 +44,9 @@ DEMO_ACCOUNTS = [
     DemoAccount("checkpoint_staff", Role.CHECKPOINT_STAFF, "district", "吴卡口"),
     DemoAccount("supply_officer", Role.SUPPLY_OFFICER, "city", "徐物资", WorkingGroup.SUPPLIES),
     DemoAccount("inspector", Role.INSPECTOR, "city", "孙督查", WorkingGroup.INSPECTION),
+    DemoAccount("place_staff", Role.PLACE_STAFF, "community", "林场所"),
+    DemoAccount("vaccinator", Role.VACCINATOR, "district", "何接种"),
+    DemoAccount("enterprise_staff", Role.ENTERPRISE_STAFF, "district", "郑企业"),
     DemoAccount("auditor", Role.AUDITOR, "city", "马审计"),
     DemoAccount("admin", Role.ADMIN, "city", "朱管理"),
 ]

@@ -16,6 +16,9 @@ class Role(models.TextChoices):
     CHECKPOINT_STAFF = "checkpoint_staff", _("Checkpoint staff")
     SUPPLY_OFFICER = "supply_officer", _("Supply officer")
     INSPECTOR = "inspector", _("Inspector")
+    PLACE_STAFF = "place_staff", _("Place staff")
+    VACCINATOR = "vaccinator", _("Vaccination staff")
+    ENTERPRISE_STAFF = "enterprise_staff", _("Enterprise or school officer")
     AUDITOR = "auditor", _("Auditor")
     ADMIN = "admin", _("Administrator")
 

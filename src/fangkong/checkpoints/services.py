@@ -77,7 +77,8 @@ def disposition_decide(
     *, temperature: Decimal, health_code: str, risk_level: str = "", abroad: bool = False
 ) -> Decision:
     """The rules, strictest first. A red code is treated as a close contact (that is what a red
-    code meant); arrivals from abroad and from high-risk areas go to centralized isolation;
+    code meant); arrivals from abroad and from high-risk areas (their own category, so the
+    policy decides: ed. 9 gives 7 days centralized isolation) go to centralized isolation;
     medium-risk areas and yellow codes to home health monitoring; a fever or a low-risk area
     means a test on the spot and daily self-monitoring; everybody else goes on their way."""
     severity = SEVERITY.get(risk_level) if risk_level else None
@@ -97,7 +98,8 @@ def disposition_decide(
     if abroad:
         return Decision(Disposition.CENTRALIZED, Category.INBOUND, reasons)
     if severity == 0:
-        return Decision(Disposition.CENTRALIZED, Category.RISK_AREA, reasons)
+        # The measure and its days are the policy's (ed. 9: 7 days centralized), not code's.
+        return Decision(Disposition.CENTRALIZED, Category.RISK_AREA_HIGH, reasons)
     if severity == 1 or health_code == HealthCode.YELLOW:
         return Decision(Disposition.HOME_MONITORING, Category.RISK_AREA, reasons)
     if temperature >= FEVER or severity == 2:

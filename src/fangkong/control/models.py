@@ -11,6 +11,7 @@ class Category(models.TextChoices):
     SECONDARY_CONTACT = "secondary_contact", _("Secondary contact")
     INBOUND = "inbound", _("Inbound arrival")
     RISK_AREA = "risk_area", _("Risk-area arrival")
+    RISK_AREA_HIGH = "risk_area_high", _("High-risk-area arrival")
     POSITIVE_POOL = "positive_pool", _("Positive-pool member")
     RELEASED = "released", _("Released from isolation")
     RETURNING = "returning", _("Returning worker or student")

@@ -217,7 +217,13 @@ def test_discharge_frees_the_bed_and_starts_monitoring(tree, people):
     order = ControlOrder.objects.get(person=case.person, status="open")
     assert order.category == "released" and order.measure == "home_monitoring"
     assert admission.released_order == order
-    assert (order.end_date - order.start_date).days == 2  # ed. 9: 3 days
+    # Plan ed. 9: 7 days of home health monitoring after discharge, tests on days 3 and 7.
+    assert (order.end_date - order.start_date).days == 6
+    assert order.policy.code == "plan-ed9"
+    assert sorted(order.tests.values_list("scheduled_date", flat=True)) == [
+        order.start_date + timedelta(days=2),
+        order.start_date + timedelta(days=6),
+    ]
     with pytest.raises(services.CareError) as refused:
         services.discharge_test_record(
             actor=None, admission=admission, sampled_at=now, result="negative", ct="50"

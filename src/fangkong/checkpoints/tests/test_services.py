@@ -30,8 +30,8 @@ D = Decimal
         ("36.5", "yellow", "", False, "home_monitoring", "risk_area"),
         ("36.5", "green", "medium", False, "home_monitoring", "risk_area"),
         ("36.5", "green", "controlled", False, "home_monitoring", "risk_area"),
-        ("36.5", "green", "high", False, "centralized", "risk_area"),
-        ("36.5", "green", "sealed", False, "centralized", "risk_area"),
+        ("36.5", "green", "high", False, "centralized", "risk_area_high"),
+        ("36.5", "green", "sealed", False, "centralized", "risk_area_high"),
         ("36.5", "green", "", True, "centralized", "inbound"),
         ("38.5", "red", "low", False, "centralized", "close_contact"),
         ("36.5", "red", "", True, "centralized", "close_contact"),
@@ -70,6 +70,31 @@ def test_risk_area_arrival_from_imported_list(tree, people):
     # The ed. 9 preset puts risk-area arrivals under home isolation: the disposition says so.
     assert order.measure == "home_isolation" and arrival.disposition == "home_isolation"
     assert order.source == "Checkpoint K1"
+
+
+def test_high_risk_area_arrival_gets_seven_days_centralized_under_ed9(tree, people):
+    """Issue 16 point 8: plan ed. 9 sends arrivals from a high-risk area to 7 days of
+    centralized isolation (tests on days 1, 2, 3, 5, 7); a medium-risk area stays 7 days of
+    home isolation. The days come from the preset, so the 20 measures give home isolation."""
+    external_area("花木街道", "high")
+    external_area("张江镇", "medium")
+    checkpoint = make_checkpoint(tree["district"])
+    high = register(checkpoint, people["a"][0], origin="上海市浦东新区花木街道")
+    order = high.order
+    assert (order.category, order.measure, order.policy.code) == (
+        "risk_area_high",
+        "centralized",
+        "plan-ed9",
+    )
+    assert high.disposition == "centralized"
+    assert (order.end_date - order.start_date).days == 6
+    assert sorted(
+        (d - order.start_date).days + 1
+        for d in order.tests.values_list("scheduled_date", flat=True)
+    ) == [1, 2, 3, 5, 7]
+    medium = register(checkpoint, people["a"][1], origin="上海市浦东新区张江镇")
+    assert (medium.order.category, medium.order.measure) == ("risk_area", "home_isolation")
+    assert (medium.order.end_date - medium.order.start_date).days == 6
 
 
 def test_stranger_becomes_a_resident_of_the_destination_grid(tree):

@@ -9,6 +9,7 @@ milliseconds a figure) and drawn by the Plotly.js the package ships.
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -30,6 +31,7 @@ TILES = [
     ("tasks_overdue", True),
 ]
 CURVE_DAYS = 60
+RT_AXIS_MAX = 6.0
 COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"]
 RISK_COLOURS = {0: "#c0392b", 1: "#e67e22", 2: "#f1c40f", None: "#dfe6e9"}
 
@@ -98,6 +100,10 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
     report = curve["by_report"]
     shown = {k: rt.shown(getattr(rt, k)) for k in ("mean", "lower", "upper")}
     top = max((u for u in shown["upper"] if u is not None), default=2.0)
+    # The Rt axis runs from 0 to a round value at most RT_AXIS_MAX, ticks every 0.5 or 1; the
+    # band is clipped to it (an upper bound of 9 with a handful of cases ran off the plot).
+    rt_top = min(math.ceil(max(2.0, top * 1.1) * 2) / 2, RT_AXIS_MAX)
+    shown = {k: [None if v is None else min(v, rt_top) for v in vs] for k, vs in shown.items()}
     return {
         "data": [
             {
@@ -163,7 +169,10 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
                 "title": {"text": "Rt"},
                 "overlaying": "y",
                 "side": "right",
-                "range": [0, min(max(2.0, top * 1.1), 6.0)],
+                "range": [0, rt_top],
+                "tickmode": "linear",
+                "tick0": 0,
+                "dtick": 0.5 if rt_top <= 3 else 1,
                 "showgrid": False,
             },
             "shapes": [
@@ -180,6 +189,18 @@ def curve_figure(curve: dict, rt: situation.RtSeries) -> dict:
             ],
         },
     }
+
+
+def text_colour(fill: str) -> str:
+    """White on a dark fill, near-black on a light one (WCAG relative luminance of the fill)."""
+    r, g, b = (int(fill[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    # Contrast with white beats contrast with #2d3436 (luminance 0.03) below about 0.24.
+    return "#ffffff" if luminance < 0.24 else "#2d3436"
 
 
 def _rings(outline: dict) -> list[list]:
@@ -239,7 +260,7 @@ def map_figure(
                     "x": [sum(xs) / len(xs)],
                     "y": [sum(ys) / len(ys)],
                     "text": [f"{child.name}<br>{n}"],
-                    "textfont": {"size": 11},
+                    "textfont": {"size": 11, "color": text_colour(colour)},
                     # "none", not "skip": no label, but a click on the name still drills down.
                     "hoverinfo": "none",
                     "customdata": [child.code],

@@ -27,6 +27,10 @@ DEFAULTS = {
     "si_mean": 4.0,
     "si_sd": 2.5,
     "window": 7,
+    # No Rt is shown where the window holds fewer cases than this: the posterior is then mostly
+    # the prior (EpiEstim warns below 12 cases in a window; Cori et al. 2013), and a district
+    # with no case in a week showed "Rt 1.54" (issue 16).
+    "min_window_cases": 12,
     # Turning point: Rt's upper bound below 1 on this many consecutive days, and community
     # cases falling week on week.
     "turning_days": 7,
@@ -130,15 +134,18 @@ def child_series(*, node: Jurisdiction, start: dt.date, end: dt.date) -> dict:
 
 @dataclass(frozen=True)
 class RtSeries:
+    """Rt per day. ``mean``, ``lower`` and ``upper`` are None where the window holds fewer than
+    ``min_window_cases`` cases (what every page and the API show); ``raw_upper`` keeps every
+    estimate for the turning-point rule, which asks for the upper bound below 1 as cases fade."""
+
     dates: list[str]
     mean: list[float | None]
     lower: list[float | None]
     upper: list[float | None]
     last_shape: float | None
     last_scale: float | None
-    # Cases in each day's window: below ~12 the posterior is mostly the prior (Cori et al.
-    # advise at least 12), so charts leave those days out.
     window_cases: list[int] | None = None
+    raw_upper: list[float | None] | None = None
 
     def shown(self, values: list, minimum: int = 12) -> list:
         cases = self.window_cases or [minimum] * len(values)
@@ -146,32 +153,50 @@ class RtSeries:
 
 
 def rt_series(counts, dates: list[str], cfg: dict | None = None) -> RtSeries:
-    """Rt per day (None before the first full window), aligned with `dates`."""
+    """Rt per day (None before the first full window and where the window has too few cases),
+    aligned with `dates`."""
     cfg = cfg or config()
     counts = np.asarray(counts, dtype=float)
     n = counts.size
     window = cfg["window"]
+    minimum = cfg.get("min_window_cases", DEFAULTS["min_window_cases"])
     sums = np.convolve(counts, np.ones(window), mode="full")[:n]
     window_cases = [int(x) for x in sums]
     mean = [None] * n
     lower = [None] * n
     upper = [None] * n
     if n < 2:
-        return RtSeries(dates, mean, lower, upper, None, None, window_cases)
+        return RtSeries(dates, mean, lower, upper, None, None, window_cases, list(upper))
     est = rt.rt_cori_many(
         counts[np.newaxis, :], si_mean=cfg["si_mean"], si_sd=cfg["si_sd"], window=cfg["window"]
     )
     m, lo, up = est.mean[0], est.lower[0], est.upper[0]
     for i, t in enumerate(est.t_end):
         mean[t], lower[t], upper[t] = (round(float(x), 3) for x in (m[i], lo[i], up[i]))
+    raw_upper = list(upper)
+    thin = [c < minimum for c in window_cases]
+    mean, lower, upper = (
+        [None if t else v for v, t in zip(xs, thin, strict=True)] for xs in (mean, lower, upper)
+    )
     if est.t_end.size == 0:
-        return RtSeries(dates, mean, lower, upper, None, None)
-    return RtSeries(dates, mean, lower, upper, float(est.shape[0, -1]), float(est.scale[0, -1]))
+        return RtSeries(dates, mean, lower, upper, None, None, window_cases, raw_upper)
+    return RtSeries(
+        dates,
+        mean,
+        lower,
+        upper,
+        float(est.shape[0, -1]),
+        float(est.scale[0, -1]),
+        window_cases,
+        raw_upper,
+    )
 
 
 def rt_by_child(*, node: Jurisdiction, start: dt.date, end: dt.date, cfg=None) -> list[dict]:
-    """The latest Rt of every child of the node, estimated for all of them in one vectorised call."""
+    """The latest Rt of every child of the node, estimated for all of them in one vectorised call;
+    none for a child whose last window holds fewer than ``min_window_cases`` cases."""
     cfg = cfg or config()
+    minimum = cfg.get("min_window_cases", DEFAULTS["min_window_cases"])
     series = child_series(node=node, start=start, end=end)
     if not series["children"]:
         return []
@@ -181,16 +206,17 @@ def rt_by_child(*, node: Jurisdiction, start: dt.date, end: dt.date, cfg=None) -
     out = []
     for i, child in enumerate(series["children"]):
         counts = series["counts"][i]
-        has = est.t_end.size > 0
+        in_window = int(counts[-cfg["window"] :].sum())
+        has = est.t_end.size > 0 and in_window >= minimum
         out.append(
             {
                 "code": child.code,
                 "name": child.name,
                 "cases_7d": int(counts[-7:].sum()),
                 "cases": int(counts.sum()),
-                "rt_mean": round(float(est.mean[i, -1]), 2) if has and counts.sum() else None,
-                "rt_lower": round(float(est.lower[i, -1]), 2) if has and counts.sum() else None,
-                "rt_upper": round(float(est.upper[i, -1]), 2) if has and counts.sum() else None,
+                "rt_mean": round(float(est.mean[i, -1]), 2) if has else None,
+                "rt_lower": round(float(est.lower[i, -1]), 2) if has else None,
+                "rt_upper": round(float(est.upper[i, -1]), 2) if has else None,
             }
         )
     return out
@@ -353,7 +379,7 @@ def situation(*, node: Jurisdiction, today: dt.date, days: int = 60, cfg=None) -
     curve = epicurve(node=node, start=start, end=today)
     series = rt_series(curve["total"], curve["dates"], cfg)
     g7 = growth.growth_rate(curve["total"], window=7)
-    upper = [np.nan if u is None else u for u in series.upper]
+    upper = [np.nan if u is None else u for u in series.raw_upper]
     turned = growth.turning_point(upper, curve["by_report"]["community"], days=cfg["turning_days"])
     below_days = 0
     for u in reversed(upper):

@@ -33,6 +33,9 @@ FACILITIES = [
 OWN_CASES = 14
 
 
+STAY_DAYS = 14
+
+
 def care_demo(stdout, seed: int) -> None:
     if Facility.objects.filter(code=FACILITIES[0][0]).exists():
         stdout.write("医疗救治: 演示数据已存在，保持不变。")
@@ -56,17 +59,18 @@ def care_demo(stdout, seed: int) -> None:
             for code, name, kind, level, icu, general, cabin in FACILITIES
         ]
         created = 0 if Case.objects.exists() else _own_cases(nodes[Level.DISTRICT], rng, now)
+        # The cases of the last two weeks are in hospital (older ones were discharged before
+        # the story starts): each admitted when its case record says, or within hours of its
+        # report, so the case page and the bed board tell the same time.
         cases = list(
             Case.objects.exclude(classification=Classification.EXCLUDED)
+            .filter(reported_at__gte=now - dt.timedelta(days=STAY_DAYS))
             .select_related("person")
             .order_by("reported_at", "id")[:400]
         )
         admitted = []
         for case in cases:
-            # Reported cases are admitted within hours; the oldest came in up to a week ago.
-            at = min(max(case.reported_at, now - dt.timedelta(days=7)), now) + dt.timedelta(
-                hours=int(rng.integers(1, 6))
-            )
+            at = case.admitted_at or case.reported_at + dt.timedelta(hours=int(rng.integers(1, 6)))
             try:
                 admitted.append(services.admission_create(actor=None, case=case, at=min(at, now)))
             except services.CareError:

@@ -165,30 +165,22 @@ def case_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
 
 
 def control_figures_days(path: str, days: list[dt.date]) -> dict[dt.date, dict]:
-    """People under each control measure on each day: the step of each order in force then,
-    for orders not released or cancelled before the day. One aggregate."""
+    """People under each control measure on each day, by control's own definition
+    (``control.selectors.under_control_q``, which the control board counts too). One aggregate."""
     from fangkong.control.models import Measure, OrderStep
+    from fangkong.control.selectors import under_control_q
 
     aggregates = {}
     for i, day in enumerate(days):
-        start, _end = day_bounds(day)
         for measure in Measure.values:
-            # An order's steps follow one another without overlap, so at most one is in force on
-            # a day: counting steps counts people, without a DISTINCT sort.
             aggregates[f"{measure}{i}"] = Count(
-                "id",
-                filter=Q(start_date__lte=day, end_date__gte=day, measure=measure)
-                & (Q(order__released_at__isnull=True) | Q(order__released_at__gte=start)),
+                "id", filter=under_control_q(day) & Q(measure=measure)
             )
-    row = (
-        OrderStep.objects.filter(
-            order__jpath__startswith=path,
-            start_date__lte=max(days),
-            end_date__gte=min(days),
-        )
-        .exclude(order__status="cancelled")
-        .aggregate(**aggregates)
-    )
+    row = OrderStep.objects.filter(
+        order__jpath__startswith=path,
+        start_date__lte=max(days),
+        end_date__gte=min(days),
+    ).aggregate(**aggregates)
     out = {}
     for i, day in enumerate(days):
         values = {f"control_{m}": row[f"{m}{i}"] for m in Measure.values}

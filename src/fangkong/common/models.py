@@ -125,3 +125,16 @@ class Alert(models.Model):
         from .registry import alert_kind_label
 
         return alert_kind_label(self.kind)
+
+
+class DemoClock(models.Model):
+    """The demo story's moment (one row): the demo clock resumes from it on every start (see
+    common.democlock). Absent outside the demo."""
+
+    story_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("demo clock")
+
+    def __str__(self) -> str:
+        return f"demo story at {self.story_at:%Y-%m-%d %H:%M}"

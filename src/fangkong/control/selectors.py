@@ -1,6 +1,6 @@
 """Reads of the control module, scoped to the actor's jurisdiction first."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection
@@ -18,6 +18,7 @@ from .models import (
     HealthCheck,
     JurisdictionSetting,
     Measure,
+    OrderStep,
     Room,
     Site,
     Stay,
@@ -82,6 +83,50 @@ GROUP BY 1, 2
 # a test's date follows from its day), so the joins never multiply an order's row.
 
 
+def under_control_q(day, *, prefix: str = "") -> Q:
+    """The one definition of "under control on `day`" (the daily report, the HQ dashboard and
+    the control board all count it), as a filter on OrderStep (``prefix`` for a relation to it).
+
+    A person is under control on a day when a step of their order is in force that day, the
+    order was not cancelled, and it was not released before the end of the day — or before now,
+    for today: so today's figure is the people under control now, what the board shows, and a
+    past day's is the people still under control at its end. The step in force gives the
+    measure: an order's steps follow one another without overlap, so counting steps counts
+    people. (The board used to count open orders by their stored measure, which includes orders
+    past their last day and lags a day behind a step change: 252 against the report's 139.)"""
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    cutoff = min(end, timezone.now())
+    p = prefix
+    return (
+        Q(**{f"{p}start_date__lte": day, f"{p}end_date__gte": day})
+        & ~Q(**{f"{p}order__status": ControlOrder.Status.CANCELLED})
+        & (
+            Q(**{f"{p}order__released_at__isnull": True})
+            | Q(**{f"{p}order__released_at__gte": cutoff})
+        )
+    )
+
+
+def under_control_by_child(*, node: Jurisdiction, day) -> dict[str, dict[str, int]]:
+    """People under each measure on `day` per child code of the node (one GROUP BY)."""
+    from django.db.models import Value
+    from django.db.models.functions import Greatest, StrIndex, Substr
+
+    rest = Substr("order__jpath", len(node.path) + 1)
+    child = Substr(rest, 1, Greatest(StrIndex(rest, Value("/")) - 1, Value(0)))
+    out: dict[str, dict[str, int]] = {}
+    rows = (
+        OrderStep.objects.filter(under_control_q(day), order__jpath__startswith=node.path)
+        .annotate(child=child)
+        .values_list("child", "measure")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for code, measure, n in rows:
+        out.setdefault(code, {})[measure] = out.get(code, {}).get(measure, 0) + n
+    return out
+
+
 def control_board(*, actor, node: Jurisdiction, day=None) -> dict:
     """People under each measure, due tests and missed checks, per child of the node.
 
@@ -112,11 +157,14 @@ def control_board(*, actor, node: Jurisdiction, day=None) -> dict:
         cursor.execute(
             _BOARD_SQL.format(child=child), [yesterday, yesterday, yesterday, today, prefix]
         )
-        for code, measure, n, missed, due in cursor.fetchall():
-            add(code, measure, n)
-            add(code, "total", n)
+        for code, _measure, _n, missed, due in cursor.fetchall():
             add(code, "missed", int(missed or 0))
             add(code, "due_tests", int(due or 0))
+    # The people under each measure: the definition the daily report and dashboard use.
+    for code, measures in under_control_by_child(node=node, day=day).items():
+        for measure, n in measures.items():
+            add(code, measure, n)
+            add(code, "total", n)
     return {
         "node": node,
         "day": day,

@@ -83,6 +83,9 @@ class IntervalSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     hours = serializers.FloatField(allow_null=True)
+    inconsistent = serializers.BooleanField(
+        help_text="the two moments are in the wrong order (bad data; left out of aggregates)"
+    )
 
 
 class CaseDetailSerializer(CaseSerializer):
@@ -140,6 +143,9 @@ class AggregateSerializer(serializers.Serializer):
     cases = serializers.IntegerField()
     mean_hours = serializers.FloatField(allow_null=True)
     median_hours = serializers.FloatField(allow_null=True)
+    inconsistent = serializers.IntegerField(
+        help_text="cases whose two moments are in the wrong order, left out of the figures"
+    )
 
 
 class FiguresSerializer(serializers.Serializer):

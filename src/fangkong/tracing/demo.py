@@ -326,14 +326,22 @@ class _Story:
                 if symptomatic
                 else "mild"
             )
+        diagnosed = (
+            min(reported_at + dt.timedelta(hours=float(rng.uniform(1, 8))), late)
+            if classification == Classification.CONFIRMED
+            else None
+        )
+        # Admitted once reported (and diagnosed, for a confirmed case) and isolated: a contact
+        # isolated days before testing positive is admitted after the report, never before.
+        ready = max(min(isolated, late), diagnosed or reported_at, reported_at)
         times = {
             "onset_at": onset_at,
             "first_visit_at": first_visit,
-            "diagnosed_at": min(reported_at + dt.timedelta(hours=float(rng.uniform(1, 8))), late)
-            if classification == Classification.CONFIRMED
-            else None,
+            "diagnosed_at": diagnosed,
             "isolated_at": min(isolated, late),
-            "admitted_at": min(isolated + dt.timedelta(hours=float(rng.uniform(2, 20))), late)
+            "admitted_at": max(
+                ready, min(ready + dt.timedelta(hours=float(rng.uniform(1, 6))), late)
+            )
             if classification != Classification.SUSPECTED
             else None,
         }

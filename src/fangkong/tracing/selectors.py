@@ -24,14 +24,25 @@ from .models import (
 )
 from .services import CLUSTER_MIN_CASES
 
-# (key, label, from field, to field): the five earlies as intervals between moments.
+# (key, label, from field, to field, early): the five earlies as intervals between moments.
+# `early` says when the second moment may come first for good reason, counting as 0 h (the best
+# possible): "always" — a case isolated or reported before its onset was found under control or
+# by screening; or a field — admitted before diagnosis is fine for a carrier admitted once
+# reported and confirmed in hospital, but not before it was reported. Anywhere else a negative
+# interval is bad data: flagged and left out of the means, never averaged in.
 INTERVALS = [
-    ("onset_to_visit", _("Onset → first medical visit"), "onset_at", "first_visit_at"),
-    ("visit_to_report", _("First visit → report"), "first_visit_at", "reported_at"),
-    ("onset_to_report", _("Onset → report"), "onset_at", "reported_at"),
-    ("report_to_diagnosis", _("Report → diagnosis"), "reported_at", "diagnosed_at"),
-    ("onset_to_isolation", _("Onset → isolation"), "onset_at", "isolated_at"),
-    ("diagnosis_to_admission", _("Diagnosis → admission"), "diagnosed_at", "admitted_at"),
+    ("onset_to_visit", _("Onset → first medical visit"), "onset_at", "first_visit_at", None),
+    ("visit_to_report", _("First visit → report"), "first_visit_at", "reported_at", None),
+    ("onset_to_report", _("Onset → report"), "onset_at", "reported_at", "always"),
+    ("report_to_diagnosis", _("Report → diagnosis"), "reported_at", "diagnosed_at", None),
+    ("onset_to_isolation", _("Onset → isolation"), "onset_at", "isolated_at", "always"),
+    (
+        "diagnosis_to_admission",
+        _("Diagnosis → admission"),
+        "diagnosed_at",
+        "admitted_at",
+        "reported_at",
+    ),
 ]
 
 
@@ -70,24 +81,43 @@ def _hours(a, b) -> float | None:
     return round((b - a).total_seconds() / 3600, 1)
 
 
+def _interval(row, a: str, b: str, early: str | None) -> tuple[float | None, bool]:
+    """(hours, inconsistent) of the interval a → b of a case (an object or a values() row)."""
+    get = row.get if isinstance(row, dict) else lambda f: getattr(row, f)
+    hours = _hours(get(a), get(b))
+    if hours is None or hours >= 0:
+        return hours, False
+    if early == "always" or (early and get(early) is not None and get(b) >= get(early)):
+        return 0.0, False
+    return hours, True
+
+
 def case_intervals(case: Case) -> list[dict]:
-    return [
-        {"key": key, "label": label, "hours": _hours(getattr(case, a), getattr(case, b))}
-        for key, label, a, b in INTERVALS
-    ]
+    out = []
+    for key, label, a, b, early in INTERVALS:
+        hours, inconsistent = _interval(case, a, b, early)
+        out.append({"key": key, "label": label, "hours": hours, "inconsistent": inconsistent})
+    return out
 
 
 def intervals_aggregate(*, actor, filters: dict | None = None) -> list[dict]:
-    """Per interval: how many cases have both moments, mean and median hours (one query)."""
-    fields = sorted({f for _k, _l, a, b in INTERVALS for f in (a, b)})
+    """Per interval: how many cases have both moments, mean and median hours (one query).
+
+    Cases whose two moments are in the wrong order are counted in `inconsistent` and left out
+    of `cases`, the mean and the median: one admission typed before its diagnosis would
+    otherwise pull the city's figure below zero."""
+    fields = sorted({f for _k, _l, a, b, e in INTERVALS for f in (a, b, e) if f != "always" and f})
     values: dict[str, list[float]] = defaultdict(list)
+    bad: dict[str, int] = defaultdict(int)
     for row in case_list(actor=actor, filters=filters).values(*fields).order_by():
-        for key, _label, a, b in INTERVALS:
-            hours = _hours(row[a], row[b])
-            if hours is not None:
+        for key, _label, a, b, early in INTERVALS:
+            hours, inconsistent = _interval(row, a, b, early)
+            if inconsistent:
+                bad[key] += 1
+            elif hours is not None:
                 values[key].append(hours)
     out = []
-    for key, label, _a, _b in INTERVALS:
+    for key, label, _a, _b, _early in INTERVALS:
         xs = values[key]
         out.append(
             {
@@ -96,6 +126,7 @@ def intervals_aggregate(*, actor, filters: dict | None = None) -> list[dict]:
                 "cases": len(xs),
                 "mean_hours": round(statistics.fmean(xs), 1) if xs else None,
                 "median_hours": round(statistics.median(xs), 1) if xs else None,
+                "inconsistent": bad[key],
             }
         )
     return out

@@ -47,6 +47,20 @@
   // data-click="link": a click on a point opens its customdata URL; "node": a click on a map shape
   // opens that node's dashboard.
   var options = {displayModeBar: false, displaylogo: false, responsive: true};
+  // Chinese pages: Plotly's zh-CN locale (plotly-locale-zh-cn.js) and dates as 11月27日, not "Nov 27".
+  var chinese = /^zh/i.test(document.documentElement.lang || "");
+  if (chinese) { options.locale = "zh-CN"; }
+  var isoDay = /^\d{4}-\d{2}-\d{2}/;
+
+  function localiseDates(figure) {
+    if (!chinese || !figure.data || !figure.data.length) { return; }
+    var x = figure.data[0].x;
+    if (!x || !x.length || !isoDay.test(String(x[0]))) { return; }
+    figure.layout = figure.layout || {};
+    var axis = figure.layout.xaxis = figure.layout.xaxis || {};
+    if (!axis.tickformat) { axis.tickformat = "%-m月%-d日"; }
+    if (!axis.hoverformat) { axis.hoverformat = "%Y年%-m月%-d日"; }
+  }
 
   function wireNodes(el) {
     var go = function (code) { window.location.search = "?node=" + encodeURIComponent(code); };
@@ -69,6 +83,7 @@
       if (!data) { return; }
       var figure = JSON.parse(data.textContent);
       if (!figure) { return; }
+      localiseDates(figure);
       Plotly.react(el, figure.data, figure.layout, options).then(function (plot) {
         if (el.dataset.click === "node") { wireNodes(plot); }
         if (el.dataset.click === "link" && !el.dataset.wired) {

@@ -149,6 +149,48 @@ def test_intervals_in_aggregate(people, make_user):
     assert rows["onset_to_visit"]["cases"] == 0
 
 
+def test_intervals_in_the_wrong_order_are_flagged_not_averaged(people, make_user):
+    """Issue 16 point 3: a case admitted three days before it was reported pulled the city's
+    diagnosis → admission mean to −25.4 h. Now it is counted apart and left out; a carrier
+    admitted once reported and diagnosed in hospital counts 0 h, and so does a contact isolated
+    before its onset."""
+    good, bad, carrier = people["a"]
+    case = open_case(good, reported_at=at("2022-04-12", 8))
+    services.case_times_set(actor=None, case=case, admitted_at=at("2022-04-12", 12))
+    case = open_case(bad, reported_at=at("2022-04-12", 8))
+    case = services.case_times_set(actor=None, case=case, admitted_at=at("2022-04-09", 8))
+    by_key = {i["key"]: i for i in selectors.case_intervals(case)}
+    assert by_key["diagnosis_to_admission"] == {
+        "key": "diagnosis_to_admission",
+        "label": by_key["diagnosis_to_admission"]["label"],
+        "hours": -72.0,
+        "inconsistent": True,
+    }
+    case = open_case(carrier, reported_at=at("2022-04-12", 8), classification="asymptomatic")
+    services.case_times_set(
+        actor=None,
+        case=case,
+        isolated_at=at("2022-04-10", 8),
+        admitted_at=at("2022-04-12", 10),
+        onset_at=at("2022-04-12", 20),
+    )
+    services.case_reclassify(
+        actor=None, case=case, classification="confirmed", at=at("2022-04-13", 8)
+    )
+    case.refresh_from_db()
+    by_key = {i["key"]: i for i in selectors.case_intervals(case)}
+    assert (by_key["diagnosis_to_admission"]["hours"], by_key["onset_to_isolation"]["hours"]) == (
+        0.0,
+        0.0,
+    )
+    assert by_key["onset_to_report"] == {**by_key["onset_to_report"], "hours": 0.0}
+    assert not any(i["inconsistent"] for i in by_key.values())
+    rows = {r["key"]: r for r in selectors.intervals_aggregate(actor=make_user(node="city"))}
+    row = rows["diagnosis_to_admission"]
+    assert (row["cases"], row["mean_hours"], row["inconsistent"]) == (2, 2.0, 1)
+    assert all(r["inconsistent"] == 0 for k, r in rows.items() if k != "diagnosis_to_admission")
+
+
 def test_lead_state_machine_and_control_order(tree, people):
     case = open_case(people["a"][0])
     contact = services.contact_add(

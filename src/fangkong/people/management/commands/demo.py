@@ -1,9 +1,11 @@
-"""`fangkong demo`: migrate, load a synthetic city once, create the demo logins, and serve."""
+"""`fangkong demo`: migrate, load a synthetic city once, create the demo logins, and serve, on
+the demo clock (common.democlock: the story's day is "today" however long the demo runs)."""
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from fangkong.accounts.demo import DEMO_PASSWORD, logins_table
+from fangkong.common import democlock
 from fangkong.people.demo import DEFAULT_POPULATION, DEFAULT_SEED, demo_prepare
 
 
@@ -20,12 +22,27 @@ class Command(BaseCommand):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
 
     def handle(self, *args, **options):
-        users = demo_prepare(
-            stdout=self.stdout, population=options["population"], seed=options["seed"]
-        )
-        self.stdout.write("")
-        self.stdout.write(logins_table(users))
-        self.stdout.write(f"\nEvery demo account's password: {DEMO_PASSWORD}")
+        call_command("migrate", interactive=False, verbosity=0)
+        installed_here = not democlock.installed()
+        if installed_here:
+            story_at = democlock.install()
+            self.stdout.write(
+                f"Demo clock: the story's day is {story_at.astimezone(democlock.LOCAL):%Y-%m-%d}, "
+                f"resumed at {story_at.astimezone(democlock.LOCAL):%H:%M} (Asia/Shanghai)."
+            )
+        try:
+            users = demo_prepare(
+                stdout=self.stdout,
+                population=options["population"],
+                seed=options["seed"],
+                migrate=False,
+            )
+            self.stdout.write("")
+            self.stdout.write(logins_table(users))
+            self.stdout.write(f"\nEvery demo account's password: {DEMO_PASSWORD}")
+        finally:
+            if options["no_serve"] and installed_here:
+                democlock.uninstall()
         if options["no_serve"]:
             return
         self.stdout.write(f"Serving on http://{options['addrport']}/  (Ctrl+C stops)\n")

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from fangkong.accounts.models import User
+from fangkong.command import selectors as command_selectors
 from fangkong.command import services as command
 from fangkong.command.models import Bulletin, DailyReport
 from fangkong.geo.models import Jurisdiction, Level
@@ -133,11 +134,12 @@ def analytics_demo(stdout, seed: int) -> None:
             Bulletin.objects.filter(pk=bulletin.pk).update(
                 approved_at=_morning(day, 7, 40), published_at=_morning(day, 8, 0)
             )
-    signed = DailyReport.objects.filter(state="signed").count()
-    late = DailyReport.objects.filter(late=True).count()
+    # The figures the daily-reports page shows the commander for yesterday (its default day).
+    counts = command_selectors.daily_report_counts(actor=users["commander"], day=yesterday)
     stdout.write(
         f"研判与日报: 地图边界 {outlined} 个；近 {REPORT_DAYS} 天三级日报 "
-        f"{DailyReport.objects.count()} 份（已签发 {signed}，逾期 {late}）；"
+        f"{DailyReport.objects.count()} 份；昨日 {counts['reports']} 份（已签发 "
+        f"{counts['signed']}，逾期 {counts['late']}）；"
         f"通报 {BULLETIN_DAYS - 1} 期已发布，今日草稿待审核。"
     )
 

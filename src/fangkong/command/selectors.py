@@ -231,6 +231,22 @@ def daily_report_list(*, actor, day=None, level: str | None = None) -> QuerySet[
     ).order_by("-day", "jpath")
 
 
+def daily_report_counts(*, actor, day) -> dict[str, int]:
+    """The day's reports, signed, and late (signed after the deadline, or a draft past it): the
+    figures the reports page heads its tree with and the demo prints (one query)."""
+    from django.db.models import Count, Q
+
+    return (
+        daily_report_list(actor=actor, day=day)
+        .order_by()
+        .aggregate(
+            reports=Count("id"),
+            signed=Count("id", filter=Q(state=DailyReport.State.SIGNED)),
+            late=Count("id", filter=Q(late=True) | Q(overdue=1)),
+        )
+    )
+
+
 def access_daily_report(actor, report_id: int) -> DailyReport:
     return fetch(daily_report_list(actor=actor), pk=report_id)
 

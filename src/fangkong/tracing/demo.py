@@ -26,7 +26,7 @@ from fangkong.geo.demo import demo_nodes
 from fangkong.geo.models import Level
 from fangkong.people.models import Person
 
-from . import colocation, handlers, services
+from . import colocation, handlers, selectors, services
 from .models import (
     Activity,
     Case,
@@ -536,9 +536,19 @@ class _Story:
             jurisdiction_path=self.district.path,
             changes={"cases": [None, cases.count()]},
         )
+        # The figures the chains page shows the commander (the same selector), not the story's
+        # own plan: chains that grew past the threshold count as clusters there too.
+        from fangkong.accounts.models import User
+
+        commander = User.objects.filter(username="commander").first()
+        figures = selectors.key_figures(actor=commander) if commander else {}
+        clusters = figures.get("clusters", len(CLUSTERS))
+        share = figures.get("under_control_share")
+        if share is None:
+            share = 100 * under / max(1, cases.count())
         return (
             f"流调溯源: {cases.count()} 例 ({self.stats['positives']} 例来自核酸筛查), "
-            f"{len(CLUSTERS)} 起聚集性疫情, 管控内发现 {100 * under / max(1, cases.count()):.0f}%, "
+            f"{clusters} 起聚集性疫情, 管控内发现 {share:.0f}%, "
             f"密接/次密接 {sum(states.values())} 人 (待推送 {states['candidate']}, 待核实 {states['pushed']}, "
             f"已核实 {states['verified']}, 已管控 {states['under_control']}, 已排除 {states['excluded']}); "
             f"时空伴随碰撞 {self.stats.get('presence', 0):,} 条基站记录, "

@@ -23,26 +23,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        installed_here = not democlock.installed()
+        # Serving runs on the demo clock; preparing only (--no-serve: tests, CI, a server
+        # started otherwise) stays on the real clock, so its story ends at the real "now".
+        installed_here = not options["no_serve"] and not democlock.installed()
         if installed_here:
             story_at = democlock.install()
             self.stdout.write(
                 f"Demo clock: the story's day is {story_at.astimezone(democlock.LOCAL):%Y-%m-%d}, "
                 f"resumed at {story_at.astimezone(democlock.LOCAL):%H:%M} (Asia/Shanghai)."
             )
-        try:
-            users = demo_prepare(
-                stdout=self.stdout,
-                population=options["population"],
-                seed=options["seed"],
-                migrate=False,
-            )
-            self.stdout.write("")
-            self.stdout.write(logins_table(users))
-            self.stdout.write(f"\nEvery demo account's password: {DEMO_PASSWORD}")
-        finally:
-            if options["no_serve"] and installed_here:
-                democlock.uninstall()
+        users = demo_prepare(
+            stdout=self.stdout,
+            population=options["population"],
+            seed=options["seed"],
+            migrate=False,
+        )
+        self.stdout.write("")
+        self.stdout.write(logins_table(users))
+        self.stdout.write(f"\nEvery demo account's password: {DEMO_PASSWORD}")
         if options["no_serve"]:
             return
         self.stdout.write(f"Serving on http://{options['addrport']}/  (Ctrl+C stops)\n")

@@ -191,7 +191,9 @@ def compose(data: dict, language: str) -> tuple[str, str]:
             "date": formats.date_format(day, "DATE_FORMAT"),
         }
         parts = []
-        if t["confirmed"] or t["asymptomatic"]:
+        if (t["confirmed"] or t["asymptomatic"]) and en:
+            parts.append(_english_cases_sentence(date, node, t))
+        elif t["confirmed"] or t["asymptomatic"]:
             parts.append(
                 _(
                     "From 0:00 to 24:00 on %(date)s, %(node)s reported %(confirmed)s new local "
@@ -290,3 +292,23 @@ _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 def carries_personal_numbers(text: str) -> bool:
     return bool(_ID_NUMBER.search(text) or _MOBILE.search(text))
+
+
+def _english_cases_sentence(date: str, node: str, t: dict) -> str:
+    """The English opening with singulars and plurals right ("1 case ... 1 was found"); Chinese
+    has no plural, so its catalog keeps one sentence."""
+    confirmed = ngettext(
+        "%(n)s new local confirmed case", "%(n)s new local confirmed cases", t["confirmed"]
+    ) % {"n": t["confirmed"]}
+    carriers = ngettext(
+        "%(n)s new asymptomatic carrier", "%(n)s new asymptomatic carriers", t["asymptomatic"]
+    ) % {"n": t["asymptomatic"]}
+    under = ngettext(
+        "%(n)s was found among people already under control",
+        "%(n)s were found among people already under control",
+        t["under_control"],
+    ) % {"n": t["under_control"]}
+    return (
+        f"From 0:00 to 24:00 on {date}, {node} reported {confirmed} and {carriers}; {under} "
+        f"and {t['community']} by screening in the community."
+    )

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.accounts.roles import WorkingGroup
 
@@ -423,9 +424,14 @@ class Proposal(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     area = models.ForeignKey(RiskArea, on_delete=models.CASCADE, related_name="proposals")
-    from_level = models.CharField(_("from"), max_length=12, choices=RiskLevel.choices)
+    # "from"/"to" alone are times elsewhere (起/止); here they are levels (原级别/调整为).
+    from_level = models.CharField(
+        pgettext_lazy("risk level", "from"), max_length=12, choices=RiskLevel.choices
+    )
     # Empty: lift the area altogether.
-    to_level = models.CharField(_("to"), max_length=12, choices=RiskLevel.choices, blank=True)
+    to_level = models.CharField(
+        pgettext_lazy("risk level", "to"), max_length=12, choices=RiskLevel.choices, blank=True
+    )
     proposed_on = models.DateField(_("proposed"))
     clean_days = models.PositiveSmallIntegerField(_("days without a case"))
     reason = models.TextField(_("reason"), blank=True)

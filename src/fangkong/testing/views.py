@@ -9,6 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from fangkong.common import errors
@@ -223,7 +224,9 @@ def lab(request):
             box = selectors.access_box(request.user, request.POST.get("box", "").strip())
             n = services.box_receive(actor=request.user, box=box, lab=lab_obj)
             messages.success(
-                request, _("Box %(b)s received: %(n)s tubes.") % {"b": box.code, "n": n}
+                request,
+                ngettext("Box %(b)s received: %(n)s tube.", "Box %(b)s received: %(n)s tubes.", n)
+                % {"b": box.code, "n": n},
             )
         except Http404:
             messages.error(request, _("No such box."))

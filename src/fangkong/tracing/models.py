@@ -184,6 +184,25 @@ class CaseEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id}:{self.kind}"
 
+    def _label(self, value: str) -> str:
+        """A reclassification or severity change stores codes; the history shows their labels."""
+        choices = {
+            self.Kind.OPENED: Classification,
+            self.Kind.RECLASSIFIED: Classification,
+            self.Kind.SEVERITY: Severity,
+        }.get(self.kind)
+        if choices is None or value not in choices.values:
+            return value
+        return str(choices(value).label)
+
+    @property
+    def from_label(self) -> str:
+        return self._label(self.from_value)
+
+    @property
+    def to_label(self) -> str:
+        return self._label(self.to_value)
+
 
 class Exposure(models.Model):
     """How a case was exposed: setting, place, time and, when known, the source case."""

@@ -72,7 +72,11 @@ def test_text_in_chinese_and_english(tree, cases):
     assert "家中" not in text
     title_en, text_en = composer.compose(data, "en")
     assert title_en.startswith("南京市 epidemic bulletin for")
-    assert "reported 2 new local confirmed case(s) and 1 new asymptomatic carrier(s)" in text_en
+    # Issue 16: singulars and plurals right in English, never "1 were found".
+    assert (
+        "reported 2 new local confirmed cases and 1 new asymptomatic carrier; 1 was found among "
+        "people already under control and 2 by screening in the community." in text_en
+    )
     assert "2. 欧阳某, female, aged 32" in text_en
 
 

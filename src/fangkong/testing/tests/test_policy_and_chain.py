@@ -219,7 +219,7 @@ def test_lab_page_receives_a_box(world, make_user, client):
     response = client.post(
         "/testing/lab/", {"lab": "LAB1", "action": "box", "box": "BOX9"}, follow=True
     )
-    assert "Box BOX9 received: 1 tubes." in response.content.decode()
+    assert "Box BOX9 received: 1 tube." in response.content.decode()  # issue 16: not "1 tubes"
     assert Tube.objects.get(barcode="T1").status == "received"
     missing = client.post(
         "/testing/lab/", {"lab": "LAB1", "action": "box", "box": "NOPE"}, follow=True

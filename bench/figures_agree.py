@@ -28,6 +28,7 @@ import control as base  # noqa: E402  (bench/control.py: the city and control bu
 
 base.DB = "fangkong_figures16_bench"  # the only database this bench touches
 base.URL = f"postgres://postgres@127.0.0.1:5432/{base.DB}"
+base.sql.__defaults__ = (None, base.URL)  # its default database was bound at definition
 base.ENV = {
     **os.environ,
     "FANGKONG_DATABASE_URL": base.URL,

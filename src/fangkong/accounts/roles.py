@@ -69,3 +69,8 @@ def can_read_audit(user) -> bool:
 def can_search_people(user) -> bool:
     """The population pages: everyone whose work concerns persons."""
     return user.is_authenticated and (user.is_superuser or user.role not in NO_PEOPLE_ROLES)
+
+
+def can_acknowledge_alerts(user) -> bool:
+    """Acknowledging a group of alerts is work on them; auditors only read."""
+    return user.is_authenticated and user.role != Role.AUDITOR

@@ -25,9 +25,7 @@ def can_work_leads(user) -> bool:
 
 def can_view_cases(user) -> bool:
     """The case list: tracing, HQ, the hospitals treating them, inspectors."""
-    return can_investigate(user) or _is(
-        user, {Role.HQ_STAFF, Role.HOSPITAL_STAFF, Role.INSPECTOR}
-    )
+    return can_investigate(user) or _is(user, {Role.HQ_STAFF, Role.HOSPITAL_STAFF, Role.INSPECTOR})
 
 
 def can_view_chains(user) -> bool:

@@ -39,16 +39,28 @@ def test_grid_worker_menu_is_the_grid_day(client, make_user):
     menu = menu_of(client, user)
     for name in ("tracing:worklist", "control:checks", "testing:rounds", "people:search"):
         assert reverse(name) in menu
-    for name in ("analytics:dashboard", "command:bulletins", "command:response-level",
-                 "supplies:overview", "tracing:chains", "audit:list"):
+    for name in (
+        "analytics:dashboard",
+        "command:bulletins",
+        "command:response-level",
+        "supplies:overview",
+        "tracing:chains",
+        "audit:list",
+    ):
         assert reverse(name) not in menu
     assert len(menu) <= 13
 
 
 def test_commander_menu_has_the_command_centre(client, make_user):
     menu = menu_of(client, make_user(role="commander", node="city"))
-    for name in ("analytics:dashboard", "command:bulletins", "command:response-level",
-                 "tracing:chains", "care:overview", "supplies:overview"):
+    for name in (
+        "analytics:dashboard",
+        "command:bulletins",
+        "command:response-level",
+        "tracing:chains",
+        "care:overview",
+        "supplies:overview",
+    ):
         assert reverse(name) in menu
     assert reverse("audit:list") not in menu
 

@@ -4,6 +4,7 @@ release notice and the self-report page reached by a signed link without an acco
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import roles, selectors, services
+
+CHECKS_PER_PAGE = 30
 
 
 @login_required
@@ -44,11 +47,14 @@ def checks(request):
             )
         except services.ControlError as exc:
             messages.error(request, str(exc))
-        return redirect("control:checks")
-    orders = list(selectors.check_list(actor=request.user, day=today)[:500])
+        return redirect(f"{reverse('control:checks')}?page={request.POST.get('page', '1')}")
+    page = Paginator(selectors.check_list(actor=request.user, day=today), CHECKS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    orders = list(page)
     done = selectors.checks_for([o.pk for o in orders], today)
     rows = [(o, (today - o.start_date).days + 1, done.get(o.pk)) for o in orders]
-    return render(request, "control/checks.html", {"rows": rows, "today": today})
+    return render(request, "control/checks.html", {"rows": rows, "today": today, "page": page})
 
 
 @login_required

@@ -565,6 +565,8 @@ def colocation_page(request):
             "form": form,
             "may_run": may_run,
             "sources": sources,
+            # Where the operator put the telecom files is the server's business, not a district's.
+            "show_paths": request.user.is_superuser or request.user.role == "admin",
             "runs": selectors.colocation_run_list(actor=request.user)[:20],
         },
     )

@@ -25,10 +25,10 @@ from fangkong.command.roles import (
     can_view_picture,
     can_view_risk_areas,
 )
-from fangkong.supplies.roles import can_request, can_view_stock
 from fangkong.common import events, registry
 from fangkong.common.context import navigation
 from fangkong.control.roles import can_manage_orders, can_view_board
+from fangkong.supplies.roles import can_request, can_view_stock
 from fangkong.testing.roles import can_report, can_sample, can_view_rechecks, can_view_rounds
 from fangkong.tracing.roles import (
     can_run_colocation,

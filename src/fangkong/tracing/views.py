@@ -208,7 +208,27 @@ def _case_context(request, case):
 @login_required
 def case_detail(request, pk: int):
     case = selectors.access_case(request.user, pk)
-    return render(request, "tracing/case.html", _case_context(request, case))
+    return render(
+        request, "tracing/case.html", {**_case_context(request, case), **_case_chain(request, case)}
+    )
+
+
+def _case_chain(request, case) -> dict:
+    """The case's own transmission chain (the component it belongs to), drawn as on the chains
+    page, with a link to the chain's page; nothing when the case is linked to no other case."""
+    graph = selectors.transmission_graph(actor=request.user)
+    mine = next((c for c in graph["cases"] if c["id"] == case.pk), None)
+    if mine is None:
+        return {}
+    root = mine["component"]
+    found = next((c for c in graph["components"] if c["id"] == root), None)
+    members = [c for c in graph["cases"] if c["component"] == root]
+    ids = {c["id"] for c in members}
+    edges = [e for e in graph["edges"] if e[0] in ids]
+    if found is None or not edges:
+        return {}
+    sub = {**graph, "cases": members, "edges": edges, "components": [found]}
+    return {"chain": found, "chain_network": charts.network_html(sub)}
 
 
 def _case_by_code(request, code: str):

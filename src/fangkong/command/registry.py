@@ -5,7 +5,6 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.common import registry
 
 from .roles import (
-    can_declare,
     can_edit_bulletin,
     can_view_inspections,
     can_view_picture,
@@ -15,7 +14,7 @@ from .roles import (
 registry.nav(200, "command:tasks", _("Tasks"))
 registry.nav(210, "command:inspections", _("Inspections"), can_view_inspections)
 registry.nav(220, "command:risk-areas", _("Risk areas"), can_view_risk_areas)
-registry.nav(230, "command:response-level", _("Response level"), can_declare)
+registry.nav(230, "command:response-level", _("Response level"))  # every level must know it
 registry.nav(240, "command:reports", _("Daily reports"), can_view_picture)
 registry.nav(250, "command:bulletins", _("Bulletins"), can_edit_bulletin)
 

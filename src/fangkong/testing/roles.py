@@ -38,7 +38,8 @@ FOLLOW_ROLES = (
     | REPORT_ROLES
     | {Role.GRID_WORKER, Role.EPIDEMIOLOGIST, Role.INSPECTOR}
 )
-RECHECK_ROLES = ROUND_ROLES | SAMPLE_ROLES | REPORT_ROLES | {Role.EPIDEMIOLOGIST}
+# Re-checks: the lab and desks do them, the grid fetches its people to them, tracing follows.
+RECHECK_ROLES = ROUND_ROLES | SAMPLE_ROLES | REPORT_ROLES | {Role.EPIDEMIOLOGIST, Role.GRID_WORKER}
 
 
 def can_view_rounds(user) -> bool:

@@ -19,7 +19,6 @@ from fangkong.analytics.roles import can_view_dashboard, can_view_situation
 from fangkong.care.roles import can_view_care
 from fangkong.checkpoints.roles import can_register, can_transfer
 from fangkong.command.roles import (
-    can_declare,
     can_edit_bulletin,
     can_view_inspections,
     can_view_picture,
@@ -62,7 +61,7 @@ OLD_MODULES = [
     ("command:tasks", _("Tasks"), None),
     ("command:inspections", _("Inspections"), can_view_inspections),
     ("command:risk-areas", _("Risk areas"), can_view_risk_areas),
-    ("command:response-level", _("Response level"), can_declare),
+    ("command:response-level", _("Response level"), None),
     ("command:reports", _("Daily reports"), can_view_picture),
     ("command:bulletins", _("Bulletins"), can_edit_bulletin),
     ("supplies:overview", _("Supplies"), can_view_stock),

@@ -42,7 +42,6 @@ def test_grid_worker_menu_is_the_grid_day(client, make_user):
     for name in (
         "analytics:dashboard",
         "command:bulletins",
-        "command:response-level",
         "supplies:overview",
         "tracing:chains",
         "audit:list",

@@ -96,9 +96,11 @@ def build(args) -> None:
         for i in (1, 2)
     ]
     UserFactory(username="bench-grid", role="grid_worker", jurisdiction=grids[0])
-    people = PersonFactory.build_batch(args.people)
-    for i, person in enumerate(people):
-        person.grid = grids[i % 2]
+    people = [
+        person
+        for grid in grids
+        for person in PersonFactory.build_batch(args.people // 2, grid=grid, household=None)
+    ]
     type(people[0]).objects.bulk_create(people, batch_size=1000)
     people = list(type(people[0]).objects.order_by("id"))
     for person in people:

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "fangkong.command",
     "fangkong.supplies",
     "fangkong.analytics",
+    "fangkong.workday",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "fangkong.audit.middleware.RequestContextMiddleware",
     "fangkong.common.middleware.DomainErrorMiddleware",
     "fangkong.common.middleware.NulByteMiddleware",
+    "fangkong.workday.middleware.WorkdayMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

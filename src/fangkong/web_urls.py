@@ -4,10 +4,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from fangkong.accounts import views as account_views
-from fangkong.geo import views as geo_views
+from fangkong.workday import views as workday_views
 
 urlpatterns = [
-    path("", geo_views.home, name="home"),
+    path("", workday_views.home, name="home"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("geo/", include("fangkong.geo.urls")),

@@ -46,6 +46,8 @@ PII_ROLES = {
 PII_WORKING_GROUPS = {WorkingGroup.TRACING, WorkingGroup.ISOLATION, WorkingGroup.TREATMENT}
 IMPORT_ROLES = {Role.ADMIN, Role.HQ_STAFF, Role.GRID_WORKER}
 AUDIT_ROLES = {Role.AUDITOR, Role.ADMIN}
+# Roles that never look people up: they work with goods and output, not persons.
+NO_PEOPLE_ROLES = {Role.SUPPLY_OFFICER, Role.ENTERPRISE_STAFF}
 
 
 def can_see_pii(user) -> bool:
@@ -62,3 +64,13 @@ def can_import_people(user) -> bool:
 
 def can_read_audit(user) -> bool:
     return user.is_authenticated and user.role in AUDIT_ROLES
+
+
+def can_search_people(user) -> bool:
+    """The population pages: everyone whose work concerns persons."""
+    return user.is_authenticated and (user.is_superuser or user.role not in NO_PEOPLE_ROLES)
+
+
+def can_acknowledge_alerts(user) -> bool:
+    """Acknowledging a group of alerts is work on them; auditors only read."""
+    return user.is_authenticated and user.role != Role.AUDITOR

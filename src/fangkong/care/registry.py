@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.common import registry
 
-registry.nav(170, "care:overview", _("Bed board"))
+from .roles import can_view_care
+
+registry.nav(170, "care:overview", _("Bed board"), can_view_care)
 
 registry.alert_kind("care_bed_needed", _("Bed of the needed type lacking"))
 

@@ -10,3 +10,10 @@ def can_manage_care(user) -> bool:
     if user.is_superuser or user.role in {Role.COMMANDER, Role.ADMIN, Role.HOSPITAL_STAFF}:
         return True
     return user.role == Role.HQ_STAFF and user.working_group in ("", WorkingGroup.TREATMENT)
+
+
+def can_view_care(user) -> bool:
+    """The bed board: treatment, HQ, tracing (where its cases lie), inspectors."""
+    if can_manage_care(user):
+        return True
+    return user.role in {Role.HQ_STAFF, Role.EPIDEMIOLOGIST, Role.INSPECTOR}

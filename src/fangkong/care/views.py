@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,6 +14,8 @@ from fangkong.tracing.models import Severity
 
 from . import roles, selectors, services
 from .models import Admission, Facility
+
+ADMISSIONS_PER_PAGE = 30
 
 
 def _require(request):
@@ -23,15 +26,18 @@ def _require(request):
 @login_required
 def overview(request):
     occupancy = selectors.bed_occupancy(actor=request.user)
-    admissions = list(
-        selectors.admission_list(actor=request.user).order_by("-admitted_at", "-id")[:100]
-    )
+    page = Paginator(
+        selectors.admission_list(actor=request.user).order_by("-admitted_at", "-id"),
+        ADMISSIONS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    admissions = list(page)
     return render(
         request,
         "care/overview.html",
         {
             "occupancy": occupancy,
             "admissions": admissions,
+            "page": page,
             "counts": selectors.admission_counts(actor=request.user),
             "may_manage": roles.can_manage_care(request.user),
         },

@@ -4,8 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.common import registry
 
-registry.nav(180, "checkpoints:register", _("Checkpoint registration"))
-registry.nav(190, "checkpoints:transfers", _("Transfers"))
+from .roles import can_register, can_transfer
+
+registry.nav(180, "checkpoints:register", _("Checkpoint registration"), can_register)
+registry.nav(190, "checkpoints:transfers", _("Transfers"), can_transfer)
 
 registry.alert_kind("transfer_lost", _("Transfer not checked in"))
 

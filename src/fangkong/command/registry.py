@@ -4,12 +4,19 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.common import registry
 
+from .roles import (
+    can_edit_bulletin,
+    can_view_inspections,
+    can_view_picture,
+    can_view_risk_areas,
+)
+
 registry.nav(200, "command:tasks", _("Tasks"))
-registry.nav(210, "command:inspections", _("Inspections"))
-registry.nav(220, "command:risk-areas", _("Risk areas"))
-registry.nav(230, "command:response-level", _("Response level"))
-registry.nav(240, "command:reports", _("Daily reports"))
-registry.nav(250, "command:bulletins", _("Bulletins"))
+registry.nav(210, "command:inspections", _("Inspections"), can_view_inspections)
+registry.nav(220, "command:risk-areas", _("Risk areas"), can_view_risk_areas)
+registry.nav(230, "command:response-level", _("Response level"))  # every level must know it
+registry.nav(240, "command:reports", _("Daily reports"), can_view_picture)
+registry.nav(250, "command:bulletins", _("Bulletins"), can_edit_bulletin)
 
 registry.alert_kind("command.task_overdue", _("Task overdue"))
 registry.alert_kind("command.finding_overdue", _("Rectification overdue"))

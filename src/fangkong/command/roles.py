@@ -34,6 +34,20 @@ def can_edit_bulletin(user) -> bool:
     return _is(user, HQ_ROLES)
 
 
+def can_view_picture(user) -> bool:
+    """The command picture (big screen, daily reports): HQ and its inspectors."""
+    return _is(user, HQ_ROLES | {Role.INSPECTOR})
+
+
+def can_view_inspections(user) -> bool:
+    return can_inspect(user) or _is(user, HQ_ROLES)
+
+
+def can_view_risk_areas(user) -> bool:
+    """HQ declares them; tracing and the checkpoints screen against them."""
+    return _is(user, HQ_ROLES | {Role.EPIDEMIOLOGIST, Role.CHECKPOINT_STAFF, Role.INSPECTOR})
+
+
 def can_approve_bulletin(user) -> bool:
     """A bulletin goes out only on a commander's approval."""
     return _is(user, {Role.COMMANDER, Role.ADMIN})

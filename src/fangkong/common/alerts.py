@@ -1,15 +1,19 @@
 """Raising and acknowledging alerts in the one alert centre."""
 
+from django.apps import apps
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from fangkong.accounts.roles import can_acknowledge_alerts
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 
 from . import registry
+from .errors import NotFound
 from .models import Alert
-from .scope import access, scoped
+from .scope import access, path_within, require, scoped
 
 
 def alert_raise(
@@ -75,3 +79,62 @@ def alert_kinds(*, actor) -> list[tuple[str, int]]:
         .order_by("-n", "kind")
     )
     return [(kind, registry.alert_kind_label(kind), n) for kind, n in rows]
+
+
+def alert_groups(*, actor, kind: str | None = None) -> list[dict]:
+    """Open alerts of the actor's subtree grouped by kind and node, largest first: one row for
+    the 300 "missed health check" alerts of one grid instead of 300 rows."""
+    rows = (
+        alert_list(actor=actor, open_only=True, kind=kind)
+        .order_by()
+        .values_list("kind", "jurisdiction_path")
+        .annotate(n=Count("id"), latest=Max("created_at"))
+        .order_by("-n", "kind", "jurisdiction_path")
+    )
+    names = _node_names({path for _kind, path, _n, _latest in rows})
+    return [
+        {
+            "kind": kind_,
+            "label": registry.alert_kind_label(kind_),
+            "path": path,
+            "node": names.get(path, path),
+            "count": n,
+            "latest": latest,
+        }
+        for kind_, path, n, latest in rows
+    ]
+
+
+def _node_names(node_paths: set[str]) -> dict[str, str]:
+    # The jurisdiction tree is a domain model; the kernel reads its names through the app
+    # registry instead of importing geo (common.tests.test_layers).
+    if not node_paths:
+        return {}
+    jurisdiction = apps.get_model("geo", "Jurisdiction")
+    return dict(jurisdiction.objects.filter(path__in=node_paths).values_list("path", "name"))
+
+
+def alert_group_acknowledge(*, actor, kind: str, jurisdiction_path: str) -> int:
+    """Acknowledge every open alert of one kind at one node of the actor's subtree; returns how
+    many. A node outside the subtree is 404 (as a single alert is), never a silent zero."""
+    require(actor, can_acknowledge_alerts)
+    if kind not in registry.alert_kinds() or not path_within(actor, jurisdiction_path):
+        raise NotFound(_("No such alert group in your jurisdiction."))
+    with transaction.atomic():
+        qs = alert_list(actor=actor, open_only=True, kind=kind).filter(
+            jurisdiction_path=jurisdiction_path
+        )
+        ids = list(qs.values_list("id", flat=True))
+        if not ids:
+            raise NotFound(_("No such alert group in your jurisdiction."))
+        now = timezone.now()
+        n = Alert.objects.filter(id__in=ids).update(acknowledged_at=now, acknowledged_by=actor)
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            object_type="common.alert",
+            object_id=f"{kind}@{jurisdiction_path}"[:64],
+            jurisdiction_path=jurisdiction_path,
+            changes={"acknowledged": [None, n], "kind": [None, kind], "ids": [None, ids[:200]]},
+        )
+    return n

@@ -55,6 +55,7 @@ _alert_kinds: dict[str, str] = {}
 _events: set[str] = set()
 _demo_steps: dict[str | Callable, DemoStep] = {}
 _figure_providers: dict[str, FigureProvider] = {}
+_person_status: dict[str, int] = {}
 
 
 def _refuse_same_order(kind: str, entries, new_order: int, key) -> None:
@@ -89,6 +90,16 @@ def figure_provider(order: int, provider: str) -> None:
     """A provider of a node's daily figures (daily report, HQ dashboard)."""
     _refuse_same_order("figure provider", _figure_providers, order, provider)
     _figure_providers[provider] = FigureProvider(order, provider)
+
+
+def person_status(order: int, provider: str) -> None:
+    """A provider of a person's current state for the person page (dotted path of
+    provider(*, actor, person) -> list of {"label", "value", "url", "level"})."""
+    _person_status[provider] = order
+
+
+def person_status_providers() -> list[str]:
+    return sorted(_person_status, key=_person_status.get)
 
 
 def nav_entries() -> list[NavEntry]:

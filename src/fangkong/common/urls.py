@@ -8,4 +8,5 @@ app_name = "common"
 urlpatterns = [
     path("", views.alerts, name="alerts"),
     path("<int:pk>/acknowledge/", views.alert_ack, name="alert-ack"),
+    path("groups/acknowledge/", views.alert_group_ack, name="alert-group-ack"),
 ]

@@ -1,11 +1,19 @@
 """The alert centre page: every module's alerts within the user's subtree, acknowledged in place."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from .alerts import alert_acknowledge, alert_kinds, alert_list
+from .alerts import (
+    alert_acknowledge,
+    alert_group_acknowledge,
+    alert_groups,
+    alert_kinds,
+    alert_list,
+)
 from .models import Alert
 
 
@@ -18,7 +26,14 @@ def alerts(request):
     if level in Alert.Level.values:
         qs = qs.filter(level=level)
     page = Paginator(qs.select_related("acknowledged_by"), 50).get_page(request.GET.get("page"))
+    # Open alerts come grouped by kind and node first (one row per cause, with its count).
+    grouped = status == "open" and request.GET.get("view", "groups") == "groups" and level is None
+    groups = Paginator(alert_groups(actor=request.user, kind=kind) if grouped else [], 50).get_page(
+        request.GET.get("gpage")
+    )
     context = {
+        "grouped": grouped,
+        "groups": groups,
         "page": page,
         "status": status,
         "kind": kind or "",
@@ -36,4 +51,18 @@ def alert_ack(request, pk: int):
     alert = alert_acknowledge(actor=request.user, alert_id=pk)
     if request.htmx:
         return render(request, "common/_alert_row.html", {"alert": alert})
+    return redirect(request.POST.get("next") or "common:alerts")
+
+
+@login_required
+@require_POST
+def alert_group_ack(request):
+    n = alert_group_acknowledge(
+        actor=request.user,
+        kind=request.POST.get("kind", ""),
+        jurisdiction_path=request.POST.get("path", ""),
+    )
+    messages.success(
+        request, ngettext("%(n)d alert acknowledged.", "%(n)d alerts acknowledged.", n) % {"n": n}
+    )
     return redirect(request.POST.get("next") or "common:alerts")

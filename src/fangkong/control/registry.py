@@ -4,9 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.common import registry
 
-from .roles import can_manage_orders
+from .roles import can_manage_orders, can_view_board
 
-registry.nav(150, "control:board", _("Control board"))
+registry.nav(150, "control:board", _("Control board"), can_view_board)
 registry.nav(160, "control:checks", _("Daily health checks"), can_manage_orders)
 
 registry.alert_kind("control_missed", _("Missed health check"))

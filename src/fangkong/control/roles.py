@@ -31,6 +31,11 @@ def can_manage_rooms(user) -> bool:
     return _is(user, {Role.HQ_STAFF}) and user.working_group in ("", WorkingGroup.ISOLATION)
 
 
+def can_view_board(user) -> bool:
+    """The control board (people under control, isolation rooms): who manages them, inspectors."""
+    return can_manage_orders(user) or can_manage_rooms(user) or _is(user, {Role.INSPECTOR})
+
+
 def can_manage_policy(user) -> bool:
     return _is(user, {Role.COMMANDER, Role.ADMIN}) or (
         _is(user, {Role.HQ_STAFF}) and user.working_group in ("", WorkingGroup.ISOLATION)

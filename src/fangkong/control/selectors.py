@@ -235,3 +235,15 @@ def room_board(*, site: Site) -> list[tuple[int, list[Room]]]:
     ):
         floors.setdefault(room.floor.number, []).append(room)
     return sorted(floors.items(), reverse=True)
+
+
+def room_occupants(*, site: Site) -> dict[int, ControlOrder]:
+    """room id -> the open order in it (the first, for a family room), for the room board."""
+    occupants: dict[int, ControlOrder] = {}
+    for order in (
+        ControlOrder.objects.filter(room__site=site, status=ControlOrder.Status.OPEN)
+        .select_related("person")
+        .order_by("id")
+    ):
+        occupants.setdefault(order.room_id, order)
+    return occupants

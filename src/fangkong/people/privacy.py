@@ -108,3 +108,30 @@ def audit_contact_named_outside(
             "outside_subtree": True,
         },
     )
+
+
+def shown_numbers(*, actor, people: list[Person]) -> list[dict]:
+    """ID numbers and phones of a worklist page as the actor may see them: in full for a role
+    that may see personal data (its work needs them, e.g. the sampler registering the untested),
+    with one audit entry per person shown, written in one statement; masked for everyone else."""
+    if not can_see_pii(actor):
+        return [masked(p) for p in people]
+    from fangkong.audit.models import AuditEntry
+    from fangkong.audit.services import audit_fields
+
+    who = audit_fields(actor)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                **who,
+                action=Action.VIEW_PII,
+                object_type="people.person",
+                object_id=str(p.pk),
+                object_repr=str(p)[:200],
+                jurisdiction_path=p.jpath,
+                changes={"fields": PII_FIELDS, "list": True},
+            )
+            for p in people
+        ]
+    )
+    return [{"document_number": p.document_number, "phone": p.phone} for p in people]

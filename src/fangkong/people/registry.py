@@ -2,8 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.accounts.roles import can_import_people
+from fangkong.accounts.roles import can_import_people, can_search_people
 from fangkong.common import registry
 
-registry.nav(50, "people:search", _("Population"))
+registry.nav(50, "people:search", _("Population"), can_search_people)
 registry.nav(60, "people:import", _("Import"), can_import_people)

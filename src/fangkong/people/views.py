@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fangkong.accounts.roles import can_import_people, can_see_pii
+from fangkong.common import registry
 from fangkong.common.api import rejected_csv_response
 from fangkong.common.imports import job_errors
 from fangkong.common.models import ImportJob
@@ -88,6 +89,12 @@ def detail(request, person_id: int):
                 for m in selectors.household_members(actor=request.user, person=person)
             ],
             "may_reveal": can_see_pii(request.user),
+            # Tested, under control, a case or a lead: what other modules know of the person.
+            "status": [
+                row
+                for provider in registry.person_status_providers()
+                for row in registry.load(provider)(actor=request.user, person=person)
+            ],
         },
     )
 

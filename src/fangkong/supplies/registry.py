@@ -4,8 +4,10 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.common import registry
 
-registry.nav(260, "supplies:overview", _("Supplies"))
-registry.nav(270, "supplies:requests", _("Supply requests"))
+from .roles import can_request, can_view_stock
+
+registry.nav(260, "supplies:overview", _("Supplies"), can_view_stock)
+registry.nav(270, "supplies:requests", _("Supply requests"), can_request)
 
 registry.alert_kind("supply_shortage", _("Supply shortage"))
 

@@ -20,6 +20,13 @@ def can_report_output(user) -> bool:
     return can_manage_stock(user)
 
 
+def can_view_stock(user) -> bool:
+    """Stocks, warehouses and enterprise output: the supply group, HQ, inspectors."""
+    return can_manage_stock(user) or _is(
+        user, {Role.COMMANDER, Role.HQ_STAFF, Role.INSPECTOR, Role.ENTERPRISE_STAFF}
+    )
+
+
 def can_request(user) -> bool:
     """Any unit may ask for supplies; auditors only read."""
     return bool(getattr(user, "is_authenticated", False)) and user.role != Role.AUDITOR

@@ -29,3 +29,22 @@ def can_report(user) -> bool:
 
 def can_import_samples(user) -> bool:
     return _is(user, SAMPLE_ROLES | ROUND_ROLES)
+
+
+# Who follows the rounds: HQ, the desks and labs, the grid chasing the untested, tracing, inspectors.
+FOLLOW_ROLES = (
+    ROUND_ROLES
+    | SAMPLE_ROLES
+    | REPORT_ROLES
+    | {Role.GRID_WORKER, Role.EPIDEMIOLOGIST, Role.INSPECTOR}
+)
+# Re-checks: the lab and desks do them, the grid fetches its people to them, tracing follows.
+RECHECK_ROLES = ROUND_ROLES | SAMPLE_ROLES | REPORT_ROLES | {Role.EPIDEMIOLOGIST, Role.GRID_WORKER}
+
+
+def can_view_rounds(user) -> bool:
+    return _is(user, FOLLOW_ROLES)
+
+
+def can_view_rechecks(user) -> bool:
+    return _is(user, RECHECK_ROLES)

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from fangkong.common import errors
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
-from fangkong.people.privacy import masked
+from fangkong.people.privacy import masked, shown_numbers
 
 from . import roles, selectors, services
 from .models import Result, Tube
@@ -278,7 +278,8 @@ def untested(request, code: str):
     )
     people = list(page)
     before = selectors.missed_before(actor=request.user, round_=round_, people=people)
-    rows = [(person, masked(person), before[person.pk]) for person in people]
+    numbers = shown_numbers(actor=request.user, people=people)
+    rows = [(p, n, before[p.pk]) for p, n in zip(people, numbers, strict=True)]
     return render(request, "testing/untested.html", {"round": round_, "page": page, "rows": rows})
 
 

@@ -64,25 +64,33 @@ def network_html(graph, *, max_cases: int = 1500) -> str:
             showlegend=False,
         )
     )
-    for classification, colour in COLOURS.items():
-        group = [c for c in cases if c["classification"] == classification]
+    # One trace per class and "found under control": the legend's symbol is then the markers'
+    # own (a diamond for a case found under control), not the first marker's.
+    for (classification, colour), controlled in (
+        (item, controlled) for item in COLOURS.items() for controlled in (False, True)
+    ):
+        group = [
+            c
+            for c in cases
+            if c["classification"] == classification
+            and bool(c["under_control_when_found"]) == controlled
+        ]
         if not group:
             continue
+        label = str(Classification(classification).label)
         fig.add_trace(
             go.Scatter(
                 x=[pos[c["id"]][0] for c in group],
                 y=[pos[c["id"]][1] for c in group],
                 mode="markers+text",
-                name=str(Classification(classification).label),
+                name=f"{label} · {_('found under control')}" if controlled else label,
                 text=[c["code"][4:] for c in group],
                 textposition="middle right",
                 textfont={"size": 9},
                 marker={
                     "size": 12,
                     "color": colour,
-                    "symbol": [
-                        "diamond" if c["under_control_when_found"] else "circle" for c in group
-                    ],
+                    "symbol": "diamond" if controlled else "circle",
                     "line": {"width": 1, "color": "#fff"},
                 },
                 customdata=[reverse("tracing:case", args=[c["id"]]) for c in group],
@@ -98,11 +106,12 @@ def network_html(graph, *, max_cases: int = 1500) -> str:
     height = max(320, min(2400, 22 * (1 + max(-y for _x, y in pos.values()))))
     fig.update_layout(
         height=height,
-        margin={"l": 20, "r": 20, "t": 30, "b": 30},
+        # The legend sits above the plot area (anchored at its bottom), never over the root case.
+        margin={"l": 20, "r": 20, "t": 60, "b": 30},
         xaxis={"title": _("generation"), "dtick": 1, "zeroline": False},
         yaxis={"visible": False},
         plot_bgcolor="#fff",
-        legend={"orientation": "h", "y": 1.02},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
     )
     # A click on a case opens its page (static/fangkong/app.js, data-click="link").
     return figure_html(fig, "network", click="link")

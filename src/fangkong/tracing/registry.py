@@ -6,11 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from fangkong.common import events, registry
 
 from . import handlers
-from .roles import can_run_colocation, can_work_leads
+from .roles import can_run_colocation, can_view_cases, can_view_chains, can_work_leads
 
-registry.nav(110, "tracing:cases", _("Cases"))
+registry.nav(110, "tracing:cases", _("Cases"), can_view_cases)
 registry.nav(120, "tracing:worklist", _("Lead worklist"), can_work_leads)
-registry.nav(130, "tracing:chains", _("Transmission chains"))
+registry.nav(130, "tracing:chains", _("Transmission chains"), can_view_chains)
 registry.nav(140, "tracing:colocation", _("Big-data co-location"), can_run_colocation)
 
 registry.alert_kind("tracing_leads", _("New leads for the grid"))

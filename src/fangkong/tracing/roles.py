@@ -23,5 +23,14 @@ def can_work_leads(user) -> bool:
     return can_investigate(user) or _is(user, {Role.GRID_WORKER})
 
 
+def can_view_cases(user) -> bool:
+    """The case list: tracing, HQ, the hospitals treating them, inspectors."""
+    return can_investigate(user) or _is(user, {Role.HQ_STAFF, Role.HOSPITAL_STAFF, Role.INSPECTOR})
+
+
+def can_view_chains(user) -> bool:
+    return can_investigate(user) or _is(user, {Role.HQ_STAFF})
+
+
 def can_run_colocation(user) -> bool:
     return _is(user, {Role.EPIDEMIOLOGIST, Role.ADMIN}) or _tracing_group(user)

@@ -4,6 +4,7 @@ worklist, the chain and cluster pages with their network picture, and the co-loc
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import uuid
 from collections import Counter
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from fangkong.accounts.roles import can_see_pii
+from fangkong.common import errors
 from fangkong.common.scope import actor_path
 from fangkong.people.privacy import (
     audit_contact_named_outside,
@@ -206,7 +208,27 @@ def _case_context(request, case):
 @login_required
 def case_detail(request, pk: int):
     case = selectors.access_case(request.user, pk)
-    return render(request, "tracing/case.html", _case_context(request, case))
+    return render(
+        request, "tracing/case.html", {**_case_context(request, case), **_case_chain(request, case)}
+    )
+
+
+def _case_chain(request, case) -> dict:
+    """The case's own transmission chain (the component it belongs to), drawn as on the chains
+    page, with a link to the chain's page; nothing when the case is linked to no other case."""
+    graph = selectors.transmission_graph(actor=request.user)
+    mine = next((c for c in graph["cases"] if c["id"] == case.pk), None)
+    if mine is None:
+        return {}
+    root = mine["component"]
+    found = next((c for c in graph["components"] if c["id"] == root), None)
+    members = [c for c in graph["cases"] if c["component"] == root]
+    ids = {c["id"] for c in members}
+    edges = [e for e in graph["edges"] if e[0] in ids]
+    if found is None or not edges:
+        return {}
+    sub = {**graph, "cases": members, "edges": edges, "components": [found]}
+    return {"chain": found, "chain_network": charts.network_html(sub)}
 
 
 def _case_by_code(request, code: str):
@@ -367,14 +389,19 @@ def worklist(request):
     state = request.GET.get("state", "")
     if state and state not in LeadState.values:
         raise Http404
-    page = Paginator(selectors.worklist(actor=request.user, state=state), 30).get_page(
-        request.GET.get("page")
-    )
+    leads = selectors.worklist(actor=request.user, state=state)
+    pushed_on = _pushed_day(request.GET.get("pushed", ""))
+    if pushed_on is not None:
+        start = timezone.make_aware(dt.datetime.combine(pushed_on, dt.time.min))
+        leads = leads.filter(pushed_at__gte=start, pushed_at__lt=start + dt.timedelta(days=1))
+    page = Paginator(leads, 30).get_page(request.GET.get("page"))
     return render(
         request,
         "tracing/worklist.html",
         {
             "page": page,
+            "pushed": pushed_on,
+            "today": timezone.localdate(),
             "rows": [(c, masked(c.person)) for c in page],
             "state": state,
             "counts": selectors.lead_counts(actor=request.user),
@@ -382,6 +409,18 @@ def worklist(request):
             "may_work": roles.can_work_leads(request.user),
         },
     )
+
+
+def _pushed_day(value: str) -> dt.date | None:
+    """The worklist's pushed-on filter: "today" or a date (Asia/Shanghai days)."""
+    if not value:
+        return None
+    if value == "today":
+        return timezone.localdate()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise errors.Invalid(_("Not a date: %s") % value[:20]) from None
 
 
 @login_required
@@ -565,6 +604,8 @@ def colocation_page(request):
             "form": form,
             "may_run": may_run,
             "sources": sources,
+            # Where the operator put the telecom files is the server's business, not a district's.
+            "show_paths": request.user.is_superuser or request.user.role == "admin",
             "runs": selectors.colocation_run_list(actor=request.user)[:20],
         },
     )

@@ -82,7 +82,7 @@ def test_api_list_query_count_is_flat(make_user, tree):
 def test_page_shows_open_alerts_in_chinese_and_acknowledges(client, make_user, alerts):
     user = make_user(node="grid_a")
     client.force_login(user)
-    page = client.get("/alerts/").content.decode()
+    page = client.get("/alerts/?view=list").content.decode()  # one row per alert
     assert "告警中心" in page
     assert "阳性混管 T001" in page and "漏报健康监测" in page
     assert "混管阳性</td>" in page and "未按时健康监测 (1)" in page  # kinds by their labels
@@ -90,7 +90,7 @@ def test_page_shows_open_alerts_in_chinese_and_acknowledges(client, make_user, a
     response = client.post(f"/alerts/{alerts['a'].pk}/acknowledge/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert f'id="alert-{alerts["a"].pk}"' in response.content.decode()
-    page = client.get("/alerts/").content.decode()
+    page = client.get("/alerts/?view=list").content.decode()
     assert "阳性混管 T001" not in page
     assert "阳性混管 T001" in client.get("/alerts/?status=all").content.decode()
     assert client.post(f"/alerts/{alerts['b'].pk}/acknowledge/").status_code == 404

@@ -8,42 +8,64 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from fangkong.accounts.roles import Role, WorkingGroup, can_import_people, can_read_audit
+from fangkong.accounts.roles import (
+    Role,
+    WorkingGroup,
+    can_import_people,
+    can_read_audit,
+    can_search_people,
+)
+from fangkong.analytics.roles import can_view_dashboard, can_view_situation
+from fangkong.care.roles import can_view_care
+from fangkong.checkpoints.roles import can_register, can_transfer
+from fangkong.command.roles import (
+    can_edit_bulletin,
+    can_view_inspections,
+    can_view_picture,
+    can_view_risk_areas,
+)
 from fangkong.common import events, registry
 from fangkong.common.context import navigation
-from fangkong.control.roles import can_manage_orders
-from fangkong.testing.roles import can_report, can_sample
-from fangkong.tracing.roles import can_run_colocation, can_work_leads
+from fangkong.control.roles import can_manage_orders, can_view_board
+from fangkong.supplies.roles import can_request, can_view_stock
+from fangkong.testing.roles import can_report, can_sample, can_view_rechecks, can_view_rounds
+from fangkong.tracing.roles import (
+    can_run_colocation,
+    can_view_cases,
+    can_view_chains,
+    can_work_leads,
+)
 
-# common/context.py's MODULES before the inversion (a2da3f5), verbatim: (url name, label, who sees it).
+# common/context.py's MODULES before the inversion (a2da3f5): (url name, label, who sees it), with
+# the per-role predicates of issue 16 (each role's menu is the module pages it may open).
 OLD_MODULES = [
     ("home", _("Overview"), None),
-    ("analytics:dashboard", _("HQ dashboard"), None),
-    ("analytics:situation", _("Situation analysis"), None),
+    ("analytics:dashboard", _("HQ dashboard"), can_view_dashboard),
+    ("analytics:situation", _("Situation analysis"), can_view_situation),
     ("geo:tree", _("Jurisdictions"), None),
-    ("people:search", _("Population"), None),
+    ("people:search", _("Population"), can_search_people),
     ("people:import", _("Import"), can_import_people),
-    ("testing:rounds", pgettext_lazy("module", "Testing"), None),
+    ("testing:rounds", pgettext_lazy("module", "Testing"), can_view_rounds),
     ("testing:scanner", _("Scanner"), can_sample),
     ("testing:lab", _("Lab"), can_report),
-    ("testing:rechecks", _("Re-checks"), None),
-    ("tracing:cases", _("Cases"), None),
+    ("testing:rechecks", _("Re-checks"), can_view_rechecks),
+    ("tracing:cases", _("Cases"), can_view_cases),
     ("tracing:worklist", _("Lead worklist"), can_work_leads),
-    ("tracing:chains", _("Transmission chains"), None),
+    ("tracing:chains", _("Transmission chains"), can_view_chains),
     ("tracing:colocation", _("Big-data co-location"), can_run_colocation),
-    ("control:board", _("Control board"), None),
+    ("control:board", _("Control board"), can_view_board),
     ("control:checks", _("Daily health checks"), can_manage_orders),
-    ("care:overview", _("Bed board"), None),
-    ("checkpoints:register", _("Checkpoint registration"), None),
-    ("checkpoints:transfers", _("Transfers"), None),
+    ("care:overview", _("Bed board"), can_view_care),
+    ("checkpoints:register", _("Checkpoint registration"), can_register),
+    ("checkpoints:transfers", _("Transfers"), can_transfer),
     ("command:tasks", _("Tasks"), None),
-    ("command:inspections", _("Inspections"), None),
-    ("command:risk-areas", _("Risk areas"), None),
+    ("command:inspections", _("Inspections"), can_view_inspections),
+    ("command:risk-areas", _("Risk areas"), can_view_risk_areas),
     ("command:response-level", _("Response level"), None),
-    ("command:reports", _("Daily reports"), None),
-    ("command:bulletins", _("Bulletins"), None),
-    ("supplies:overview", _("Supplies"), None),
-    ("supplies:requests", _("Supply requests"), None),
+    ("command:reports", _("Daily reports"), can_view_picture),
+    ("command:bulletins", _("Bulletins"), can_edit_bulletin),
+    ("supplies:overview", _("Supplies"), can_view_stock),
+    ("supplies:requests", _("Supply requests"), can_request),
     ("common:alerts", _("Alert centre"), None),
     ("audit:list", _("Audit log"), can_read_audit),
 ]

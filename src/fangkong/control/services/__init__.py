@@ -38,9 +38,11 @@ from .rooms import (
     room_check_in,
     room_check_out,
     room_state_set,
+    room_walk_in,
     rooms_assign_batch,
     rooms_assign_open,
     site_create,
+    walk_in_categories,
 )
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
     "room_check_in",
     "room_check_out",
     "room_state_set",
+    "room_walk_in",
+    "walk_in_categories",
     "rooms_assign_batch",
     "rooms_assign_open",
     "selfreport_link_check",

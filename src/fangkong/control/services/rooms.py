@@ -276,3 +276,69 @@ def room_state_set(*, actor, room: Room, state: str) -> Room:
         ),
         changed=lambda: Conflict(_("The room changed meanwhile; reload.")),
     )
+
+
+def room_walk_in(*, actor, room: Room, person, category: str = "") -> Stay:
+    """A person who arrives at the site without a transfer, checked into the room the desk chose
+    on the room board: their open centralized order without a room, or a new order of
+    `category` that puts them under centralized isolation today."""
+    from .orders import control_order_open
+
+    require(actor, roles.can_manage_rooms)
+    with transaction.atomic():
+        room = Room.objects.select_for_update().select_related("site").get(pk=room.pk)
+        if room.state != Room.State.VACANT or not room.site.active:
+            raise Conflict(_("Room %s is not vacant.") % room.number, code="room_not_vacant")
+        order = (
+            ControlOrder.objects.select_for_update()
+            .filter(person=person, status=ControlOrder.Status.OPEN)
+            .first()
+        )
+        if order is None:
+            if not category:
+                raise ControlError(
+                    _("%s is not under control: choose the reason for isolation.") % person.name,
+                    code="category_required",
+                )
+            order = control_order_open(
+                actor=actor,
+                person=person,
+                category=category,
+                start=timezone.now(),
+                reason=_("Walk-in at %s") % room.site.name,
+                source="walk_in",
+            )
+        if order.measure != Measure.CENTRALIZED:
+            raise ControlError(
+                _("%(name)s is under %(measure)s, not centralized isolation.")
+                % {"name": person.name, "measure": order.get_measure_display()},
+                code="not_centralized",
+            )
+        if order.room_id:
+            raise Conflict(
+                _("%(name)s already has room %(room)s.")
+                % {"name": person.name, "room": order.room.number},
+                code="order_has_room",
+            )
+        now = timezone.now()
+        Room.objects.filter(pk=room.pk).update(state=Room.State.OCCUPIED)
+        ControlOrder.objects.filter(pk=order.pk).update(room=room)
+        stay = Stay.objects.create(order=order, room=room, assigned_at=now, checked_in_at=now)
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=order,
+            changes={
+                "room": [None, room.pk],
+                "checked_in": [None, room.pk],
+                "walk_in": [None, True],
+            },
+        )
+    return stay
+
+
+def walk_in_categories() -> list[tuple[str, str]]:
+    """The reasons a walk-in may be isolated for (a released person is not isolated again)."""
+    from ..models import Category
+
+    return [(c.value, c.label) for c in Category if c != Category.RELEASED]

@@ -310,8 +310,8 @@ class ReadinessViewSet(viewsets.ViewSet):
         )
 
     @extend_schema(request=DispatchSerializer, responses={201: DispatchedSerializer})
-    @action(detail=False, methods=["post"])
-    def dispatch(self, request):
+    @action(detail=False, methods=["post"], url_path="dispatch")
+    def dispatch_task(self, request):
         """A task from a gap, to the working group that owns it, prefilled."""
         data = DispatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)

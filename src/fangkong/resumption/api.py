@@ -81,7 +81,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return mask_phone(obj.duty_phone)
 
 
-class SubmitSerializer(serializers.Serializer):
+class ApplicationSubmitSerializer(serializers.Serializer):
     organisation = serializers.IntegerField()
     resume_on = serializers.DateField()
     duty_officer = serializers.CharField(max_length=60)
@@ -95,7 +95,7 @@ class SubmitSerializer(serializers.Serializer):
     plan = serializers.CharField(max_length=5000)
 
 
-class ReturnSerializer(serializers.Serializer):
+class ApplicationReturnSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, allow_blank=True)
 
 
@@ -126,12 +126,12 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=SubmitSerializer, responses={201: ApplicationSerializer})
+    @extend_schema(request=ApplicationSubmitSerializer, responses={201: ApplicationSerializer})
     def create(self, request):
         """File an application with the prevention plan (an enterprise or school officer)."""
         if not roles.can_file(request.user):
             raise PermissionDenied
-        data = SubmitSerializer(data=request.data)
+        data = ApplicationSubmitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         organisation = selectors.access_organisation(request.user, values.pop("organisation"))
@@ -148,11 +148,11 @@ class ApplicationViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(ApplicationSerializer(application).data)
 
-    @extend_schema(request=ReturnSerializer, responses=ApplicationSerializer)
+    @extend_schema(request=ApplicationReturnSerializer, responses=ApplicationSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
         """Back to the organisation with the reasons (required)."""
-        data = ReturnSerializer(data=request.data)
+        data = ApplicationReturnSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         application = services.application_return(
             actor=request.user, application=self.get_object(), reason=data.validated_data["reason"]
@@ -232,7 +232,7 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class StatusRowSerializer(serializers.Serializer):
+class ResumptionStatusRowSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     applications = serializers.IntegerField()
@@ -245,9 +245,9 @@ class StatusRowSerializer(serializers.Serializer):
     under_control = serializers.IntegerField()
 
 
-class StatusSerializer(serializers.Serializer):
+class ResumptionStatusSerializer(serializers.Serializer):
     node = serializers.CharField()
-    rows = StatusRowSerializer(many=True)
+    rows = ResumptionStatusRowSerializer(many=True)
 
 
 NODE_PARAM = OpenApiParameter("node", OpenApiTypes.STR, description="jurisdiction code")
@@ -257,16 +257,16 @@ class StatusViewSet(viewsets.ViewSet):
     """Per district of the node (default: the caller's): applications, approved, awaiting,
     returned; staff registered, back, from risk areas, under control."""
 
-    @extend_schema(parameters=[NODE_PARAM], responses=StatusSerializer)
+    @extend_schema(parameters=[NODE_PARAM], responses=ResumptionStatusSerializer)
     def list(self, request):
         if not roles.can_read(request.user) or roles.is_officer_only(request.user):
             raise PermissionDenied
         node = _node(request, request.query_params.get("node"))
         board = selectors.district_status(actor=request.user, node=node)
-        return Response(StatusSerializer({"node": node.code, "rows": board["rows"]}).data)
+        return Response(ResumptionStatusSerializer({"node": node.code, "rows": board["rows"]}).data)
 
 
-class LineSerializer(serializers.Serializer):
+class ReadinessLineSerializer(serializers.Serializer):
     key = serializers.CharField()
     group = serializers.CharField()
     label = serializers.CharField()
@@ -282,15 +282,15 @@ class LineSerializer(serializers.Serializer):
 
 class ReadinessSerializer(serializers.Serializer):
     node = serializers.CharField(source="node.code")
-    lines = LineSerializer(many=True)
+    lines = ReadinessLineSerializer(many=True)
 
 
-class DispatchSerializer(serializers.Serializer):
+class GapDispatchSerializer(serializers.Serializer):
     node = serializers.CharField(max_length=40, required=False, default="", allow_blank=True)
     key = serializers.CharField(max_length=80)
 
 
-class DispatchedSerializer(serializers.Serializer):
+class GapDispatchedSerializer(serializers.Serializer):
     task = serializers.IntegerField(source="pk")
     title = serializers.CharField()
     assignee_path = serializers.CharField()
@@ -309,11 +309,11 @@ class ReadinessViewSet(viewsets.ViewSet):
             ReadinessSerializer(readiness.readiness(actor=request.user, node=node)).data
         )
 
-    @extend_schema(request=DispatchSerializer, responses={201: DispatchedSerializer})
+    @extend_schema(request=GapDispatchSerializer, responses={201: GapDispatchedSerializer})
     @action(detail=False, methods=["post"], url_path="dispatch")
     def dispatch_task(self, request):
         """A task from a gap, to the working group that owns it, prefilled."""
-        data = DispatchSerializer(data=request.data)
+        data = GapDispatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not command_roles.can_dispatch(request.user):
             raise PermissionDenied
@@ -324,4 +324,4 @@ class ReadinessViewSet(viewsets.ViewSet):
             )
         except Http404 as exc:
             raise errors.NotFound() from exc
-        return Response(DispatchedSerializer(task).data, status=201)
+        return Response(GapDispatchedSerializer(task).data, status=201)

@@ -26,7 +26,9 @@ def body(plan, organisation) -> dict:
 
 def test_file_approve_and_refuse_twice_through_the_api(org, plan):
     officer, hq = client_for(org["officer"]), client_for(org["hq"])
-    filed = officer.post("/api/v1/resumption/applications/", body(plan, org["factory"]), format="json")
+    filed = officer.post(
+        "/api/v1/resumption/applications/", body(plan, org["factory"]), format="json"
+    )
     assert filed.status_code == 201, filed.json()
     pk = filed.json()["id"]
     assert filed.json()["application_status"] == "pending"
@@ -36,7 +38,9 @@ def test_file_approve_and_refuse_twice_through_the_api(org, plan):
     assert approved.status_code == 200 and approved.json()["application_status"] == "approved"
     twice = hq.post(f"/api/v1/resumption/applications/{pk}/approve/")
     assert (twice.status_code, twice.json()["code"]) == (409, "already_approved")
-    again = officer.post("/api/v1/resumption/applications/", body(plan, org["factory"]), format="json")
+    again = officer.post(
+        "/api/v1/resumption/applications/", body(plan, org["factory"]), format="json"
+    )
     assert (again.status_code, again.json()["code"]) == (409, "application_open")
 
 
@@ -66,7 +70,9 @@ def test_applications_are_scoped(org, plan):
     orgs = [o["code"] for o in officer.get("/api/v1/resumption/organisations/").json()["results"]]
     assert orgs == ["E-XW1"]
     assert officer.get(f"/api/v1/resumption/organisations/{org['school'].pk}/").status_code == 404
-    filed = officer.post("/api/v1/resumption/applications/", body(plan, org["other"]), format="json")
+    filed = officer.post(
+        "/api/v1/resumption/applications/", body(plan, org["other"]), format="json"
+    )
     assert filed.status_code == 404
 
 
@@ -138,7 +144,9 @@ def test_status_per_district(org, plan, tree, make_user):
     }
     assert (rows["320104"]["applications"], rows["320104"]["approved"]) == (1, 1)
     district = client_for(org["hq"])
-    assert [r["code"] for r in district.get("/api/v1/resumption/status/").json()["rows"]] == ["320102"]
+    assert [r["code"] for r in district.get("/api/v1/resumption/status/").json()["rows"]] == [
+        "320102"
+    ]
     assert district.get("/api/v1/resumption/status/", {"node": "320104"}).status_code == 404
     assert client_for(org["officer"]).get("/api/v1/resumption/status/").status_code == 403
 
@@ -160,7 +168,9 @@ def test_readiness_and_dispatch_through_the_api(tree, make_user):
     assert hq.get("/api/v1/readiness/", {"node": "320104"}).status_code == 404
     assert (
         hq.post(
-            "/api/v1/readiness/dispatch/", {"key": "isolation.rooms", "node": "320104"}, format="json"
+            "/api/v1/readiness/dispatch/",
+            {"key": "isolation.rooms", "node": "320104"},
+            format="json",
         ).status_code
         == 404
     )

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
+from fangkong.care.tests.factories import make_fangcang, make_hospital
 from fangkong.command import services as command
 from fangkong.command.models import Task, Unit
 from fangkong.common import errors
 from fangkong.control.tests.factories import make_site
-from fangkong.care.tests.factories import make_fangcang, make_hospital
 from fangkong.resumption import readiness
 from fangkong.supplies import services as supplies
 from fangkong.supplies.tests.factories import WarehouseFactory, items
@@ -89,7 +89,7 @@ def test_the_districts_reserves_against_the_targets(district, make_user):
 def test_bed_targets_come_from_settings(district, make_user, settings, rate, need, short):
     settings.FANGKONG_READINESS_CABIN_BEDS_PER_10K = rate
     hq = make_user(role="hq_staff", node="district")
-    lines = {l.key: l for l in readiness.readiness(actor=hq, node=district["node"])["lines"]}
+    lines = {x.key: x for x in readiness.readiness(actor=hq, node=district["node"])["lines"]}
     assert (lines["beds.cabin"].need, lines["beds.cabin"].short) == (need, short)
 
 
@@ -97,7 +97,7 @@ def test_a_task_is_dispatched_from_a_gap_once(district, make_user):
     hq = make_user(role="hq_staff", node="district")
     task = readiness.gap_dispatch(actor=hq, node=district["node"], key="testing.lab")
     assert task.assignee_unit == district["testing_group"]
-    lab = {l.key: l for l in readiness.readiness(actor=hq, node=district["node"])["lines"]}
+    lab = {x.key: x for x in readiness.readiness(actor=hq, node=district["node"])["lines"]}
     assert task.title == readiness.task_title(district["node"], lab["testing.lab"])
     assert "玄武区" in task.title
     assert all(n in task.description for n in ("5,000", "10,996", "5,996", "核酸检测组"))
@@ -106,7 +106,7 @@ def test_a_task_is_dispatched_from_a_gap_once(district, make_user):
     rooms = readiness.gap_dispatch(actor=hq, node=district["node"], key="isolation.rooms")
     assert (rooms.assignee_unit, rooms.assignee_node) == (None, district["node"])
     again = readiness.readiness(actor=hq, node=district["node"])
-    assert {l.key: l.task for l in again["lines"]}["testing.lab"] == task
+    assert {x.key: x.task for x in again["lines"]}["testing.lab"] == task
     with pytest.raises(errors.Conflict) as twice:
         readiness.gap_dispatch(actor=hq, node=district["node"], key="testing.lab")
     assert twice.value.code == "task_open"
@@ -137,6 +137,6 @@ def test_the_city_adds_up_its_districts_shortfalls(district, tree, make_user):
     tree["district2"].population = 30_000
     tree["district2"].save(update_fields=["population"])
     commander = make_user(role="commander", node="city")
-    lines = {l.key: l for l in readiness.readiness(actor=commander, node=tree["city"])["lines"]}
+    lines = {x.key: x for x in readiness.readiness(actor=commander, node=tree["city"])["lines"]}
     # 320104 (30,000) holds no sampling point: its 10 add to 320102's 33.
     assert (lines["testing.points"].need, lines["testing.points"].short) == (34 + 10, 33 + 10)

@@ -106,7 +106,8 @@ def test_workforce_page_masks_and_imports(client, org, tree):
     assert answer.status_code == 200 and 'id="import-result"' in text
     assert Worker.objects.filter(document_number=other.document_number).get().order is not None
     report = text.split('id="import-result"')[1].split("</div>")[0]
-    assert "3, id_number" in report  # the line without an ID number, with its column
+    # The line without an ID number, with its column and reason (the page is in Chinese).
+    assert "第 3 行，id_number：此列必填" in report and "新登记 1 人" in report
 
 
 def test_readiness_page_lists_gaps_and_dispatches_one(client, tree, make_user):

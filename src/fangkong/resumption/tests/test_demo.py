@@ -34,9 +34,11 @@ def test_story(story):
     assert statuses == ["approved", "pending", "pending", "returned"]
     returned = Application.objects.get(status="returned")
     assert returned.reason and returned.organisation.kind == "school"
-    assert Organisation.objects.get(code="ENT-MASK").officers.filter(
-        username="enterprise_staff"
-    ).exists()
+    assert (
+        Organisation.objects.get(code="ENT-MASK")
+        .officers.filter(username="enterprise_staff")
+        .exists()
+    )
     assert Worker.objects.count() == 20
     controlled = Worker.objects.filter(order__status="open")
     assert controlled.count() == 5 and all(w.risk_level for w in controlled)

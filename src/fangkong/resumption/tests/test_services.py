@@ -232,3 +232,20 @@ def test_workers_import_is_a_fixed_number_of_queries(org, tree, django_assert_ma
             filename="w.csv",
         )
     assert job.created == 40
+
+
+def test_the_import_command(org, tree, tmp_path):
+    from django.core.management import call_command
+
+    person = PersonFactory(grid=tree["grid_a"])
+    path = tmp_path / "w.csv"
+    path.write_text(
+        f"id_number,name,origin,arrival_date\n{person.document_number},{person.name},南京,2026-12-01\n"
+        ",缺证件,南京,2026-12-01\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    call_command("resumption", "import-workers", "--organisation", "E-XW1", str(path), stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "done: 1 registered, 0 updated, 0 unchanged, 1 rejected"
+    assert lines[1].startswith("line 3, id_number:")

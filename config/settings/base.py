@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "fangkong.supplies",
     "fangkong.analytics",
     "fangkong.workday",
+    "fangkong.resumption",
 ]
 
 MIDDLEWARE = [

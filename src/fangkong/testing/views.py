@@ -130,6 +130,10 @@ def round_detail(request, code: str):
 class PlanForm(forms.Form):
     hours = forms.IntegerField(required=False, min_value=1, max_value=72)
     pool = forms.IntegerField(required=False, min_value=1, max_value=20)
+    # Expected prevalence in per cent; empty: each area's last rounds.
+    prevalence = forms.DecimalField(
+        required=False, min_value=0, max_value=100, max_digits=7, decimal_places=4
+    )
 
 
 @login_required
@@ -141,15 +145,28 @@ def plan(request):
     asked = PlanForm(request.GET)
     if not asked.is_valid():
         raise errors.Invalid(
-            _("Hours from 1 to 72 and a pool size from 1 to 20."), fields=asked.errors
+            _("Hours from 1 to 72, a pool size from 1 to 20 and a prevalence from 0 to 100 %."),
+            fields=asked.errors,
         )
     hours = asked.cleaned_data["hours"] or 24
     pool = asked.cleaned_data["pool"] or 10
-    rows = services.plan_round(node=node, hours=hours, pool_size=pool)
+    percent = asked.cleaned_data["prevalence"]
+    rows = services.plan_round(
+        node=node,
+        hours=hours,
+        pool_size=pool,
+        prevalence=None if percent is None else float(percent) / 100,
+    )
     return render(
         request,
         "testing/plan.html",
-        {"node": node, "rows": rows, "hours": hours, "pool": pool},
+        {
+            "node": node,
+            "rows": rows,
+            "hours": hours,
+            "pool": pool,
+            "prevalence": "" if percent is None else percent.normalize(),
+        },
     )
 
 

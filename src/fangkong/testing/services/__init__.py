@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from .base import Conflict, TestingError
 from .frequency import Proposal, frequency_next, frequency_propose, rotation_plan
-from .planning import PlanRow, plan_numbers, plan_round
+from .planning import (
+    VALIDATED_POOL_SIZES,
+    PlanRow,
+    area_prevalence,
+    dorfman_tests_per_person,
+    plan_numbers,
+    plan_round,
+    recommended_pool_size,
+)
 from .scanning import (
     Scan,
     desk_scan,
@@ -44,6 +52,10 @@ __all__ = [
     "lab_create",
     "person_by_code",
     "plan_numbers",
+    "VALIDATED_POOL_SIZES",
+    "area_prevalence",
+    "dorfman_tests_per_person",
+    "recommended_pool_size",
     "plan_round",
     "pool_size_for",
     "result_record",

@@ -7,6 +7,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fangkong.common import events
 from fangkong.common.models import Alert
@@ -248,6 +250,7 @@ def test_one_person_raced_into_two_open_tubes(tree, people):
 
 
 def test_plan_numbers():
+    # At prevalence 0 no pool is positive: the lab load is the tubes, as before the re-test budget.
     assert plan_numbers(10_000_000) == {
         "points_min": 3334,
         "points_max": 5000,
@@ -255,7 +258,13 @@ def test_plan_numbers():
         "desks_max": 16667,
         "samplers": 27778,
         "tubes": 1_000_000,
+        "retests": 0,
+        "tests": 1_000_000,
         "lab_per_day": 1_000_000,
+        "prevalence": 0.0,
+        "tests_per_person": 0.1,
+        "recommended_pool_size": 20,
+        "recommended_tests_per_person": 0.05,
     }
     assert plan_numbers(7200, hours=12, pool_size=20) == {
         "points_min": 3,
@@ -264,8 +273,85 @@ def test_plan_numbers():
         "desks_max": 12,
         "samplers": 40,
         "tubes": 360,
+        "retests": 0,
+        "tests": 360,
         "lab_per_day": 720,
+        "prevalence": 0.0,
+        "tests_per_person": 0.05,
+        "recommended_pool_size": 20,
+        "recommended_tests_per_person": 0.05,
     }
+
+
+@pytest.mark.parametrize(
+    ("prevalence", "per_person", "short_by_percent"),
+    [(0.0001, 0.1010, 1), (0.001, 0.1100, 10), (0.01, 0.1956, 96), (0.05, 0.5013, 401)],
+)
+def test_dorfman_budget_at_10_to_1_against_the_national_figures(
+    prevalence, per_person, short_by_percent
+):
+    assert round(services.dorfman_tests_per_person(prevalence, 10), 4) == per_person
+    plan = plan_numbers(1_000_000, pool_size=10, prevalence=prevalence)
+    assert plan["tubes"] == 100_000
+    assert plan["tests"] == plan["tubes"] + plan["retests"]
+    assert plan["tests_per_person"] == per_person
+    # A plan of tubes alone is short by this much of the expected tests.
+    assert round((plan["tests"] - plan["tubes"]) / plan["tubes"] * 100) == short_by_percent
+    assert plan["lab_per_day"] == plan["tests"]
+
+
+def test_dorfman_retests_at_1_percent_and_a_12_hour_round():
+    plan = plan_numbers(1_000_000, hours=12, pool_size=10, prevalence=0.01)
+    # 1 − 0.99^10 = 0.0956179…: 95,618 people in positive pools, each re-tested once.
+    assert (plan["tubes"], plan["retests"], plan["tests"]) == (100_000, 95_618, 195_618)
+    assert plan["lab_per_day"] == 391_236
+
+
+@pytest.mark.parametrize(
+    ("prevalence", "best"),
+    [
+        (0.0, 20),
+        (0.0001, 20),
+        (0.001, 20),
+        (0.005, 20),
+        (0.007, 10),
+        (0.02, 10),
+        (0.03, 5),
+        (0.05, 5),
+    ],
+)
+def test_recommended_pool_size_minimises_expected_tests(prevalence, best):
+    assert services.recommended_pool_size(prevalence) == best
+    chosen = services.dorfman_tests_per_person(prevalence, best)
+    assert all(
+        chosen <= services.dorfman_tests_per_person(prevalence, k)
+        for k in services.VALIDATED_POOL_SIZES
+    )
+    assert plan_numbers(5000, prevalence=prevalence)["recommended_pool_size"] == best
+
+
+def test_single_tubes_need_no_retest():
+    plan = plan_numbers(1200, pool_size=1, prevalence=0.05)
+    assert (plan["tubes"], plan["retests"], plan["tests_per_person"]) == (1200, 0, 1.0)
+
+
+@given(
+    p=st.floats(min_value=0, max_value=1, allow_nan=False),
+    q=st.floats(min_value=0, max_value=1, allow_nan=False),
+    k=st.sampled_from([2, 3, 5, 8, 10, 16, 20]),
+)
+def test_dorfman_is_bounded_and_monotone_in_prevalence(p, q, k):
+    low, high = sorted((p, q))
+    value = services.dorfman_tests_per_person(low, k)
+    assert 1 / k - 1e-12 <= value <= 1 + 1 / k + 1e-12
+    assert value <= services.dorfman_tests_per_person(high, k) + 1e-12
+
+
+def test_dorfman_refuses_impossible_inputs():
+    with pytest.raises(ValueError):
+        services.dorfman_tests_per_person(1.5, 10)
+    with pytest.raises(ValueError):
+        services.dorfman_tests_per_person(0.01, 0)
 
 
 def test_plan_round_shortfall_per_district(setup, tree):
@@ -280,8 +366,44 @@ def test_plan_round_shortfall_per_district(setup, tree):
         9,
         0,
     )
-    assert first.shortfall == {"points": 0, "desks": 0, "samplers": 0, "lab_per_day": 1}
-    assert rows[1].shortfall == {"points": 1, "desks": 1, "samplers": 1, "lab_per_day": 1}
+    # No round yet: the default 0.1 % budgets one re-test (rounded up) beside the one tube.
+    assert (first.prevalence, first.prevalence_source, first.retests) == (0.001, "default", 1)
+    assert first.shortfall == {"points": 0, "desks": 0, "samplers": 0, "lab_per_day": 2}
+    assert rows[1].shortfall == {"points": 1, "desks": 1, "samplers": 1, "lab_per_day": 2}
+
+
+def test_plan_round_takes_the_prevalence_from_the_areas_last_rounds(setup, tree):
+    from fangkong.testing.models import GridStat
+
+    now = timezone.now()
+    old, *recent = [make_round(f"R-PREV-{i}", tree["city"]) for i in range(4)]
+    # The oldest round (left out: three rounds count) found many; the last three 2 in 1,000.
+    GridStat.objects.create(
+        round=old,
+        grid=tree["grid_a"],
+        path=tree["grid_a"].path,
+        resulted=10,
+        positive=9,
+        refreshed_at=now,
+    )
+    for round_, positive in zip(recent, (1, 1, 0), strict=True):
+        GridStat.objects.create(
+            round=round_,
+            grid=tree["grid_a"],
+            path=tree["grid_a"].path,
+            resulted=1000 // 3,
+            positive=positive,
+            refreshed_at=now,
+        )
+    district = "320102"
+    rows = {r.node.code: r for r in services.plan_round(node=tree["city"], pool_size=10)}
+    assert rows[district].prevalence_source == "rounds"
+    assert rows[district].prevalence == pytest.approx(2 / 999)
+    other = next(r for code, r in rows.items() if code != district)
+    assert other.prevalence_source == "default"
+    given_ = services.plan_round(node=tree["city"], prevalence=0.05)
+    assert {r.prevalence_source for r in given_} == {"input"}
+    assert {r.recommended_pool_size for r in given_} == {5}
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,12 @@ class Command(BaseCommand):
         plan.add_argument("--scope", required=True)
         plan.add_argument("--hours", type=int, default=24)
         plan.add_argument("--pool-size", type=int, default=10)
+        plan.add_argument(
+            "--prevalence",
+            type=float,
+            default=None,
+            help="expected prevalence in per cent (default: each area's last rounds)",
+        )
 
         stats = verbs.add_parser("refresh-stats", help="recount a round per grid")
         stats.add_argument("--round", required=True, dest="round_code")
@@ -125,16 +131,30 @@ class Command(BaseCommand):
             n = bulk.export_status(round_=round_, out=handle)
         self.stdout.write(f"{n} people written to {out}")
 
-    def _plan(self, *, scope, hours, pool_size, **_):
-        rows = services.plan_round(node=self._node(scope), hours=hours, pool_size=pool_size)
+    def _plan(self, *, scope, hours, pool_size, prevalence, **_):
+        if prevalence is not None and not 0 <= prevalence <= 100:
+            raise CommandError("--prevalence is a percentage from 0 to 100")
+        if not 1 <= pool_size <= 20 or not 1 <= hours <= 72:
+            raise CommandError("--pool-size from 1 to 20 and --hours from 1 to 72")
+        rows = services.plan_round(
+            node=self._node(scope),
+            hours=hours,
+            pool_size=pool_size,
+            prevalence=None if prevalence is None else prevalence / 100,
+        )
         self.stdout.write(
-            "node,population,points,desks,samplers,tubes,lab_per_day,short_points,short_desks,short_samplers,short_lab"
+            "node,population,points,desks,samplers,tubes,prevalence_pct,prevalence_from,"
+            "retests,tests,tests_per_person,best_pool,best_tests_per_person,lab_per_day,"
+            "short_points,short_desks,short_samplers,short_lab"
         )
         for r in rows:
             s = r.shortfall
             self.stdout.write(
                 f"{r.node.code},{r.population},{r.points_min}-{r.points_max},{r.desks_min}-{r.desks_max},"
-                f"{r.samplers},{r.tubes},{r.lab_per_day},{s['points']},{s['desks']},{s['samplers']},{s['lab_per_day']}"
+                f"{r.samplers},{r.tubes},{r.prevalence * 100:.4f},{r.prevalence_source},"
+                f"{r.retests},{r.tests},{r.tests_per_person:.4f},{r.recommended_pool_size},"
+                f"{r.recommended_tests_per_person:.4f},{r.lab_per_day},"
+                f"{s['points']},{s['desks']},{s['samplers']},{s['lab_per_day']}"
             )
 
     def _refresh_stats(self, *, round_code, **_):

@@ -271,6 +271,8 @@ PUBLIC_SCHEMA = env_bool("FANGKONG_PUBLIC_SCHEMA", True)
 FANGKONG_COLOCATION_DATA = env_str("FANGKONG_COLOCATION_DATA", "")
 # Venue codes: the public address their QR codes hold (else the host of the request).
 FANGKONG_PUBLIC_URL = env_str("FANGKONG_PUBLIC_URL", "")
+# Venue scans per client address and per number a minute ({"address_per_minute": 600, "number_per_minute": 6}).
+FANGKONG_SCAN_THROTTLE = env_json("FANGKONG_SCAN_THROTTLE", {})
 # A person dispatched by closed-loop transfer and not checked in after this long raises an alert.
 FANGKONG_TRANSFER_LIMIT_HOURS = env_float("FANGKONG_TRANSFER_LIMIT_HOURS", 3.0)
 # An open task past its due time by this long is escalated to the level above.

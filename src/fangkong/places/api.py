@@ -44,7 +44,7 @@ SourceField = _pattern("SourceField", OrderSource.values)
 StatusField = _pattern("PlaceStatusField", ["open", *Measure.values])
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class PlaceOrderSerializer(serializers.ModelSerializer):
     measure = MeasureField(read_only=True)
     source = SourceField(read_only=True)
     place_code = serializers.CharField(source="place.code", read_only=True)
@@ -116,10 +116,10 @@ class PlaceDetailSerializer(PlaceSerializer):
     class Meta(PlaceSerializer.Meta):
         fields = [*PlaceSerializer.Meta.fields, "order", "scan_url", "scans_today"]
 
-    @extend_schema_field(OrderSerializer(allow_null=True))
+    @extend_schema_field(PlaceOrderSerializer(allow_null=True))
     def get_order(self, obj):
         order = selectors.open_order(obj)
-        return OrderSerializer(order).data if order else None
+        return PlaceOrderSerializer(order).data if order else None
 
     def get_scan_url(self, obj) -> str:
         from .poster import scan_url
@@ -147,13 +147,13 @@ class PlaceCreateSerializer(serializers.Serializer):
     capacity = serializers.IntegerField(min_value=0, max_value=1_000_000, default=0)
 
 
-class HoursSerializer(serializers.Serializer):
+class PlaceHoursSerializer(serializers.Serializer):
     day = serializers.DateField()
     hours = serializers.ListField(child=serializers.IntegerField(), min_length=24, max_length=24)
     total = serializers.IntegerField()
 
 
-class VisitorSerializer(serializers.Serializer):
+class PlaceVisitorSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     phone = serializers.CharField()
     id_number = serializers.CharField()
@@ -162,7 +162,7 @@ class VisitorSerializer(serializers.Serializer):
     left_at = serializers.DateTimeField(allow_null=True)
 
 
-class StaffSerializer(serializers.Serializer):
+class PlaceStaffSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     bound = serializers.BooleanField(default=True)
 
@@ -210,11 +210,9 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         if node is None:
             raise errors.NotFound(code="jurisdiction_unknown")
         place = services.place_create(actor=request.user, jurisdiction=node, **values)
-        return Response(
-            PlaceDetailSerializer(place, context={"request": request}).data, status=201
-        )
+        return Response(PlaceDetailSerializer(place, context={"request": request}).data, status=201)
 
-    @extend_schema(parameters=[DAY], responses=HoursSerializer)
+    @extend_schema(parameters=[DAY], responses=PlaceHoursSerializer)
     @action(detail=True, methods=["get"])
     def hours(self, request, pk=None):
         """Scans of each hour of a local day (0–23)."""
@@ -223,7 +221,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         hours = selectors.scans_per_hour(place, day)
         return Response({"day": day, "hours": hours, "total": sum(hours)})
 
-    @extend_schema(parameters=[DAY], responses=VisitorSerializer(many=True))
+    @extend_schema(parameters=[DAY], responses=PlaceVisitorSerializer(many=True))
     @action(detail=True, methods=["get"])
     def visitors(self, request, pk=None):
         """The place's visitors of a day (tracing roles; numbers masked without the right to
@@ -231,12 +229,12 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         place = self.get_object()
         return Response(selectors.visitors_for(actor=request.user, place=place, day=_day(request)))
 
-    @extend_schema(request=StaffSerializer, responses={204: None})
+    @extend_schema(request=PlaceStaffSerializer, responses={204: None})
     @action(detail=True, methods=["post"])
     def staff(self, request, pk=None):
         """Bind (or unbind) a place-staff login to this place."""
         place = self.get_object()
-        data = StaffSerializer(data=request.data)
+        data = PlaceStaffSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = User.objects.filter(username=data.validated_data["username"]).first()
         if user is None:
@@ -303,14 +301,14 @@ class DutyCheckViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(DutyCheckSerializer(check).data, status=201)
 
 
-class OrderCreateSerializer(serializers.Serializer):
+class PlaceOrderCreateSerializer(serializers.Serializer):
     place = serializers.IntegerField()
     measure = serializers.ChoiceField(choices=Measure.choices)
     capacity_percent = serializers.IntegerField(min_value=0, max_value=100, default=0)
     reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
-class ApplySerializer(serializers.Serializer):
+class PlaceOrdersApplySerializer(serializers.Serializer):
     issued = serializers.IntegerField()
     lifted = serializers.IntegerField()
     kept = serializers.IntegerField()
@@ -319,7 +317,7 @@ class ApplySerializer(serializers.Serializer):
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     """Closure and restriction orders of the caller's places."""
 
-    serializer_class = OrderSerializer
+    serializer_class = PlaceOrderSerializer
     queryset = PlaceOrder.objects.none()
 
     def get_queryset(self):
@@ -328,10 +326,10 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_order(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer})
+    @extend_schema(request=PlaceOrderCreateSerializer, responses={201: PlaceOrderSerializer})
     def create(self, request):
         """Close a place or restrict its capacity (replacing its open order)."""
-        data = OrderCreateSerializer(data=request.data)
+        data = PlaceOrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         place = selectors.access_place(request.user, v["place"])
@@ -342,28 +340,28 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
             capacity_percent=v["capacity_percent"],
             reason=v["reason"],
         )
-        return Response(OrderSerializer(order).data, status=201)
+        return Response(PlaceOrderSerializer(order).data, status=201)
 
-    @extend_schema(request=None, responses=OrderSerializer)
+    @extend_schema(request=None, responses=PlaceOrderSerializer)
     @action(detail=True, methods=["post"])
     def lift(self, request, pk=None):
         order = services.place_order_lift(actor=request.user, order=self.get_object())
-        return Response(OrderSerializer(order).data)
+        return Response(PlaceOrderSerializer(order).data)
 
-    @extend_schema(request=None, responses=ApplySerializer)
+    @extend_schema(request=None, responses=PlaceOrdersApplySerializer)
     @action(detail=False, methods=["post"])
     def apply(self, request):
         """Bring the caller's places in line with the risk areas and the response level."""
         return Response(services.place_orders_apply(actor=request.user))
 
 
-class VisitSerializer(serializers.Serializer):
+class VenueVisitSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=16, help_text="the venue code (from the QR's address)")
     phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     id_number = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
 
 
-class VisitAnswerSerializer(serializers.Serializer):
+class VenueVisitAnswerSerializer(serializers.Serializer):
     scan = serializers.IntegerField()
     repeat = serializers.BooleanField(help_text="the same visit was recorded already")
     scanned_at = serializers.DateTimeField()
@@ -374,14 +372,14 @@ class VisitAnswerSerializer(serializers.Serializer):
     capacity_percent = serializers.IntegerField()
 
 
-class LeaveSerializer(serializers.Serializer):
+class VenueLeaveSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=16)
     scan = serializers.IntegerField()
     phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     id_number = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
 
 
-class LeftSerializer(serializers.Serializer):
+class VenueLeftSerializer(serializers.Serializer):
     left = serializers.BooleanField()
 
 
@@ -407,37 +405,41 @@ class VisitViewSet(viewsets.GenericViewSet):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    serializer_class = VisitSerializer
+    serializer_class = VenueVisitSerializer
 
     @extend_schema(
-        request=VisitSerializer,
-        responses={201: VisitAnswerSerializer, 200: VisitAnswerSerializer, 429: THROTTLED},
+        request=VenueVisitSerializer,
+        responses={
+            201: VenueVisitAnswerSerializer,
+            200: VenueVisitAnswerSerializer,
+            429: THROTTLED,
+        },
         auth=[],
         summary="Record a visit at a venue code",
         description="201: a new visit; 200: this number's visit here is recorded already. "
         "The answer names the place and its status, never another visitor.",
     )
     def create(self, request):
-        data = VisitSerializer(data=request.data)
+        data = VenueVisitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         result = scans.scan_record(
             token=v["code"],
             phone=v["phone"],
             id_number=v["id_number"],
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=scans.client_ip(request),
         )
         return Response(visit_answer(result), status=200 if result.repeat else 201)
 
     @extend_schema(
-        request=LeaveSerializer,
-        responses={200: LeftSerializer, 429: THROTTLED},
+        request=VenueLeaveSerializer,
+        responses={200: VenueLeftSerializer, 429: THROTTLED},
         auth=[],
         summary="Record leaving (optional)",
     )
     @action(detail=False, methods=["post"])
     def leave(self, request):
-        data = LeaveSerializer(data=request.data)
+        data = VenueLeaveSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         phone, id_number = scans.visitor_number(phone=v["phone"], id_number=v["id_number"])

@@ -39,8 +39,8 @@ def _resolve(rows: list[dict]) -> None:
     ids = {r["id_number"] for r in rows if r["person_id"] is None and r["id_number"]}
     by_phone, by_id = {}, {}
     if phones:
-        for pid, phone in Person.objects.filter(phone__in=phones).order_by("-id").values_list(
-            "id", "phone"
+        for pid, phone in (
+            Person.objects.filter(phone__in=phones).order_by("-id").values_list("id", "phone")
         ):
             by_phone[phone] = pid
     if ids:
@@ -71,12 +71,14 @@ def venue_contacts(case, *, max_gap_minutes: float = MAX_GAP_MINUTES, now=None) 
     person = case.person
     own = Scan.objects.filter(scanned_at__gte=case.window_start, scanned_at__lte=end)
     numbers = [n for n in (person.phone,) if n]
-    own = own.filter(person_id=person.pk) | (
-        own.filter(person__isnull=True, phone__in=numbers) if numbers else own.none()
-    ) | (
-        own.filter(person__isnull=True, id_number=person.document_number)
-        if person.document_number
-        else own.none()
+    own = (
+        own.filter(person_id=person.pk)
+        | (own.filter(person__isnull=True, phone__in=numbers) if numbers else own.none())
+        | (
+            own.filter(person__isnull=True, id_number=person.document_number)
+            if person.document_number
+            else own.none()
+        )
     )
     gap = dt.timedelta(minutes=max_gap_minutes)
     stays = list(own.values_list("id", "place_id", "scanned_at", "left_at"))

@@ -1,6 +1,6 @@
 """The places part of the demo story: key places of the demo district with their venue codes, a
 day of scans at them (a few thousand, set-based), the confirmed case who shopped at the market
-and whose fellow shoppers become leads, one place closed by a risk area and one restricted by it,
+and whose fellow shoppers become leads, the places of a medium-risk area closed or restricted,
 and today's duty checks, done at most places and missed at some.
 
 Idempotent: a district that has places already is left as it is. The draw is fixed by the seed.
@@ -68,7 +68,9 @@ def places_demo(stdout, seed: int) -> None:
                 name=name,
                 name_en=name_en,
                 place_kind=kind,
-                jurisdiction=nodes[Level.COMMUNITY] if i == 0 else communities[i % len(communities)],
+                jurisdiction=nodes[Level.COMMUNITY]
+                if i == 0
+                else communities[i % len(communities)],
                 address=f"{district.name}{name}",
                 owner=f"{name}经营管理方",
                 contact_name="王经理",
@@ -95,7 +97,9 @@ def _day_of_scans(places, rng, now) -> int:
     """A day of entries over the last 24 hours, busier at meal times; about one in ten numbers
     matches nobody in the registry (visitors from elsewhere)."""
     people = list(
-        Person.objects.filter(jpath__startswith=places[0].jpath[: places[0].jpath.rfind("/", 0, -1) + 1])
+        Person.objects.filter(
+            jpath__startswith=places[0].jpath[: places[0].jpath.rfind("/", 0, -1) + 1]
+        )
         .exclude(phone="")
         .order_by("id")
         .values_list("id", "phone")[:20000]
@@ -157,8 +161,9 @@ def _duty_checks(places, rng, now) -> int:
 
 
 def _case_at_market(market: Place, now) -> int:
-    """A confirmed case of the tracing story shopped at the market this morning, among others:
-    the venue rule over the scans makes the other shoppers of that hour leads on their grids."""
+    """A confirmed case of the tracing story shopped at the market inside their infectious
+    window, with a dozen others in the same half hour: the venue rule over the scans makes those
+    shoppers leads on their grids."""
     from fangkong.tracing.models import Case, Classification
 
     case = (
@@ -169,19 +174,33 @@ def _case_at_market(market: Place, now) -> int:
     )
     if case is None:
         return 0
-    at = max(case.window_start, now - dt.timedelta(hours=6))
-    if case.window_end is not None and at > case.window_end:
-        at = case.window_end
-    Scan.objects.create(
-        place=market, phone=case.person.phone, person=case.person, scanned_at=at
+    at = (case.window_end or now) - dt.timedelta(hours=3)
+    at = max(at, case.window_start)
+    fellows = list(
+        Person.objects.filter(jpath__startswith=market.jpath[:-1].rsplit("/", 1)[0] + "/")
+        .exclude(pk=case.person_id)
+        .exclude(phone="")
+        .order_by("id")[:12]
+    )
+    Scan.objects.bulk_create(
+        [Scan(place=market, phone=case.person.phone, person=case.person, scanned_at=at)]
+        + [
+            Scan(
+                place=market,
+                phone=p.phone,
+                person=p,
+                scanned_at=at + dt.timedelta(minutes=2 * k - 10),
+            )
+            for k, p in enumerate(fellows)
+        ]
     )
     stats = venue_leads_for_case(case_id=case.pk)
     return stats.get("created", 0) + stats.get("merged", 0)
 
 
 def _risk_area(places, district, now) -> int:
-    """A medium-risk area on the community of the noodle house and the KTV: the noodle house
-    and the KTV close, the food market there admits half its capacity."""
+    """A medium-risk area on the community of the noodle house: the places there close or admit
+    fewer people, as their kinds carry under the policy (the noodle house closes)."""
     from fangkong.command.models import RiskArea
     from fangkong.command.services import risk_area_declare
 

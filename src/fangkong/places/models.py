@@ -203,7 +203,9 @@ class PlaceInspection(models.Model):
     class Meta:
         verbose_name = _("place inspection")
         indexes = [
-            models.Index(fields=["jpath"], name="placeinsp_jpath", opclasses=["varchar_pattern_ops"])
+            models.Index(
+                fields=["jpath"], name="placeinsp_jpath", opclasses=["varchar_pattern_ops"]
+            )
         ]
 
     def __str__(self) -> str:

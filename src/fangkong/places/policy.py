@@ -76,8 +76,19 @@ def _medium():
 JUN_2022 = Preset(
     "2022-06",
     duties=_duties(
-        {K.COLD_CHAIN: 1, K.HOSPITAL: 1, K.MARKET: 2, K.SUPERMARKET: 2, K.ELDER_CARE: 2,
-         K.STATION: 2, K.HOTEL: 3, K.RESTAURANT: 3, K.MALL: 3, K.SCHOOL: 3, K.WORKPLACE: 7}
+        {
+            K.COLD_CHAIN: 1,
+            K.HOSPITAL: 1,
+            K.MARKET: 2,
+            K.SUPERMARKET: 2,
+            K.ELDER_CARE: 2,
+            K.STATION: 2,
+            K.HOTEL: 3,
+            K.RESTAURANT: 3,
+            K.MALL: 3,
+            K.SCHOOL: 3,
+            K.WORKPLACE: 7,
+        }
     ),
     risk={
         "high": _high(),
@@ -86,8 +97,14 @@ JUN_2022 = Preset(
         "controlled": _medium(),
     },
     response={
-        1: {**{k: Effect(Measure.RESTRICTED, 50) for k in CROWDS}, **{k: CLOSED for k in GATHERINGS}},
-        2: {**{k: Effect(Measure.RESTRICTED, 75) for k in CROWDS}, **{k: half(k) for k in GATHERINGS}},
+        1: {
+            **{k: Effect(Measure.RESTRICTED, 50) for k in CROWDS},
+            **{k: CLOSED for k in GATHERINGS},
+        },
+        2: {
+            **{k: Effect(Measure.RESTRICTED, 75) for k in CROWDS},
+            **{k: half(k) for k in GATHERINGS},
+        },
     },
 )
 

@@ -90,7 +90,9 @@ def poster_png(place: Place, url: str) -> bytes:
     y = max(y + 20, 420) + side + 30
     y = _centered(draw, y, f"场所编号 No. {place.code}", _font(44))
     y = _centered(draw, y, "进入请扫码登记 · Scan to register your visit", _font(40), fill="#333")
-    _centered(draw, y, "无需下载应用，手机号或身份证号登记 · No app, no login", _font(32), fill="#555")
+    _centered(
+        draw, y, "无需下载应用，手机号或身份证号登记 · No app, no login", _font(32), fill="#555"
+    )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -35,7 +35,9 @@ from fangkong.people.phone import normalize_phone
 from .models import Place, PlaceOrder
 
 log = logging.getLogger(__name__)
-VISIT_MINUTES = 120  # a second scan of the same number at the same place within this is the same visit
+VISIT_MINUTES = (
+    120  # a second scan of the same number at the same place within this is the same visit
+)
 PLACE_TTL = 30.0
 DEFAULT_THROTTLE = {"address_per_minute": 600, "number_per_minute": 6}
 STORE_ERRORS = (OSError, ConnectionError, TimeoutError)
@@ -143,6 +145,15 @@ def visitor_number(*, phone: str = "", id_number: str = "") -> tuple[str, str]:
     return "", id_number
 
 
+def client_ip(request) -> str | None:
+    """The client's address as the audit log records it (the first X-Forwarded-For hop behind
+    the proxy, else the peer): behind a proxy the peer is the proxy, and one counter for the
+    whole city would turn everyone away."""
+    from fangkong.audit.context import current_ip
+
+    return current_ip() or request.META.get("REMOTE_ADDR")
+
+
 def _throttle(*, ip: str | None, number: str) -> None:
     limits = {**DEFAULT_THROTTLE, **getattr(settings, "FANGKONG_SCAN_THROTTLE", {})}
     minute = int(time.time() // 60)
@@ -195,9 +206,7 @@ def scan_record(
     since = at - dt.timedelta(minutes=VISIT_MINUTES)
     statement = _INSERT_PHONE if phone else _INSERT_ID
     with connection.cursor() as cursor:
-        cursor.execute(
-            statement, [place.id, phone, id_number, number, at, place.id, number, since]
-        )
+        cursor.execute(statement, [place.id, phone, id_number, number, at, place.id, number, since])
         row = cursor.fetchone()
     if row is not None:
         return ScanResult(scan_id=row[0], repeat=False, scanned_at=at, venue=place)

@@ -8,8 +8,8 @@ import datetime as dt
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from fangkong.audit.services import audit_record
 from fangkong.audit.models import Action
+from fangkong.audit.services import audit_record
 from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
 from fangkong.common.scope import fetch, scoped
@@ -34,7 +34,9 @@ def access_place(actor, pk) -> Place:
 def with_open_order(qs: QuerySet[Place]) -> QuerySet[Place]:
     return qs.annotate(
         closed=Exists(
-            PlaceOrder.objects.filter(place=OuterRef("pk"), lifted_at__isnull=True, measure="closed")
+            PlaceOrder.objects.filter(
+                place=OuterRef("pk"), lifted_at__isnull=True, measure="closed"
+            )
         ),
         restricted=Exists(
             PlaceOrder.objects.filter(
@@ -135,7 +137,9 @@ def place_inspections(*, actor, place: Place) -> QuerySet[PlaceInspection]:
     ).order_by("-inspection__visited_at")
 
 
-def visitors_for(*, actor, place: Place, day: dt.date | None = None, limit: int = 200) -> list[dict]:
+def visitors_for(
+    *, actor, place: Place, day: dt.date | None = None, limit: int = 200
+) -> list[dict]:
     """The place's visitors of a day, numbers masked unless the actor may see them (then the
     reading is audited)."""
     from fangkong.accounts.roles import can_see_pii

@@ -129,8 +129,12 @@ def place_staff_bind(*, actor, place: Place, user, bound: bool = True) -> None:
     require(actor, roles.can_manage_places)
     _within(actor, place.jpath)
     if bound and not roles.is_place_staff(user):
-        raise Refused(_("Only a place-staff login can be bound to a place."), code="not_place_staff")
-    if bound and (user.jurisdiction is None or not paths.within(place.jpath, user.jurisdiction.path)):
+        raise Refused(
+            _("Only a place-staff login can be bound to a place."), code="not_place_staff"
+        )
+    if bound and (
+        user.jurisdiction is None or not paths.within(place.jpath, user.jurisdiction.path)
+    ):
         raise Refused(
             _("The login works on another part of the city than the place."),
             code="staff_outside_place",
@@ -154,7 +158,11 @@ def duty_check_record(
     """Record (or correct) one duty of a place for a day; the place's kind must carry it."""
     require(actor, roles.can_record_duties)
     _within(actor, place.jpath)
-    if actor is not None and roles.is_place_staff(actor) and not place.staff.filter(pk=actor.pk).exists():
+    if (
+        actor is not None
+        and roles.is_place_staff(actor)
+        and not place.staff.filter(pk=actor.pk).exists()
+    ):
         raise errors.NotFound()
     day = day or timezone.localdate()
     if day > timezone.localdate():
@@ -166,7 +174,9 @@ def duty_check_record(
         )
     now = timezone.now()
     with transaction.atomic():
-        check = DutyCheck.objects.select_for_update().filter(place=place, day=day, duty=duty).first()
+        check = (
+            DutyCheck.objects.select_for_update().filter(place=place, day=day, duty=duty).first()
+        )
         if check is None:
             check = DutyCheck.objects.create(
                 place=place,
@@ -186,7 +196,9 @@ def duty_check_record(
         check.done, check.note, check.recorded_at = bool(done), note.strip()[:200], now
         check.recorded_by = actor if getattr(actor, "is_authenticated", False) else None
         check.save(update_fields=["done", "note", "recorded_at", "recorded_by"])
-        audit_updated(actor=actor, obj=check, before=before, after={"done": check.done, "note": check.note})
+        audit_updated(
+            actor=actor, obj=check, before=before, after={"done": check.done, "note": check.note}
+        )
     return check
 
 
@@ -391,6 +403,4 @@ def place_inspection_start(*, actor, place: Place, unannounced: bool = False) ->
             jurisdiction=place.jurisdiction,
             unannounced=unannounced,
         )
-        return PlaceInspection.objects.create(
-            inspection=inspection, place=place, jpath=place.jpath
-        )
+        return PlaceInspection.objects.create(inspection=inspection, place=place, jpath=place.jpath)

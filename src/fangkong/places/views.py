@@ -21,8 +21,9 @@ from fangkong.common.masking import mask_id_number, mask_phone
 from fangkong.common.scope import scoped
 from fangkong.geo.models import Jurisdiction
 
-from . import policy, poster as posters, roles, scans, selectors, services
-from .models import Duty, Measure, PlaceKind
+from . import policy, roles, scans, selectors, services
+from . import poster as posters
+from .models import Measure, PlaceKind
 
 VISITOR_COOKIE = "fk_visitor"  # the number this phone entered with, signed: one tap next time
 VISIT_COOKIE = "fk_visit_"  # + token: this phone's open visit at the place, for the exit
@@ -105,9 +106,11 @@ def place_list(request):
 @require_POST
 def place_create(request):
     post = request.POST
-    node = scoped(Jurisdiction.objects.all(), request.user, "path").filter(
-        code=post.get("jurisdiction", "")
-    ).first()
+    node = (
+        scoped(Jurisdiction.objects.all(), request.user, "path")
+        .filter(code=post.get("jurisdiction", ""))
+        .first()
+    )
     if node is None:
         raise errors.NotFound()
     try:
@@ -131,7 +134,9 @@ def place_create(request):
 
 
 def _fields(exc) -> str:
-    return " ".join(str(m) for v in exc.fields.values() for m in (v if isinstance(v, list) else [v]))
+    return " ".join(
+        str(m) for v in exc.fields.values() for m in (v if isinstance(v, list) else [v])
+    )
 
 
 @login_required
@@ -351,7 +356,7 @@ def visit(request, token):
                 token=token,
                 phone=number if kind == "phone" else "",
                 id_number=number if kind != "phone" else "",
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=scans.client_ip(request),
             )
         except scans.ScanRefused as exc:
             context.update(error=exc.message, number=number, kind=kind)

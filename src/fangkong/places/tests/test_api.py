@@ -17,7 +17,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world():
     city, a, b = city_of_two()
-    pa, pb = make_place(a.community), make_place(b.community, name="夫子庙美食街", kind="restaurant")
+    pa, pb = (
+        make_place(a.community),
+        make_place(b.community, name="夫子庙美食街", kind="restaurant"),
+    )
     for person in a.people[:3]:
         scans.scan_record(token=pa.token, phone=person.phone)
     return city, a, b, pa, pb
@@ -51,8 +54,12 @@ def test_registering_a_place_through_the_api(world):
     api = api_for(user(Role.HQ_STAFF, a.node))
     made = api.post(
         "/api/v1/places/places/",
-        {"name": "众彩冷链物流仓", "place_kind": "cold_chain", "jurisdiction": a.community.code,
-         "capacity": 150},
+        {
+            "name": "众彩冷链物流仓",
+            "place_kind": "cold_chain",
+            "jurisdiction": a.community.code,
+            "capacity": 150,
+        },
         format="json",
     )
     assert made.status_code == 201
@@ -95,14 +102,13 @@ def test_place_staff_see_and_record_their_own_place_only(world):
     assert [c["duty"] for c in listed["results"]] == ["temperature"]
     # Visitors are tracing work: not the place's own staff.
     assert api.get(f"/api/v1/places/places/{pa.pk}/visitors/").status_code == 403
-    page = APIClient()
+
     from django.test import Client
 
     web = Client()
     web.force_login(staff)
     assert web.get(f"/places/{pa.pk}/").status_code == 200
     assert web.get(f"/places/{other.pk}/").status_code == 404
-    del page
 
 
 def test_visitors_are_masked_for_the_commander_and_full_and_audited_for_the_epidemiologist(world):
@@ -131,11 +137,18 @@ def test_orders_through_the_api(world):
     )
     assert made.status_code == 201
     order = made.json()
-    assert (order["measure"], order["capacity_percent"], order["source"]) == ("restricted", 30, "manual")
+    assert (order["measure"], order["capacity_percent"], order["source"]) == (
+        "restricted",
+        30,
+        "manual",
+    )
     assert api.get("/api/v1/places/places/").json()["results"][0]["status"] == "restricted"
-    assert api.post(
-        "/api/v1/places/orders/", {"place": pb.pk, "measure": "closed"}, format="json"
-    ).status_code == 404
+    assert (
+        api.post(
+            "/api/v1/places/orders/", {"place": pb.pk, "measure": "closed"}, format="json"
+        ).status_code
+        == 404
+    )
     lifted = api.post(f"/api/v1/places/orders/{order['id']}/lift/")
     assert lifted.status_code == 200 and lifted.json()["lifted_at"] is not None
     again = api.post(f"/api/v1/places/orders/{order['id']}/lift/")
@@ -146,19 +159,25 @@ def test_orders_through_the_api(world):
 def test_the_place_page_shows_scans_duties_cases_and_status(client, world):
     _city, a, _b, pa, _pb = world
     commander = user(Role.COMMANDER, a.node)
-    services.duty_check_record(actor=None, place=pa, duty="disinfection", done=False, note="缺消毒液")
+    services.duty_check_record(
+        actor=None, place=pa, duty="disinfection", done=False, note="缺消毒液"
+    )
     services.place_order_issue(actor=None, place=pa, measure="closed", reason="中风险区")
     from fangkong.tracing import services as tracing
 
     case = tracing.case_open(
-        actor=None, person=a.people[0], classification="confirmed", colocate=False,
-        reported_at=timezone.now(), onset_date=timezone.localdate(),
+        actor=None,
+        person=a.people[0],
+        classification="confirmed",
+        colocate=False,
+        reported_at=timezone.now(),
+        onset_date=timezone.localdate(),
     )
     client.force_login(commander)
     text = client.get(f"/places/{pa.pk}/").content.decode()
     assert "红山农贸市场" in text and "暂停营业" in text and "中风险区" in text
     assert "缺消毒液" in text and case.code in text
-    assert 'title="%d:00 · 3"' % timezone.localtime().hour in text
+    assert f'title="{timezone.localtime().hour}:00 · 3"' in text
     listing = client.get("/places/?status=closed").content.decode()
     assert pa.code in listing
 
@@ -168,7 +187,9 @@ def test_duties_and_orders_through_the_pages(client, world):
     staff = user(Role.PLACE_STAFF, a.community)
     services.place_staff_bind(actor=None, place=pa, user=staff)
     client.force_login(staff)
-    answer = client.post(f"/places/{pa.pk}/duties/", {"scan": "done", "mask": "missed", "mask_note": "入口无人"})
+    answer = client.post(
+        f"/places/{pa.pk}/duties/", {"scan": "done", "mask": "missed", "mask_note": "入口无人"}
+    )
     assert answer.status_code == 302
     from fangkong.places.models import DutyCheck
 

@@ -58,13 +58,19 @@ def test_the_other_visitors_of_the_same_hour_become_leads_on_their_grids(
     assert all(c.origin == "venue" and c.setting == "venue" for c in leads.values())
     assert all(c.state == "pushed" for c in leads.values())
     assert set(ContactLink.objects.values_list("source_case_id", flat=True)) == {case.pk}
-    assert set(Alert.objects.filter(kind="tracing_leads").values_list("jurisdiction_path", flat=True)) == {
+    assert set(
+        Alert.objects.filter(kind="tracing_leads").values_list("jurisdiction_path", flat=True)
+    ) == {
         a.grid.path,
         b.grid.path,
     }
     run = ColocationRun.objects.get(case=case)
     assert (run.rule, run.data, run.status, run.rows, run.leads_created) == (
-        "venue", "places:scan", "done", 2, 2,
+        "venue",
+        "places:scan",
+        "done",
+        2,
+        2,
     )
 
 

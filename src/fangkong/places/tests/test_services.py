@@ -37,8 +37,12 @@ def test_registering_a_place_is_refused_with_codes(world):
     commander = user(Role.COMMANDER, a.node)
     with pytest.raises(services.Refused) as refused:
         services.place_create(
-            actor=commander, name=" ", place_kind="spaceport", jurisdiction=a.community,
-            contact_phone="12", capacity=-1,
+            actor=commander,
+            name=" ",
+            place_kind="spaceport",
+            jurisdiction=a.community,
+            contact_phone="12",
+            capacity=-1,
         )
     assert refused.value.code == "place_invalid"
     assert set(refused.value.fields) == {"name", "place_kind", "contact_phone", "capacity"}
@@ -48,7 +52,9 @@ def test_registering_a_place_is_refused_with_codes(world):
         )
     with pytest.raises(errors.Forbidden):
         services.place_create(
-            actor=user(Role.GRID_WORKER, a.grid), name="x", place_kind="other",
+            actor=user(Role.GRID_WORKER, a.grid),
+            name="x",
+            place_kind="other",
             jurisdiction=a.grid,
         )
 
@@ -62,13 +68,18 @@ def test_place_staff_record_the_duties_of_their_own_place_only(world):
     check = services.duty_check_record(actor=staff, place=market, duty="disinfection", done=True)
     assert (check.day, check.done, check.recorded_by) == (timezone.localdate(), True, staff)
     # Correcting the same duty of the same day changes the one row.
-    services.duty_check_record(actor=staff, place=market, duty="disinfection", done=False, note="缺消毒液")
+    services.duty_check_record(
+        actor=staff, place=market, duty="disinfection", done=False, note="缺消毒液"
+    )
     assert DutyCheck.objects.get().note == "缺消毒液" and DutyCheck.objects.count() == 1
     with pytest.raises(errors.NotFound):
         services.duty_check_record(actor=staff, place=school, duty="mask", done=True)
     with pytest.raises(services.Refused) as refused:
         services.duty_check_record(
-            actor=staff, place=market, duty="mask", done=True,
+            actor=staff,
+            place=market,
+            duty="mask",
+            done=True,
             day=timezone.localdate() + dt.timedelta(days=1),
         )
     assert refused.value.code == "day_in_future"
@@ -92,20 +103,26 @@ def test_binding_staff_needs_a_place_staff_login_on_the_place(world):
         services.place_staff_bind(actor=None, place=market, user=user(Role.GRID_WORKER, a.grid))
     assert refused.value.code == "not_place_staff"
     with pytest.raises(services.Refused) as refused:
-        services.place_staff_bind(actor=None, place=market, user=user(Role.PLACE_STAFF, b.community))
+        services.place_staff_bind(
+            actor=None, place=market, user=user(Role.PLACE_STAFF, b.community)
+        )
     assert refused.value.code == "staff_outside_place"
 
 
 def test_a_new_order_replaces_the_open_one_and_a_lifted_order_cannot_be_lifted(world):
     _city, a, _b = world
     market = make_place(a.community)
-    first = services.place_order_issue(actor=None, place=market, measure="restricted", capacity_percent=50)
+    first = services.place_order_issue(
+        actor=None, place=market, measure="restricted", capacity_percent=50
+    )
     second = services.place_order_issue(actor=None, place=market, measure="closed")
     first.refresh_from_db()
     assert first.lifted_at is not None and second.lifted_at is None
     assert PlaceOrder.objects.filter(lifted_at__isnull=True).count() == 1
     with pytest.raises(services.Refused) as refused:
-        services.place_order_issue(actor=None, place=market, measure="restricted", capacity_percent=100)
+        services.place_order_issue(
+            actor=None, place=market, measure="restricted", capacity_percent=100
+        )
     assert refused.value.code == "percent_out_of_range"
     services.place_order_lift(actor=None, order=second)
     with pytest.raises(services.Conflict) as conflict:

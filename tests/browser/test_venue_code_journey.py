@@ -55,7 +55,8 @@ def test_a_visitor_scans_a_venue_code_on_a_phone(phone, live_server):
 
     # Leaving is optional, one tap too.
     phone.tap("#leave")
-    phone.wait_for_load_state()
+    phone.wait_for_selector("#left-page")
+    assert "离场已登记" in phone.inner_text("#left-page")
     assert Scan.objects.get(place=market).left_at is not None
 
     # A place closed by a risk area says so at the door.

@@ -404,3 +404,74 @@ def place_inspection_start(*, actor, place: Place, unannounced: bool = False) ->
             unannounced=unannounced,
         )
         return PlaceInspection.objects.create(inspection=inspection, place=place, jpath=place.jpath)
+
+
+# --- retention and export ---------------------------------------------------------------------
+
+
+def scans_purge(*, days: int = 21, now: dt.datetime | None = None) -> int:
+    """Delete venue scans older than `days` (kept about 21 days, shared/DOMAIN.md): one
+    statement per 50,000 rows, so a day of 10 million never holds one long lock."""
+    from .models import Scan
+
+    if days < 1:
+        raise Refused(_("Keep scans at least one day."), code="days_out_of_range")
+    before = (now or timezone.now()) - dt.timedelta(days=days)
+    total = 0
+    while True:
+        ids = list(Scan.objects.filter(scanned_at__lt=before).values_list("id", flat=True)[:50000])
+        if not ids:
+            return total
+        total += Scan.objects.filter(pk__in=ids).delete()[0]
+
+
+def scans_export(*, out: str, days: int = 21) -> int:
+    """The scans of registry people as the engine's `scans` input (person_id, venue_id,
+    scanned_at in naive local time), for `fangkong colocate venue` over many cases at once."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fangkong.tracing.services import LOCAL
+
+    from .models import Scan
+
+    since = timezone.now() - dt.timedelta(days=days)
+    writer = None
+    total = 0
+    qs = (
+        Scan.objects.filter(scanned_at__gte=since, person__isnull=False)
+        .order_by("id")
+        .values_list("person_id", "place__code", "scanned_at")
+    )
+    schema = pa.schema(
+        [("person_id", pa.string()), ("venue_id", pa.string()), ("scanned_at", pa.timestamp("us"))]
+    )
+    batch: list[tuple] = []
+
+    def flush():
+        nonlocal writer, total
+        if writer is None:
+            writer = pq.ParquetWriter(out, schema)
+        writer.write_table(
+            pa.table(
+                {
+                    "person_id": [str(p) for p, _v, _t in batch],
+                    "venue_id": [v for _p, v, _t in batch],
+                    "scanned_at": [
+                        timezone.localtime(t, LOCAL).replace(tzinfo=None) for _p, _v, t in batch
+                    ],
+                },
+                schema=schema,
+            )
+        )
+        total += len(batch)
+        batch.clear()
+
+    for row in qs.iterator(chunk_size=20000):
+        batch.append(row)
+        if len(batch) >= 100000:
+            flush()
+    if batch or writer is None:
+        flush()
+    writer.close()
+    return total

@@ -179,3 +179,43 @@ def test_an_inspection_targets_a_place(world):
     assert PlaceInspection.objects.get() == link
     assert link.inspection.place == f"红山农贸市场 ({market.code})"
     assert link.inspection.unannounced is True and link.inspection.jpath == a.community.path
+
+
+def test_old_scans_are_purged_and_recent_ones_exported_for_the_engine(world, tmp_path):
+    import pyarrow.parquet as pq
+    from django.core.management import call_command
+
+    from fangkong.places import scans
+    from fangkong.places.models import Scan
+    from fangkong.tracing import engine
+
+    _city, a, _b = world
+    market = make_place(a.community)
+    now = timezone.now()
+    old = scans.scan_record(
+        token=market.token, phone=a.people[0].phone, at=now - dt.timedelta(days=22)
+    )
+    scans.scan_record(token=market.token, phone=a.people[1].phone, at=now - dt.timedelta(hours=2))
+    scans.scan_record(token=market.token, phone=a.people[2].phone, at=now - dt.timedelta(hours=2))
+    scans.scan_record(token=market.token, phone="17700001234", at=now - dt.timedelta(hours=2))
+    out = tmp_path / "scans.parquet"
+    call_command("places", "export-scans", "--out", str(out))
+    table = pq.read_table(out)
+    assert sorted(table.column("person_id").to_pylist()) == sorted(
+        [str(a.people[1].pk), str(a.people[2].pk)]
+    )
+    assert set(table.column("venue_id").to_pylist()) == {market.code}
+    # The exported file is the big-data venue rule's input as it is.
+    import pyarrow as pa
+
+    index = pa.table(
+        {
+            "person_id": [str(a.people[1].pk)],
+            "window_start": pa.array([dt.datetime(2000, 1, 1)], pa.timestamp("us")),
+            "window_end": pa.array([dt.datetime(2100, 1, 1)], pa.timestamp("us")),
+        }
+    )
+    result = engine.colocate_venue(str(out), index)
+    assert result.column("contact_person_id").to_pylist() == [str(a.people[2].pk)]
+    call_command("places", "purge-scans", "--days", "21")
+    assert not Scan.objects.filter(pk=old.scan_id).exists() and Scan.objects.count() == 3

@@ -94,7 +94,7 @@ class Bench:
                   jpath, address, owner, contact_name, contact_phone, capacity, active, created_at)
                 SELECT 'BENCH-' || lpad(i::text, 6, '0'), 'B' || lpad(i::text, 9, '0'),
                        '场所' || i, '', (ARRAY['market','supermarket','mall','restaurant',
-                       'workplace','hotel'])[1 + i % 6], g.id, g.path, '', '', '', '', 200,
+                       'workplace','hotel'])[1 + i %% 6], g.id, g.path, '', '', '', '', 200,
                        true, now()
                 FROM generate_series(1, %s) i
                 JOIN LATERAL (SELECT id, path FROM geo_jurisdiction WHERE level = 'grid'

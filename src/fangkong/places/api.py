@@ -175,9 +175,12 @@ def _day(request) -> dt.date:
     if not value:
         return timezone.localdate()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        raise errors.Invalid(code="day_invalid", fields={"day": ["YYYY-MM-DD"]}) from None
+        day = None
+    if day is None or not selectors.EARLIEST <= day <= selectors.LATEST:
+        raise errors.Invalid(code="day_invalid", fields={"day": ["YYYY-MM-DD, 2000–2100"]})
+    return day
 
 
 class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
@@ -270,7 +273,7 @@ class DutyCheckViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = selectors.duty_check_list(actor=self.request.user).order_by("-day", "place_id", "duty")
         place = self.request.query_params.get("place")
-        if place and place.isdigit():
+        if place and place.isdigit() and len(place) < 18:
             qs = qs.filter(place_id=int(place))
         return qs
 
@@ -374,7 +377,7 @@ class VenueVisitAnswerSerializer(serializers.Serializer):
 
 class VenueLeaveSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=16)
-    scan = serializers.IntegerField()
+    scan = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     id_number = serializers.CharField(max_length=32, required=False, default="", allow_blank=True)
 

@@ -83,6 +83,9 @@ def access_scan(actor, pk) -> Scan:
     return fetch(scan_list(actor=actor), pk=pk)
 
 
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)  # days a page or the API may ask
+
+
 def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     return start, start + dt.timedelta(days=1)

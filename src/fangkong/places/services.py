@@ -167,6 +167,8 @@ def duty_check_record(
     day = day or timezone.localdate()
     if day > timezone.localdate():
         raise Refused(_("A duty check cannot be recorded for a day to come."), code="day_in_future")
+    if day < timezone.localdate() - dt.timedelta(days=30):
+        raise Refused(_("A duty check is recorded within 30 days."), code="day_too_old")
     if duty not in policy.duties_of(place.place_kind):
         raise Refused(
             _("This kind of place does not carry that duty under the policy in force."),

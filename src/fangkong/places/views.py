@@ -282,7 +282,9 @@ def visitors(request, pk):
 
             day = dt.date.fromisoformat(request.GET["day"])
         except ValueError:
-            raise errors.Invalid(code="day_invalid") from None
+            day = None
+        if day is None or not selectors.EARLIEST <= day <= selectors.LATEST:
+            raise errors.Invalid(code="day_invalid")
     rows = selectors.visitors_for(actor=request.user, place=place, day=day)
     return render(request, "places/visitors.html", {"place": place, "rows": rows, "day": day})
 

@@ -47,6 +47,9 @@ def test_a_district_sees_its_places_only(world, django_assert_max_num_queries):
     assert hours["total"] == 3 and hours["hours"][timezone.localtime().hour] == 3
     assert api.get(f"/api/v1/places/places/{pb.pk}/hours/").status_code == 404
     assert api.get("/api/v1/places/places/?page=9").status_code == 404
+    for day in ("9999-12-31", "0001-01-01", "yesterday"):
+        bad = api.get(f"/api/v1/places/places/{pa.pk}/hours/?day={day}")
+        assert bad.status_code == 400 and bad.json()["code"] == "day_invalid"
 
 
 def test_registering_a_place_through_the_api(world):

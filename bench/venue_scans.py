@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -114,7 +115,7 @@ class Bench:
                 [a.places, a.preload - have],
             )
             self.sql(
-                "UPDATE places_scan SET phone = '1' || lpad((id %% 9999999999)::text, 10, '5') WHERE phone = ''"
+                "UPDATE places_scan SET phone = '1' || lpad((id % 9999999999)::text, 10, '5') WHERE phone = ''"
             )
         self.sql("VACUUM ANALYZE places_scan")
         self.sql("VACUUM ANALYZE places_place")
@@ -140,8 +141,9 @@ class Bench:
             env={
                 **self.env,
                 "DJANGO_SETTINGS_MODULE": "config.settings.prod",
-                "FANGKONG_SECRET_KEY": "bench-only-not-secret",
+                "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
                 "FANGKONG_SECURE_COOKIES": "0",
+                "FANGKONG_SSL_REDIRECT": "0",
                 "FANGKONG_REDIS_URL": "redis://127.0.0.1:6379/1",
             },
             stdout=subprocess.DEVNULL,
@@ -155,7 +157,12 @@ class Bench:
                 probe.getresponse().read()
                 break
             except OSError:
+                if process.poll() is not None:
+                    raise SystemExit("fangkong serve did not start") from None
                 continue
+        else:
+            process.terminate()
+            raise SystemExit("fangkong serve did not answer within 30 s")
         time.sleep(1)
         return process
 

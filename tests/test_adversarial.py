@@ -47,6 +47,8 @@ SKIP_PAGES = {
     "analytics/plotly-<str:version>.min.js": "a static script",
     "i18n/setlang/": "Django's language switch (POST)",
     "logout/": "ends the session the sweep walks with",
+    "v/<str:token>/": "the public phone page of a venue code: no login, shows the place's posted name (places' own tests)",
+    "v/<str:token>/leave/": "the public exit of a venue-code visit (POST; places' own tests)",
 }
 # Route parameters whose model the route's words do not name.
 PAGE_PARAMS = {

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "fangkong.checkpoints",
     "fangkong.command",
     "fangkong.supplies",
+    "fangkong.places",
     "fangkong.analytics",
     "fangkong.workday",
     "fangkong.resumption",
@@ -271,6 +272,10 @@ PUBLIC_SCHEMA = env_bool("FANGKONG_PUBLIC_SCHEMA", True)
 # Folder of the big data (presence, scans, manifests) that new cases are co-located against;
 # empty: var/media/colocation/configured.
 FANGKONG_COLOCATION_DATA = env_str("FANGKONG_COLOCATION_DATA", "")
+# Venue codes: the public address their QR codes hold (else the host of the request).
+FANGKONG_PUBLIC_URL = env_str("FANGKONG_PUBLIC_URL", "")
+# Venue scans per client address and per number a minute ({"address_per_minute": 600, "number_per_minute": 6}).
+FANGKONG_SCAN_THROTTLE = env_json("FANGKONG_SCAN_THROTTLE", {})
 # A person dispatched by closed-loop transfer and not checked in after this long raises an alert.
 FANGKONG_TRANSFER_LIMIT_HOURS = env_float("FANGKONG_TRANSFER_LIMIT_HOURS", 3.0)
 # An open task past its due time by this long is escalated to the level above.

@@ -14,6 +14,7 @@ from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
 from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
 from fangkong.resumption.api_urls import ROUTES as RESUMPTION_ROUTES
+from fangkong.places.api_urls import ROUTES as PLACES_ROUTES
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
@@ -34,6 +35,7 @@ for prefix, viewset, basename in [
     *COMMAND_ROUTES,
     *ANALYTICS_ROUTES,
     *RESUMPTION_ROUTES,
+    *PLACES_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

@@ -23,4 +23,5 @@ urlpatterns = [
     path("resumption/", include("fangkong.resumption.urls")),
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
+    path("", include("fangkong.places.urls")),
 ]

@@ -1,0 +1,271 @@
+"""Benchmark: venue-code scans through `fangkong serve` on PostgreSQL, open loop at a fixed rate.
+
+    .venv/bin/python bench/venue_scans.py [--rate 500] [--seconds 60] [--runs 3] [--workers 4]
+        [--population 100000] [--places 100000] [--preload 1000000] [--db fangkong_places_bench]
+
+On PostgreSQL (database fangkong_places_bench: the only one it touches), builds once a synthetic
+city (`fangkong synth`), 100,000 key places and a day's worth of earlier scans (set-based SQL),
+then, for each run, starts `fangkong serve` (gunicorn, production settings, port 8101, the scan
+throttle's counters in Redis database 1) and sends POST /api/v1/places/visits/ at a fixed rate
+from a separate client process: a registered person's phone (nine in ten) or a number nobody has
+(one in ten) at a random place, each from its own forwarded address as phones behind the city's
+proxy would be. Latency counts from each request's scheduled send time (open loop), so a server
+that falls behind cannot hide it. Prints JSON: median of the runs and every run, with the load
+average and the CPU time stolen by the hypervisor while it ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
+PORT = 8101
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    with open("/proc/stat") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return sum(values), values[7] if len(values) > 7 else 0
+
+
+def stolen(since: tuple[int, int]) -> str:
+    total, steal = _cpu_ticks()
+    return f"{100 * (steal - since[1]) / max(total - since[0], 1):.0f}%"
+
+
+class Bench:
+    def __init__(self, args):
+        assert args.db.startswith("fangkong_places"), "this bench only touches fangkong_places*"
+        self.args = args
+        self.url = f"postgres://postgres@127.0.0.1:5432/{args.db}"
+        self.env = {
+            **os.environ,
+            "FANGKONG_DATABASE_URL": self.url,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        }
+
+    def sql(self, statement: str, params=None):
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            cur = conn.execute(statement, params)
+            return cur.fetchall() if cur.description else None
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([*FANGKONG, *args], env=self.env, check=True, stdout=sys.stderr)
+
+    def prepare(self) -> tuple[list[str], list[str]]:
+        a = self.args
+        subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", a.db], capture_output=True)
+        self.cli("migrate", "-v", "0")
+        if self.sql("SELECT count(*) FROM people_person")[0][0] != a.population:
+            log(f"building a city of {a.population:,} people (fangkong synth)")
+            self.sql(
+                "TRUNCATE places_scan, places_placeorder, places_dutycheck, places_place CASCADE"
+            )
+            self.cli("synth", "--population", str(a.population), "--seed", "2022", "--reset")
+        if self.sql("SELECT count(*) FROM places_place")[0][0] != a.places:
+            log(f"registering {a.places:,} places")
+            self.sql(
+                "TRUNCATE places_scan, places_placeorder, places_dutycheck, places_place CASCADE"
+            )
+            self.sql(
+                """
+                INSERT INTO places_place (code, token, name, name_en, place_kind, jurisdiction_id,
+                  jpath, address, owner, contact_name, contact_phone, capacity, active, created_at)
+                SELECT 'BENCH-' || lpad(i::text, 6, '0'), 'B' || lpad(i::text, 9, '0'),
+                       '场所' || i, '', (ARRAY['market','supermarket','mall','restaurant',
+                       'workplace','hotel'])[1 + i %% 6], g.id, g.path, '', '', '', '', 200,
+                       true, now()
+                FROM generate_series(1, %s) i
+                JOIN LATERAL (SELECT id, path FROM geo_jurisdiction WHERE level = 'grid'
+                              ORDER BY id OFFSET (i %% 50) LIMIT 1) g ON true
+                """,
+                [a.places],
+            )
+        have = self.sql("SELECT count(*) FROM places_scan")[0][0]
+        if have < a.preload:
+            log(f"loading {a.preload - have:,} earlier scans")
+            self.sql(
+                """
+                INSERT INTO places_scan (place_id, phone, id_number, person_id, scanned_at)
+                SELECT p.id + (s %% %s), '', '', NULL, now() - (s %% 86400) * interval '1 second'
+                FROM generate_series(1, %s) s, (SELECT min(id) AS id FROM places_place) p
+                """,
+                [a.places, a.preload - have],
+            )
+            self.sql(
+                "UPDATE places_scan SET phone = '1' || lpad((id % 9999999999)::text, 10, '5') WHERE phone = ''"
+            )
+        self.sql("VACUUM ANALYZE places_scan")
+        self.sql("VACUUM ANALYZE places_place")
+        tokens = [r[0] for r in self.sql("SELECT token FROM places_place ORDER BY id")]
+        phones = [
+            r[0]
+            for r in self.sql(
+                "SELECT phone FROM people_person WHERE phone <> '' ORDER BY id LIMIT 200000"
+            )
+        ]
+        return tokens, phones
+
+    def serve(self):
+        process = subprocess.Popen(
+            [
+                *FANGKONG,
+                "serve",
+                "--workers",
+                str(self.args.workers),
+                "--bind",
+                f"127.0.0.1:{PORT}",
+            ],
+            env={
+                **self.env,
+                "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+                "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
+                "FANGKONG_SECURE_COOKIES": "0",
+                "FANGKONG_SSL_REDIRECT": "0",
+                "FANGKONG_REDIS_URL": "redis://127.0.0.1:6379/1",
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(150):
+            time.sleep(0.2)
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+                probe.request("GET", "/api/v1/")
+                probe.getresponse().read()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise SystemExit("fangkong serve did not start") from None
+                continue
+        else:
+            process.terminate()
+            raise SystemExit("fangkong serve did not answer within 30 s")
+        time.sleep(1)
+        return process
+
+    def run(self, tokens, phones, k: int) -> dict:
+        a = self.args
+        total = a.rate * a.seconds
+        rng = random.Random(2022 + k)
+        bodies = []
+        for j in range(total):
+            phone = phones[rng.randrange(len(phones))] if rng.random() < 0.9 else f"166{k}{j:07d}"
+            bodies.append(json.dumps({"code": tokens[rng.randrange(len(tokens))], "phone": phone}))
+        server = self.serve()
+        ticks = _cpu_ticks()
+        latencies, service, errors = [], [], []
+        lock = threading.Lock()
+        start = time.perf_counter() + 0.5
+
+        def worker(t: int):
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+            for j in range(t, total, a.threads):
+                due = start + j / a.rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                sent = time.perf_counter()
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Forwarded-For": f"10.{j % 250}.{(j // 250) % 250}.{j % 199}",
+                }
+                try:
+                    conn.request("POST", "/api/v1/places/visits/", bodies[j], headers)
+                    response = conn.getresponse()
+                    response.read()
+                    ok = response.status in (200, 201)
+                    outcome = response.status
+                except OSError as exc:
+                    ok, outcome = False, str(exc)
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+                done = time.perf_counter()
+                with lock:
+                    latencies.append(done - due)
+                    service.append(done - sent)
+                    if not ok:
+                        errors.append(outcome)
+
+        try:
+            clients = [threading.Thread(target=worker, args=(t,)) for t in range(a.threads)]
+            for c in clients:
+                c.start()
+            for c in clients:
+                c.join()
+            wall = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait()
+        latencies.sort()
+        service.sort()
+
+        def pct(values, p):
+            return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 1)
+
+        return {
+            "requests": total,
+            "achieved_per_s": round(total / wall, 1),
+            "errors": len(errors),
+            "p50_ms": pct(latencies, 0.5),
+            "p95_ms": pct(latencies, 0.95),
+            "p99_ms": pct(latencies, 0.99),
+            "max_ms": round(latencies[-1] * 1000, 1),
+            "service_p50_ms": pct(service, 0.5),
+            "service_p99_ms": pct(service, 0.99),
+            "first_errors": errors[:5],
+            "load": loadavg(),
+            "cpu_stolen": stolen(ticks),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=int, default=500, help="scans per second (open loop)")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=48, help="client threads")
+    parser.add_argument("--population", type=int, default=100_000)
+    parser.add_argument("--places", type=int, default=100_000)
+    parser.add_argument("--preload", type=int, default=1_000_000, help="earlier scans in the table")
+    parser.add_argument("--db", default="fangkong_places_bench")
+    args = parser.parse_args()
+    bench = Bench(args)
+    tokens, phones = bench.prepare()
+    runs = []
+    for k in range(args.runs):
+        log(f"run {k + 1}/{args.runs}: {args.rate}/s for {args.seconds} s (load {loadavg()})")
+        runs.append(bench.run(tokens, phones, k))
+        log("  " + json.dumps(runs[-1]))
+    keys = [k for k in runs[0] if isinstance(runs[0][k], int | float)]
+    median = {k: statistics.median(r[k] for r in runs) for k in keys}
+    print(json.dumps({"args": vars(args), "median": median, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

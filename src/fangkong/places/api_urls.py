@@ -1,0 +1,10 @@
+"""The places app's REST routes, for the project router."""
+
+from .api import DutyCheckViewSet, OrderViewSet, PlaceViewSet, VisitViewSet
+
+ROUTES: list = [
+    ("places/places", PlaceViewSet, "place"),
+    ("places/duty-checks", DutyCheckViewSet, "place-duty-check"),
+    ("places/orders", OrderViewSet, "place-order"),
+    ("places/visits", VisitViewSet, "place-visit"),
+]

@@ -1,0 +1,16 @@
+"""What places adds to the whole (see common.registry): pages, subscriptions, demo story."""
+
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.common import events, registry
+
+from . import colocation
+from .roles import can_view_places
+
+registry.nav(175, "places:list", _("Key places"), can_view_places)
+
+# A confirmed case's venue visits become leads the same day (see places.colocation).
+events.subscribe("tracing.case_opened", colocation.on_case)
+events.subscribe("tracing.case_reclassified", colocation.on_case)
+
+registry.demo_step(35, "fangkong.places.demo.places_demo")

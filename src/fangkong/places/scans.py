@@ -1,0 +1,249 @@
+"""The venue-code scan: the public hot path (no login), about 500 scans a second at peak.
+
+Each scan is one INSERT … SELECT statement: the registry person is looked up by the number in
+the same statement, and "one visit, one scan" is its NOT EXISTS clause (the same number at the
+same place within VISIT_MINUTES, not yet left). The place behind a venue code is kept in process
+memory for PLACE_TTL seconds, so a scan reads no other table; an order on the place forgets it
+at once in this process, and in the others within PLACE_TTL.
+
+No audit row per scan: the scan row itself is the record (who, where, when), and an audit row
+per scan would double the writes of the hot path for nothing the row does not say. What is
+audited is who reads visitors' numbers (selectors.visitors_for).
+
+Scans are throttled per client address and per number in the shared cache (Redis in
+production). If that store is down the scan still goes through (logged): a visitor at the door
+must not be turned away because a counter cannot be read, unlike a login guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.common import errors
+from fangkong.people import idnumber
+from fangkong.people.phone import normalize_phone
+
+from .models import Place, PlaceOrder
+
+log = logging.getLogger(__name__)
+VISIT_MINUTES = (
+    120  # a second scan of the same number at the same place within this is the same visit
+)
+PLACE_TTL = 30.0
+DEFAULT_THROTTLE = {"address_per_minute": 600, "number_per_minute": 6}
+STORE_ERRORS = (OSError, ConnectionError, TimeoutError)
+try:  # the Redis client's own errors, when it is installed
+    from redis.exceptions import RedisError
+
+    STORE_ERRORS = (*STORE_ERRORS, RedisError)
+except ImportError:  # pragma: no cover
+    pass
+
+
+class ScanRefused(errors.Invalid):
+    code = "scan_invalid"
+
+
+@dataclass(frozen=True)
+class VenueInfo:
+    """What the phone page and the scan answer show of a place: never its visitors."""
+
+    id: int
+    token: str
+    code: str
+    name: str
+    name_en: str
+    jpath: str
+    active: bool
+    measure: str  # "" open, or PlaceOrder measure
+    capacity_percent: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    scan_id: int
+    repeat: bool
+    scanned_at: dt.datetime
+    venue: VenueInfo
+
+
+_places: dict[str, tuple[float, VenueInfo | None]] = {}
+
+
+def forget_place(token: str) -> None:
+    _places.pop(token, None)
+
+
+def venue(token: str) -> VenueInfo:
+    """The place of a venue code (cached PLACE_TTL seconds); NotFound for an unknown code."""
+    token = (token or "").strip().upper()
+    hit = _places.get(token)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        info = hit[1]
+    else:
+        place = Place.objects.filter(token=token).first() if 0 < len(token) <= 16 else None
+        info = None
+        if place is not None:
+            order = PlaceOrder.objects.filter(place=place, lifted_at__isnull=True).first()
+            info = VenueInfo(
+                id=place.pk,
+                token=place.token,
+                code=place.code,
+                name=place.name,
+                name_en=place.name_en,
+                jpath=place.jpath,
+                active=place.active,
+                measure=order.measure if order else "",
+                capacity_percent=order.capacity_percent if order else 100,
+                reason=order.reason if order else "",
+            )
+        if len(_places) > 200_000:  # far more places than a city has: someone is probing
+            _places.clear()
+        _places[token] = (now + PLACE_TTL, info)
+    if info is None or not info.active:
+        raise errors.NotFound(_("No place has this venue code."))
+    return info
+
+
+def visitor_number(*, phone: str = "", id_number: str = "") -> tuple[str, str]:
+    """(phone, ID number) of the visitor, exactly one of them given and valid."""
+    phone = normalize_phone(phone or "")
+    id_number = idnumber.normalize(id_number or "")
+    if bool(phone) == bool(id_number):
+        raise ScanRefused(
+            _("Give your mobile number or your ID number."),
+            code="scan_number_missing",
+            fields={"phone": [_("Give a mobile number or an ID number.")]},
+        )
+    if phone:
+        if len(phone) != 11 or not phone.isdigit() or phone[0] != "1" or phone[1] in "012":
+            raise ScanRefused(
+                _("That is not a mobile number."),
+                code="scan_phone_invalid",
+                fields={"phone": [_("A mobile number has 11 digits and starts with 1.")]},
+            )
+        return phone, ""
+    try:
+        idnumber.parse(id_number)
+    except idnumber.InvalidIdNumber:
+        raise ScanRefused(
+            _("That is not a valid ID number."),
+            code="scan_id_invalid",
+            fields={"id_number": [_("Check the 18 characters of the ID number.")]},
+        ) from None
+    return "", id_number
+
+
+def client_ip(request) -> str | None:
+    """The client's address as the audit log records it (the first X-Forwarded-For hop behind
+    the proxy, else the peer): behind a proxy the peer is the proxy, and one counter for the
+    whole city would turn everyone away."""
+    from fangkong.audit.context import current_ip
+
+    return current_ip() or request.META.get("REMOTE_ADDR")
+
+
+def _throttle(*, ip: str | None, number: str) -> None:
+    limits = {**DEFAULT_THROTTLE, **getattr(settings, "FANGKONG_SCAN_THROTTLE", {})}
+    minute = int(time.time() // 60)
+    store = caches["shared"]
+    checks = [
+        (f"vscan:a:{ip or '-'}:{minute}", limits["address_per_minute"]),
+        (f"vscan:n:{number}:{minute}", limits["number_per_minute"]),
+    ]
+    try:
+        for key, limit in checks:
+            if store.add(key, 1, 90):
+                continue
+            if store.incr(key) > limit:
+                raise errors.Throttled(_("Too many scans; wait a minute and scan again."))
+    except STORE_ERRORS as exc:
+        log.warning("venue-scan throttle store unavailable, scan let through: %r", exc)
+    except ValueError:  # the counter expired between add and incr: a new minute, let it go
+        pass
+
+
+_INSERT = """
+INSERT INTO places_scan (place_id, phone, id_number, person_id, scanned_at)
+SELECT %s, %s, %s, (SELECT id FROM people_person WHERE {match} = %s ORDER BY id LIMIT 1), %s
+WHERE NOT EXISTS (
+  SELECT 1 FROM places_scan
+  WHERE place_id = %s AND {column} = %s AND scanned_at > %s AND left_at IS NULL
+)
+RETURNING id
+"""
+_INSERT_PHONE = _INSERT.format(match="phone", column="phone")
+_INSERT_ID = _INSERT.format(match="document_number", column="id_number")
+
+
+def scan_record(
+    *,
+    token: str,
+    phone: str = "",
+    id_number: str = "",
+    ip: str | None = None,
+    at: dt.datetime | None = None,
+) -> ScanResult:
+    """Record a visitor's entry at the place of a venue code; a repeat within the visit
+    returns the visit's scan and writes nothing. A number that matches nobody in the registry
+    is kept too (person empty): it is still a lead key for the co-location run."""
+    place = venue(token)
+    phone, id_number = visitor_number(phone=phone, id_number=id_number)
+    number = phone or id_number
+    _throttle(ip=ip, number=number)
+    at = at or timezone.now()
+    since = at - dt.timedelta(minutes=VISIT_MINUTES)
+    statement = _INSERT_PHONE if phone else _INSERT_ID
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [place.id, phone, id_number, number, at, place.id, number, since])
+        row = cursor.fetchone()
+    if row is not None:
+        return ScanResult(scan_id=row[0], repeat=False, scanned_at=at, venue=place)
+    column = "phone" if phone else "id_number"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, scanned_at FROM places_scan WHERE place_id = %s AND {column} = %s "
+            "AND scanned_at > %s AND left_at IS NULL ORDER BY scanned_at DESC LIMIT 1",
+            [place.id, number, since],
+        )
+        row = cursor.fetchone()
+    if row is None:  # left meanwhile: a race with the exit; record the entry after all
+        return scan_record(token=token, phone=phone, id_number=id_number, ip=None, at=at)
+    scanned_at = row[1]
+    if isinstance(scanned_at, str):  # SQLite hands raw text back to a raw cursor
+        scanned_at = dt.datetime.fromisoformat(scanned_at)
+    if timezone.is_naive(scanned_at):
+        scanned_at = timezone.make_aware(scanned_at, dt.UTC)
+    return ScanResult(scan_id=row[0], repeat=True, scanned_at=scanned_at, venue=place)
+
+
+def scan_leave(*, token: str, scan_id: int, number: str, at: dt.datetime | None = None) -> bool:
+    """The visitor's optional exit: only the number that entered can close its own visit."""
+    place = venue(token)
+    if not number:
+        return False
+    at = at or timezone.now()
+    from .models import Scan
+
+    with transaction.atomic():
+        changed = (
+            Scan.objects.filter(pk=scan_id, place_id=place.id, left_at__isnull=True)
+            .filter(phone=number)
+            .update(left_at=at)
+        ) or (
+            Scan.objects.filter(pk=scan_id, place_id=place.id, left_at__isnull=True)
+            .filter(id_number=number)
+            .update(left_at=at)
+        )
+    return bool(changed)

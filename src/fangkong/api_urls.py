@@ -13,6 +13,7 @@ from fangkong.common.api import AlertViewSet, ImportJobViewSet
 from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
 from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
+from fangkong.screening.api_urls import ROUTES as SCREENING_ROUTES
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
@@ -29,6 +30,7 @@ for prefix, viewset, basename in [
     *CONTROL_ROUTES,
     *CARE_ROUTES,
     *CHECKPOINT_ROUTES,
+    *SCREENING_ROUTES,
     *SUPPLIES_ROUTES,
     *COMMAND_ROUTES,
     *ANALYTICS_ROUTES,

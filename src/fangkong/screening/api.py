@@ -41,7 +41,7 @@ class OutcomeField(serializers.CharField):
     pass
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class ScreeningCampaignSerializer(serializers.ModelSerializer):
     jurisdiction_code = serializers.CharField(source="jurisdiction.code", read_only=True)
     jurisdiction_name = serializers.CharField(source="jurisdiction.name", read_only=True)
     status = CampaignStatusField(read_only=True)
@@ -64,7 +64,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         ]
 
 
-class CampaignCreateSerializer(serializers.Serializer):
+class ScreeningCampaignCreateSerializer(serializers.Serializer):
     jurisdiction = serializers.CharField(max_length=24, help_text="the node's code")
     name = serializers.CharField(max_length=120)
     deadline = serializers.DateTimeField()
@@ -74,7 +74,7 @@ class CampaignCreateSerializer(serializers.Serializer):
     risk_days = serializers.IntegerField(min_value=1, max_value=60, default=14)
 
 
-class FiguresSerializer(serializers.Serializer):
+class ScreeningFiguresSerializer(serializers.Serializer):
     households = serializers.IntegerField()
     visited = serializers.IntegerField()
     unreached = serializers.IntegerField()
@@ -85,40 +85,40 @@ class FiguresSerializer(serializers.Serializer):
     findings = serializers.IntegerField()
 
 
-class NodeSerializer(serializers.Serializer):
+class ScreeningNodeSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     level = serializers.CharField()
 
 
-class ChildCoverageSerializer(NodeSerializer, FiguresSerializer):
+class ScreeningChildCoverageSerializer(ScreeningNodeSerializer, ScreeningFiguresSerializer):
     pass
 
 
-class LevelCoverageSerializer(serializers.Serializer):
+class ScreeningLevelCoverageSerializer(serializers.Serializer):
     depth = serializers.IntegerField()
     units = serializers.IntegerField()
     finished = serializers.IntegerField()
 
 
-class OverdueSerializer(NodeSerializer):
+class ScreeningOverdueSerializer(ScreeningNodeSerializer):
     households = serializers.IntegerField()
     visited = serializers.IntegerField()
     unreached = serializers.IntegerField()
     deadline = serializers.DateTimeField()
 
 
-class CoverageSerializer(serializers.Serializer):
+class ScreeningCoverageSerializer(serializers.Serializer):
     campaign = serializers.IntegerField()
-    node = NodeSerializer()
+    node = ScreeningNodeSerializer()
     deadline = serializers.DateTimeField()
-    totals = FiguresSerializer()
-    children = ChildCoverageSerializer(many=True)
-    levels = LevelCoverageSerializer(many=True)
-    overdue = OverdueSerializer(many=True)
+    totals = ScreeningFiguresSerializer()
+    children = ScreeningChildCoverageSerializer(many=True)
+    levels = ScreeningLevelCoverageSerializer(many=True)
+    overdue = ScreeningOverdueSerializer(many=True)
 
 
-class MemberSerializer(serializers.Serializer):
+class ScreeningMemberSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     sex = serializers.CharField()
@@ -129,7 +129,7 @@ class MemberSerializer(serializers.Serializer):
     tags = serializers.IntegerField()
 
 
-class WorkHouseholdSerializer(serializers.Serializer):
+class ScreeningWorkHouseholdSerializer(serializers.Serializer):
     assignment = serializers.IntegerField()
     version = serializers.IntegerField()
     household = serializers.IntegerField()
@@ -138,17 +138,17 @@ class WorkHouseholdSerializer(serializers.Serializer):
     grid = serializers.CharField()
     visited_at = serializers.DateTimeField(allow_null=True)
     visits = serializers.IntegerField()
-    members = MemberSerializer(many=True)
+    members = ScreeningMemberSerializer(many=True)
 
 
-class WorkBuildingSerializer(serializers.Serializer):
+class ScreeningWorkBuildingSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     address = serializers.CharField()
-    households = WorkHouseholdSerializer(many=True)
+    households = ScreeningWorkHouseholdSerializer(many=True)
 
 
-class WorkCampaignSerializer(serializers.Serializer):
+class ScreeningWorkCampaignSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     name = serializers.CharField()
@@ -158,13 +158,13 @@ class WorkCampaignSerializer(serializers.Serializer):
     risk_days = serializers.IntegerField()
 
 
-class WorklistSerializer(serializers.Serializer):
-    campaign = WorkCampaignSerializer()
+class ScreeningWorklistSerializer(serializers.Serializer):
+    campaign = ScreeningWorkCampaignSerializer()
     fetched_at = serializers.DateTimeField()
-    buildings = WorkBuildingSerializer(many=True)
+    buildings = ScreeningWorkBuildingSerializer(many=True)
 
 
-class UnreachedSerializer(serializers.ModelSerializer):
+class ScreeningUnreachedSerializer(serializers.ModelSerializer):
     household_code = serializers.CharField(source="household.code")
     building = serializers.CharField(source="household.building.name")
     room = serializers.CharField(source="household.room")
@@ -188,7 +188,7 @@ class UnreachedSerializer(serializers.ModelSerializer):
 
 
 class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = CampaignSerializer
+    serializer_class = ScreeningCampaignSerializer
     queryset = Campaign.objects.none()
 
     def get_queryset(self):
@@ -197,10 +197,12 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_campaign(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=CampaignCreateSerializer, responses={201: CampaignSerializer})
+    @extend_schema(
+        request=ScreeningCampaignCreateSerializer, responses={201: ScreeningCampaignSerializer}
+    )
     def create(self, request):
         """Open a campaign over a node's subtree: every household of its grids is in scope."""
-        data = CampaignCreateSerializer(data=request.data)
+        data = ScreeningCampaignCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         node = Jurisdiction.objects.filter(code=v["jurisdiction"]).first()
@@ -214,17 +216,17 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
             questions=v.get("questions"),
             risk_days=v["risk_days"],
         )
-        return Response(CampaignSerializer(campaign).data, status=201)
+        return Response(ScreeningCampaignSerializer(campaign).data, status=201)
 
-    @extend_schema(request=None, responses=CampaignSerializer)
+    @extend_schema(request=None, responses=ScreeningCampaignSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         campaign = services.campaign_close(actor=request.user, campaign=self.get_object())
-        return Response(CampaignSerializer(campaign).data)
+        return Response(ScreeningCampaignSerializer(campaign).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("node", str, description="a node's code inside the campaign")],
-        responses=CoverageSerializer,
+        responses=ScreeningCoverageSerializer,
     )
     @action(detail=True, methods=["get"])
     def coverage(self, request, pk=None):
@@ -233,18 +235,18 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         data = selectors.coverage(
             actor=request.user, campaign=self.get_object(), node=request.query_params.get("node")
         )
-        return Response(CoverageSerializer(data).data)
+        return Response(ScreeningCoverageSerializer(data).data)
 
-    @extend_schema(responses=WorklistSerializer)
+    @extend_schema(responses=ScreeningWorklistSerializer)
     @action(detail=True, methods=["get"])
     def worklist(self, request, pk=None):
         """The caller's households, building by building, with their registered members."""
         data = selectors.worklist(actor=request.user, campaign=self.get_object())
-        return Response(WorklistSerializer(data).data)
+        return Response(ScreeningWorklistSerializer(data).data)
 
     @extend_schema(
         parameters=[OpenApiParameter("node", str, description="a node's code inside the campaign")],
-        responses=UnreachedSerializer(many=True),
+        responses=ScreeningUnreachedSerializer(many=True),
     )
     @action(detail=True, methods=["get"])
     def unreached(self, request, pk=None):
@@ -253,10 +255,10 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user, campaign=self.get_object(), node=request.query_params.get("node")
         )
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response(UnreachedSerializer(page, many=True).data)
+        return self.get_paginated_response(ScreeningUnreachedSerializer(page, many=True).data)
 
 
-class AnswerSerializer(serializers.Serializer):
+class ScreeningAnswerSerializer(serializers.Serializer):
     person = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     lives_here = serializers.BooleanField(required=False, default=True)
@@ -275,18 +277,18 @@ class AnswerSerializer(serializers.Serializer):
     )
 
 
-class VisitInSerializer(serializers.Serializer):
+class ScreeningVisitInSerializer(serializers.Serializer):
     client_id = serializers.UUIDField()
     assignment = serializers.IntegerField(min_value=1, max_value=2**62)
     version = serializers.IntegerField(min_value=1, max_value=2**31)
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     visited_at = serializers.DateTimeField()
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    people = AnswerSerializer(many=True, required=False, max_length=30)
+    people = ScreeningAnswerSerializer(many=True, required=False, max_length=30)
 
 
-class SyncSerializer(serializers.Serializer):
-    visits = VisitInSerializer(many=True, max_length=200)
+class ScreeningSyncSerializer(serializers.Serializer):
+    visits = ScreeningVisitInSerializer(many=True, max_length=200)
 
 
 @extend_schema_field(_pattern(["stored", "duplicate", "conflict", "rejected"]))
@@ -294,7 +296,7 @@ class SyncStatusField(serializers.CharField):
     pass
 
 
-class SyncAnswerSerializer(serializers.Serializer):
+class ScreeningSyncAnswerSerializer(serializers.Serializer):
     client_id = serializers.CharField()
     status = SyncStatusField()
     code = serializers.CharField()
@@ -302,11 +304,11 @@ class SyncAnswerSerializer(serializers.Serializer):
     visit = serializers.IntegerField(allow_null=True)
 
 
-class SyncResultSerializer(serializers.Serializer):
-    results = SyncAnswerSerializer(many=True)
+class ScreeningSyncResultSerializer(serializers.Serializer):
+    results = ScreeningSyncAnswerSerializer(many=True)
 
 
-class VisitPersonSerializer(serializers.Serializer):
+class ScreeningVisitPersonSerializer(serializers.Serializer):
     person = serializers.IntegerField(source="person_id", allow_null=True)
     name = serializers.CharField()
     lives_here = serializers.BooleanField()
@@ -319,11 +321,11 @@ class VisitPersonSerializer(serializers.Serializer):
     special_needs = serializers.CharField()
 
 
-class VisitSerializer(serializers.ModelSerializer):
+class ScreeningVisitSerializer(serializers.ModelSerializer):
     household = serializers.CharField(source="assignment.household.code")
     outcome = OutcomeField()
     worker = serializers.CharField(source="worker.username", default=None, allow_null=True)
-    people = VisitPersonSerializer(many=True)
+    people = ScreeningVisitPersonSerializer(many=True)
 
     class Meta:
         model = Visit
@@ -343,7 +345,7 @@ class VisitSerializer(serializers.ModelSerializer):
 
 
 class VisitViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = VisitSerializer
+    serializer_class = ScreeningVisitSerializer
     queryset = Visit.objects.none()
 
     def get_queryset(self):
@@ -356,13 +358,13 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_visit(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=SyncSerializer, responses=SyncResultSerializer)
+    @extend_schema(request=ScreeningSyncSerializer, responses=ScreeningSyncResultSerializer)
     @action(detail=False, methods=["post"])
     def sync(self, request):
         """The phone's queue of visits recorded offline. Idempotent on each visit's client_id:
         the same id twice is stored once (the second answer is `duplicate`); a household
         re-assigned meanwhile or a closed campaign is answered per visit with its code."""
-        data = SyncSerializer(data=request.data)
+        data = ScreeningSyncSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         visits = [dict(v) for v in data.validated_data["visits"]]
         for v in visits:
@@ -371,7 +373,7 @@ class VisitViewSet(viewsets.ReadOnlyModelViewSet):
         return Response({"results": results})
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class ScreeningFindingSerializer(serializers.ModelSerializer):
     kind = FindingKindField()
     action = FindingActionField()
     name = serializers.CharField(source="visit_person.name")
@@ -396,7 +398,7 @@ class FindingSerializer(serializers.ModelSerializer):
 
 
 class FindingViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = FindingSerializer
+    serializer_class = ScreeningFindingSerializer
     queryset = Finding.objects.none()
 
     def get_queryset(self):
@@ -410,7 +412,7 @@ class FindingViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.access_finding(self.request.user, self.kwargs["pk"])
 
 
-class ReassignSerializer(serializers.Serializer):
+class ScreeningReassignSerializer(serializers.Serializer):
     grid = serializers.CharField(max_length=24, help_text="the new grid's code")
     worker = serializers.CharField(
         max_length=150, required=False, allow_blank=True, default="", help_text="a username"
@@ -418,7 +420,7 @@ class ReassignSerializer(serializers.Serializer):
 
 
 class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = UnreachedSerializer
+    serializer_class = ScreeningUnreachedSerializer
     queryset = Assignment.objects.none()
 
     def get_queryset(self):
@@ -431,13 +433,13 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_assignment(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=ReassignSerializer, responses=UnreachedSerializer)
+    @extend_schema(request=ScreeningReassignSerializer, responses=ScreeningUnreachedSerializer)
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         """Move a household to another grid (and one of its workers); phones holding the old
         assignment get a conflict for visits recorded against it."""
         assignment = self.get_object()
-        data = ReassignSerializer(data=request.data)
+        data = ScreeningReassignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
         grid = Jurisdiction.objects.filter(code=v["grid"], level="grid").first()
@@ -454,5 +456,5 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             actor=request.user, assignment=assignment, grid=grid, worker=worker
         )
         return Response(
-            UnreachedSerializer(selectors.access_assignment(request.user, moved.pk)).data
+            ScreeningUnreachedSerializer(selectors.access_assignment(request.user, moved.pk)).data
         )

@@ -14,7 +14,17 @@
   var worklist = null;
 
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(root.dataset.swUrl, {scope: "/screening/"}).catch(function () {});
+    // The page's own scripts and styles (their hashed names are known here, not to the worker)
+    // are handed to the service worker to keep, so the page opens again with no network.
+    navigator.serviceWorker.register(root.dataset.swUrl, {scope: "/screening/"}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      var assets = [location.pathname];
+      document.querySelectorAll("script[src], link[rel=stylesheet], link[rel=manifest]").forEach(function (node) {
+        assets.push(node.src || node.href);
+      });
+      registration.active.postMessage({keep: assets});
+    }).catch(function () {});
   }
 
   function openDb() {

@@ -62,8 +62,9 @@ def campaigns(request):
         messages.success(request, _("Campaign %s opened.") % campaign.code)
         return redirect("screening:campaign", pk=campaign.pk)
     rows = list(selectors.campaign_list(actor=request.user).order_by("-created_at", "-id")[:100])
+    totals = selectors.campaign_totals(actor=request.user, campaigns=rows)
     for campaign in rows:
-        campaign.figures = selectors.coverage(actor=request.user, campaign=campaign)["totals"]
+        campaign.figures = totals[campaign.pk]
     nodes = []
     if may_open and request.user.jurisdiction_id:
         mine = request.user.jurisdiction

@@ -66,8 +66,9 @@ def screening_demo(stdout, seed: int) -> None:
         )
         share = rng.uniform(0.35, 0.75, size=len(grids))
         grid_share = {g.jpath: share[i] for i, g in enumerate(grids)}
-        overdue = next((g for g in grids if g.grid_id != grid.pk), None)
-        if overdue is not None:
+        # Another grid than the worker's is overdue; in a district of one grid, that grid.
+        overdue = next((g for g in grids if g.grid_id != grid.pk), grids[0] if grids else None)
+        if overdue is not None and overdue.grid_id != grid.pk:
             grid_share[overdue.jpath] = 0.3
         draws = rng.random(len(rows))
         span = (now - opened).total_seconds()

@@ -21,6 +21,7 @@ import datetime as dt
 import functools
 import io
 import re
+import uuid
 from dataclasses import dataclass, field
 
 import pytest
@@ -177,6 +178,20 @@ def _side(city: City, side: str, nodes: dict, round_, items) -> None:
     )
     importer = city.users[f"{side}:grid_worker"] if side == "B" else city.users[Role.GRID_WORKER]
     people_import(actor=importer, source=io.BytesIO(rows.encode()), filename=f"{code}.csv")
+    from fangkong.screening import services as screening
+
+    campaign = screening.campaign_open(
+        actor=None, jurisdiction=district, name=f"{mark}排查", deadline=now + dt.timedelta(days=2)
+    )
+    screening.visit_record(
+        actor=None,
+        client_id=uuid.uuid5(uuid.NAMESPACE_URL, f"fangkong-sweep-{side}"),
+        assignment_id=campaign.assignments.get(household=household).pk,
+        version=1,
+        outcome="met",
+        visited_at=now,
+        people=[{"person": people[0].pk, "fever": True}],
+    )
     for person in people:
         city.secrets[side] |= {person.name, person.document_number, person.phone}
 

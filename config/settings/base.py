@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "fangkong.control",
     "fangkong.care",
     "fangkong.checkpoints",
+    "fangkong.screening",
     "fangkong.command",
     "fangkong.supplies",
     "fangkong.places",

@@ -15,6 +15,7 @@ from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
 from fangkong.resumption.api_urls import ROUTES as RESUMPTION_ROUTES
 from fangkong.places.api_urls import ROUTES as PLACES_ROUTES
+from fangkong.screening.api_urls import ROUTES as SCREENING_ROUTES
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
@@ -31,6 +32,7 @@ for prefix, viewset, basename in [
     *CONTROL_ROUTES,
     *CARE_ROUTES,
     *CHECKPOINT_ROUTES,
+    *SCREENING_ROUTES,
     *SUPPLIES_ROUTES,
     *COMMAND_ROUTES,
     *ANALYTICS_ROUTES,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("control/", include("fangkong.control.urls")),
     path("care/", include("fangkong.care.urls")),
     path("checkpoints/", include("fangkong.checkpoints.urls")),
+    path("screening/", include("fangkong.screening.urls")),
     path("supplies/", include("fangkong.supplies.urls")),
     path("command/", include("fangkong.command.urls")),
     path("analytics/", include("fangkong.analytics.urls")),

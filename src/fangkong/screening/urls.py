@@ -1,0 +1,15 @@
+"""Page routes of door-to-door screening."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "screening"
+urlpatterns = [
+    path("", views.campaigns, name="campaigns"),
+    path("campaigns/<int:pk>/", views.campaign, name="campaign"),
+    path("campaigns/<int:pk>/close/", views.campaign_close, name="campaign_close"),
+    path("work/", views.work, name="work"),
+    path("sw.js", views.service_worker, name="sw"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
+]

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "fangkong.command",
     "fangkong.supplies",
     "fangkong.analytics",
+    "fangkong.vaccination",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ urlpatterns = [
     path("supplies/", include("fangkong.supplies.urls")),
     path("command/", include("fangkong.command.urls")),
     path("analytics/", include("fangkong.analytics.urls")),
+    path("vaccination/", include("fangkong.vaccination.urls")),
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
 ]

@@ -3,7 +3,12 @@ the grid workers' lists, adverse events and their follow-up. Thin: the rules are
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -17,12 +22,32 @@ from fangkong.common.scope import require
 from fangkong.geo.models import Jurisdiction
 
 from . import roles, selectors, services
+from fangkong.people.models import Person
+
 from .models import Aefi, AefiFollowUp, Dose, Product, Site
 
 NODE = OpenApiParameter("node", OpenApiTypes.STR, description="a jurisdiction code in your subtree")
 GRID = OpenApiParameter(
     "grid", OpenApiTypes.STR, description="a grid code in your subtree (default: your own grid)"
 )
+
+
+def _pattern(choices) -> dict:
+    return {"type": "string", "pattern": "^(" + "|".join(v for v, _l in choices) + ")$"}
+
+
+@extend_schema_field(_pattern(Aefi.Severity.choices))
+class AefiSeverityField(serializers.ChoiceField):
+    """A pattern in the schema, not an enum: other modules' "severity" enums would collide."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Aefi.Severity.choices, **kwargs)
+
+
+@extend_schema_field(_pattern(Aefi.Status.choices))
+class AefiStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Aefi.Status.choices, **kwargs)
 
 
 class ProductSerializer(serializers.ModelSerializer):
@@ -56,7 +81,7 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.access_product(self.kwargs["pk"])
 
 
-class SiteSerializer(serializers.ModelSerializer):
+class VaccinationSiteSerializer(serializers.ModelSerializer):
     jurisdiction = serializers.SlugRelatedField(
         slug_field="code", queryset=Jurisdiction.objects.all()
     )
@@ -68,7 +93,7 @@ class SiteSerializer(serializers.ModelSerializer):
 
 
 class SiteViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = SiteSerializer
+    serializer_class = VaccinationSiteSerializer
     queryset = Site.objects.none()
 
     def get_queryset(self):
@@ -77,12 +102,12 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         return selectors.access_site(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=SiteSerializer, responses={201: SiteSerializer})
+    @extend_schema(request=VaccinationSiteSerializer, responses={201: VaccinationSiteSerializer})
     def create(self, request):
-        data = SiteSerializer(data=request.data)
+        data = VaccinationSiteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         site = services.site_create(actor=request.user, **data.validated_data)
-        return Response(SiteSerializer(site).data, status=201)
+        return Response(VaccinationSiteSerializer(site).data, status=201)
 
 
 class DoseSerializer(serializers.ModelSerializer):
@@ -129,7 +154,7 @@ class DoseFilterSerializer(serializers.Serializer):
     person = serializers.IntegerField(required=False, min_value=1)
 
 
-class UploadSerializer(serializers.Serializer):
+class DoseUploadSerializer(serializers.Serializer):
     file = serializers.FileField(
         help_text="CSV: id_number,product_code,lot,dose_number,given_at,site_code"
     )
@@ -199,7 +224,7 @@ class DoseViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(dose).data, status=201)
 
     @extend_schema(
-        request={"multipart/form-data": UploadSerializer},
+        request={"multipart/form-data": DoseUploadSerializer},
         responses={
             201: ImportJobDetailSerializer,
             202: ImportJobDetailSerializer,
@@ -211,7 +236,7 @@ class DoseViewSet(viewsets.ReadOnlyModelViewSet):
         """Import the vaccination system's file; every bad row comes back with its line and
         reason, and importing the same file again changes nothing. With a job queue (Redis)
         the answer is 202 with the queued job: poll its `url`."""
-        upload = UploadSerializer(data=request.data)
+        upload = DoseUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         job = import_upload(actor=request.user, upload=upload.validated_data["file"])
         code = {
@@ -299,6 +324,7 @@ class UnvaccinatedViewSet(viewsets.GenericViewSet):
     """People of a grid aged 3 and over with no dose, the oldest first (the grid worker's list)."""
 
     serializer_class = ListPersonSerializer
+    queryset = Person.objects.none()
 
     @extend_schema(parameters=[GRID], responses=ListPersonSerializer(many=True))
     def list(self, request):
@@ -315,6 +341,7 @@ class OverdueViewSet(viewsets.GenericViewSet):
     """People of a grid overdue for their next dose, the elderly first."""
 
     serializer_class = OverdueSerializer
+    queryset = Person.objects.none()
 
     @extend_schema(parameters=[GRID], responses=OverdueSerializer(many=True))
     def list(self, request):
@@ -336,6 +363,7 @@ class OverdueViewSet(viewsets.GenericViewSet):
 
 class FollowUpSerializer(serializers.ModelSerializer):
     by = serializers.CharField(source="by.username", default=None)
+    status = AefiStatusField()
 
     class Meta:
         model = AefiFollowUp
@@ -349,6 +377,8 @@ class AefiSerializer(serializers.ModelSerializer):
     lot = serializers.CharField(source="dose.lot.code")
     dose_number = serializers.IntegerField(source="dose.dose_number")
     follow_ups = FollowUpSerializer(many=True, read_only=True)
+    severity = AefiSeverityField()
+    status = AefiStatusField()
 
     class Meta:
         model = Aefi
@@ -377,11 +407,11 @@ class AefiReportSerializer(serializers.Serializer):
     dose = serializers.IntegerField()
     onset_at = serializers.DateTimeField()
     symptoms = serializers.CharField(max_length=500)
-    severity = serializers.ChoiceField(choices=Aefi.Severity.choices)
+    severity = AefiSeverityField()
 
 
 class AefiFollowUpSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=Aefi.Status.choices)
+    status = AefiStatusField()
     note = serializers.CharField(max_length=500)
 
 

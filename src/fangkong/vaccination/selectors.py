@@ -39,7 +39,7 @@ def access_site(actor, pk) -> Site:
 
 def dose_list(*, actor, person: Person | None = None) -> QuerySet[Dose]:
     qs = Dose.objects.filter(scope_q(actor, "person__jpath")).select_related(
-        "person", "product", "lot", "site"
+        "person__grid", "product", "lot", "site"
     )
     if person is not None:
         qs = qs.filter(person=person)
@@ -65,7 +65,7 @@ def person_by_number(actor, number: str) -> Person:
 
 def aefi_list(*, actor, status: str | None = None) -> QuerySet[Aefi]:
     qs = scoped(Aefi.objects.all(), actor, "jpath").select_related(
-        "person", "dose__product", "dose__lot"
+        "person__grid", "dose__product", "dose__lot"
     )
     return qs.filter(status=status) if status else qs
 

@@ -20,10 +20,9 @@ from fangkong.common.models import ImportJob
 from fangkong.common.schema import ErrorSerializer
 from fangkong.common.scope import require
 from fangkong.geo.models import Jurisdiction
-
-from . import roles, selectors, services
 from fangkong.people.models import Person
 
+from . import roles, selectors, services
 from .models import Aefi, AefiFollowUp, Dose, Product, Site
 
 NODE = OpenApiParameter("node", OpenApiTypes.STR, description="a jurisdiction code in your subtree")

@@ -67,7 +67,7 @@ def refresh(*, grid_ids: list[int] | None = None, day: dt.date | None = None) ->
         cursor.execute(
             f"""
             INSERT INTO vaccination_gridcoverage
-                (grid_id, jpath, band, population, first, full, booster, booster2, as_of)
+                (grid_id, jpath, band, population, first, "full", booster, booster2, as_of)
             SELECT p.grid_id, p.jpath, {band}, count(*),
                 sum(CASE WHEN d.n >= 1 THEN 1 ELSE 0 END),
                 sum(CASE WHEN d.n >= pr.primary_doses THEN 1 ELSE 0 END),
@@ -100,7 +100,7 @@ def count_dose(*, person, doses_before: int, primary_doses: int, day: dt.date | 
     reached = [
         level
         for level, threshold in zip(
-            LEVELS, (1, primary_doses, primary_doses + 1, primary_doses + 2)
+            LEVELS, (1, primary_doses, primary_doses + 1, primary_doses + 2), strict=True
         )
         if doses_before < threshold <= n
     ]
@@ -140,7 +140,7 @@ def read(*, path: str, node: Jurisdiction | None = None) -> dict:
     the elderly (60+, 80+) and each child node of `node`. One indexed read of the counters."""
     depth = len([c for c in path.split("/") if c])
     sql = (
-        "SELECT jpath, band, population, first, full, booster, booster2, as_of "
+        'SELECT jpath, band, population, first, "full", booster, booster2, as_of '
         "FROM vaccination_gridcoverage"
     )
     params: list = []

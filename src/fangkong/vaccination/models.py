@@ -139,6 +139,9 @@ class Dose(models.Model):
             models.UniqueConstraint(fields=["person", "dose_number"], name="vacc_dose_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.person_id} #{self.dose_number}"
+
 
 class AgeBand(models.IntegerChoices):
     """Age bands of the coverage report; the elderly (60+, 80+) are reported separately too."""
@@ -181,6 +184,9 @@ class GridCoverage(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.jpath} {self.get_band_display()}"
+
 
 class Aefi(models.Model):
     """An adverse event following immunization (疑似预防接种异常反应), reported and followed."""
@@ -218,6 +224,9 @@ class Aefi(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"AEFI {self.pk} ({self.severity})"
+
 
 class AefiFollowUp(models.Model):
     aefi = models.ForeignKey(Aefi, on_delete=models.CASCADE, related_name="follow_ups")
@@ -230,3 +239,6 @@ class AefiFollowUp(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.aefi_id} → {self.status}"

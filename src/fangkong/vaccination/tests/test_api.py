@@ -100,7 +100,9 @@ def test_record_through_the_api(city, make_user, client):
     assert again.status_code == 400 and again.json()["code"] == "too_early"
     theirs = {**body, "site": city["site_c"].pk}
     assert (
-        client.post("/api/v1/vaccination/doses/", theirs, content_type="application/json").status_code
+        client.post(
+            "/api/v1/vaccination/doses/", theirs, content_type="application/json"
+        ).status_code
         == 404
     )
     outsider = {**body, "id_number": city["people"]["grid_c"][0].document_number}
@@ -126,7 +128,9 @@ def test_unvaccinated_list_masked_and_scoped(given, city, make_user, client):
     assert [r["id"] for r in data["results"]] == [a[2].pk, a[0].pk]
     assert data["results"][0]["document_number"] == a[2].document_number
     assert data["results"][0]["age"] == 45
-    assert AuditEntry.objects.filter(action="view_pii", object_repr__contains="unvaccinated").exists()
+    assert AuditEntry.objects.filter(
+        action="view_pii", object_repr__contains="unvaccinated"
+    ).exists()
     assert client.get("/api/v1/vaccination/unvaccinated/?grid=320102001001G02").status_code == 404
     client.force_login(make_user(role="hq_staff", node="district"))
     masked = client.get("/api/v1/vaccination/unvaccinated/?grid=320102001001G01").json()
@@ -179,7 +183,9 @@ def test_aefi_api_scope_and_flow(given, city, make_user, client):
     assert wrong.status_code == 409 and wrong.json()["code"] == "aefi_state"
     theirs = {**body, "dose": given["theirs"].pk}
     assert (
-        client.post("/api/v1/vaccination/aefi/", theirs, content_type="application/json").status_code
+        client.post(
+            "/api/v1/vaccination/aefi/", theirs, content_type="application/json"
+        ).status_code
         == 404
     )
     client.force_login(make_user(role="vaccinator", node="district2"))
@@ -268,9 +274,7 @@ def test_pages(given, city, make_user, client):
         {
             "id_number": person.document_number,
             "dose_number": 1,
-            "onset_at": timezone.localtime(dose.given_at).strftime(
-                "%Y-%m-%dT%H:%M"
-            ),
+            "onset_at": timezone.localtime(dose.given_at).strftime("%Y-%m-%dT%H:%M"),
             "severity": "rare",
             "symptoms": "皮疹",
         },

@@ -28,6 +28,8 @@ TILES = [
     ("beds_free", False),
     ("tests_tubes_reported", False),
     ("tasks_overdue", True),
+    ("vacc_full", False),
+    ("vacc_booster", False),
 ]
 CURVE_DAYS = 60
 COLOURS = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#e6550d", "#a63603"]

@@ -307,3 +307,14 @@ def test_figures_for_the_daily_report(given, city):
         "vacc_80_full": 1,
     }
     assert coverage_figures("/nowhere/", timezone.localdate()) == {}
+
+
+def test_dashboard_tiles_show_coverage(given, city):
+    from fangkong.analytics.dashboard import tiles
+    from fangkong.vaccination.figures import coverage_figures
+
+    today = coverage_figures(city["district"].path, timezone.localdate())
+    shown = {t["key"]: t for t in tiles(today, {**today, "vacc_full": 1})}
+    assert shown["vacc_full"]["value"] == 2 and shown["vacc_full"]["tone"] == "good"
+    assert shown["vacc_full"]["label"] == "Vaccinated: full course"
+    assert shown["vacc_booster"]["value"] == 1

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "fangkong.analytics",
     "fangkong.workday",
     "fangkong.resumption",
+    "fangkong.vaccination",
 ]
 
 MIDDLEWARE = [

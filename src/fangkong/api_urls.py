@@ -19,6 +19,7 @@ from fangkong.screening.api_urls import ROUTES as SCREENING_ROUTES
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
+from fangkong.vaccination.api_urls import ROUTES as VACCINATION_ROUTES
 
 router = DefaultRouter()
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -38,6 +39,7 @@ for prefix, viewset, basename in [
     *ANALYTICS_ROUTES,
     *RESUMPTION_ROUTES,
     *PLACES_ROUTES,
+    *VACCINATION_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

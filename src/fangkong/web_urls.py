@@ -22,6 +22,7 @@ urlpatterns = [
     path("command/", include("fangkong.command.urls")),
     path("analytics/", include("fangkong.analytics.urls")),
     path("resumption/", include("fangkong.resumption.urls")),
+    path("vaccination/", include("fangkong.vaccination.urls")),
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("", include("fangkong.places.urls")),

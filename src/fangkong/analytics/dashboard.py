@@ -29,6 +29,8 @@ TILES = [
     ("beds_free", False),
     ("tests_tubes_reported", False),
     ("tasks_overdue", True),
+    ("vacc_full", False),
+    ("vacc_booster", False),
 ]
 CURVE_DAYS = 60
 RT_AXIS_MAX = 6.0

@@ -69,11 +69,17 @@ OLD_MODULES = [
     ("common:alerts", _("Alert centre"), None),
     ("audit:list", _("Audit log"), can_read_audit),
 ]
+# Modules added since (vaccination, …) declare entries of their own; they are not compared here.
+OLD_NAMES = {name for name, _label, _allowed in OLD_MODULES}
 
 
 def test_the_declared_nav_is_the_old_list():
     with translation.override("zh-hans"):
-        declared = [(e.url_name, str(e.label), e.allowed) for e in registry.nav_entries()]
+        declared = [
+            (e.url_name, str(e.label), e.allowed)
+            for e in registry.nav_entries()
+            if e.url_name in OLD_NAMES
+        ]
         old = [(name, str(label), allowed) for name, label, allowed in OLD_MODULES]
     assert [d[0] for d in declared] == [o[0] for o in old]
     assert [d[2] for d in declared] == [o[2] for o in old]
@@ -85,7 +91,8 @@ def test_every_role_sees_the_entries_it_saw(make_user, role):
     user = make_user(role=role, node="city", working_group=WorkingGroup.TRACING)
     request = RequestFactory().get("/")
     request.user = user
-    shown = [e["url"] for e in navigation(request)["nav_entries"]]
+    old_urls = {reverse(name) for name in OLD_NAMES}
+    shown = [e["url"] for e in navigation(request)["nav_entries"] if e["url"] in old_urls]
     expected = [reverse(n) for n, _, allowed in OLD_MODULES if allowed is None or allowed(user)]
     assert shown == expected
 

@@ -46,6 +46,9 @@ class DrillMiddleware:
         alias = sandbox.connect(drill.sandbox)
         from .services import drill_tick
 
-        with routing.active(alias):
-            drill_tick(drill=drill)
-            return self.get_response(request)
+        try:
+            with routing.active(alias):
+                drill_tick(drill=drill)
+                return self.get_response(request)
+        finally:
+            sandbox.close(alias)

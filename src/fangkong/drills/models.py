@@ -70,6 +70,9 @@ class Participant(models.Model):
             models.UniqueConstraint(fields=["drill", "user"], name="drills_participant_once")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.drill_id}:{self.user_id}"
+
 
 class Inject(models.Model):
     """One scripted event of the scenario: a case reported at a simulated hour."""
@@ -90,3 +93,6 @@ class Inject(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["drill", "number"], name="drills_inject_number")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.drill_id}#{self.number}"

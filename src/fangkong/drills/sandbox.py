@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.loader import MigrationLoader
+from django.db.utils import load_backend
 from django.utils import timezone
 
 from fangkong.common import dbroles, errors, paths
@@ -72,22 +73,42 @@ def _settings_for(name: str) -> dict:
 
 
 def connect(name: str) -> str:
-    """Register the sandbox's alias in this process (idempotent); returns the alias."""
-    if name not in connections.settings:
-        connections.settings[name] = _settings_for(name)
+    """Open the sandbox's alias in this thread (idempotent); returns the alias.
+
+    The connection lives in this thread's share of ``connections`` but not in
+    ``settings.DATABASES``: a process serves many drills over its life, and Django's own
+    bookkeeping of the configured databases (the test runner's isolation, the checks) is about
+    the live database only. The drill middleware closes it at the end of each request."""
+    try:
+        getattr(connections._connections, name)
+    except AttributeError:
+        settings_dict = _settings_for(name)
+        wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, name)
+        setattr(connections._connections, name, wrapper)
     return name
 
 
+def close(name: str) -> None:
+    try:
+        getattr(connections._connections, name).close()
+    except AttributeError:
+        pass
+
+
 def disconnect(name: str) -> None:
-    if name in connections.settings:
-        try:
-            connections[name].close()
-        finally:
-            del connections.settings[name]
-            try:
-                delattr(connections._connections, name)
-            except AttributeError:
-                pass
+    try:
+        wrapper = getattr(connections._connections, name)
+    except AttributeError:
+        return
+    try:
+        wrapper.close()
+    finally:
+        delattr(connections._connections, name)
+
+
+def connected() -> list[str]:
+    """The sandbox aliases open in this thread."""
+    return [a for a in vars(connections._connections) if routing.is_sandbox(a)]
 
 
 def exists(name: str) -> bool:
@@ -115,7 +136,7 @@ def _create_sqlite(name: str) -> None:
     if not template.exists():
         partial = folder() / f"{template.stem}.{uuid.uuid4().hex[:6]}.part"
         alias = connect(f"{routing.PREFIX}template_{uuid.uuid4().hex[:6]}")
-        connections.settings[alias]["NAME"] = str(partial)
+        connections[alias].settings_dict["NAME"] = str(partial)
         try:
             _migrate(alias)
         finally:

@@ -53,7 +53,7 @@ def drill_create(
     """Prepare a drill: its sandbox (schema, tree, accounts, isolation site, population) and its
     scenario (the seeded cases and when they come). The clock starts with drill_start."""
     require(actor, roles.can_direct)
-    if not path_within(jurisdiction.path, _actor_path(actor)):
+    if not path_within(actor, jurisdiction.path):
         raise errors.NotFound()
     name = (name or "").strip()
     if not name:
@@ -165,7 +165,7 @@ def participants_add(*, actor, drill: Drill, users) -> int:
                     _("%s works outside the drill's area.") % user.username,
                     code="participant_outside_area",
                 )
-            _, created = Participant.objects.get_or_create(drill=drill, user=user)
+            _participant, created = Participant.objects.get_or_create(drill=drill, user=user)
             if created:
                 added.append(user)
         if added:
@@ -197,6 +197,7 @@ def drill_join(*, actor, drill: Drill) -> Participant:
     """The actor enters the drill (the page then sets the session flag): only a participant,
     only while it runs."""
     with routing.live(), transaction.atomic(using=LIVE):
+        drill = Drill.objects.get(pk=drill.pk)
         participant = Participant.objects.filter(drill=drill, user_id=actor.pk).first()
         if participant is None:
             raise errors.Forbidden(_("You are not a participant of this drill."))
@@ -268,7 +269,13 @@ def drill_tick(*, drill: Drill, now: dt.datetime | None = None) -> int:
         due = list(
             Inject.objects.filter(drill=drill, released_at__isnull=True, at_hours__lte=hours)
         )
-    return sum(1 for inject in due if _release(drill, inject, now))
+    # Each case comes out at the moment it was due on the clock, whoever loaded a page then.
+    per_hour = dt.timedelta(hours=1) / drill.speed
+    return sum(
+        1
+        for inject in due
+        if _release(drill, inject, min(now, drill.started_at + inject.at_hours * per_hour))
+    )
 
 
 def tabletop_step(*, actor, drill: Drill) -> Inject:

@@ -17,7 +17,7 @@ class DrillStatusField(serializers.CharField):
     pass
 
 
-class IntervalSerializer(serializers.Serializer):
+class DrillIntervalSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     cases = serializers.IntegerField()
@@ -26,7 +26,7 @@ class IntervalSerializer(serializers.Serializer):
     met = serializers.BooleanField(allow_null=True)
 
 
-class ContactsScoreSerializer(serializers.Serializer):
+class DrillContactsScoreSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     controlled = serializers.IntegerField()
     not_controlled = serializers.IntegerField()
@@ -36,7 +36,7 @@ class ContactsScoreSerializer(serializers.Serializer):
     met = serializers.BooleanField(allow_null=True)
 
 
-class RoundScoreSerializer(serializers.Serializer):
+class DrillRoundScoreSerializer(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
     expected = serializers.IntegerField()
@@ -47,7 +47,7 @@ class RoundScoreSerializer(serializers.Serializer):
     met = serializers.BooleanField()
 
 
-class RoomsScoreSerializer(serializers.Serializer):
+class DrillRoomsScoreSerializer(serializers.Serializer):
     centralized_orders = serializers.IntegerField()
     with_room = serializers.IntegerField()
     percent = serializers.FloatField(allow_null=True)
@@ -55,7 +55,7 @@ class RoomsScoreSerializer(serializers.Serializer):
     met = serializers.BooleanField(allow_null=True)
 
 
-class TasksScoreSerializer(serializers.Serializer):
+class DrillTasksScoreSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     done = serializers.IntegerField()
     on_time = serializers.IntegerField()
@@ -65,21 +65,21 @@ class TasksScoreSerializer(serializers.Serializer):
     met = serializers.BooleanField(allow_null=True)
 
 
-class ScorecardSerializer(serializers.Serializer):
+class DrillScorecardSerializer(serializers.Serializer):
     speed = serializers.IntegerField()
     simulated_hours = serializers.FloatField()
     computed_at = serializers.DateTimeField()
-    intervals = IntervalSerializer(many=True)
-    contacts = ContactsScoreSerializer()
-    rounds = RoundScoreSerializer(many=True)
-    rooms = RoomsScoreSerializer()
-    tasks = TasksScoreSerializer()
+    intervals = DrillIntervalSerializer(many=True)
+    contacts = DrillContactsScoreSerializer()
+    rounds = DrillRoundScoreSerializer(many=True)
+    rooms = DrillRoomsScoreSerializer()
+    tasks = DrillTasksScoreSerializer()
     problems = serializers.ListField(child=serializers.CharField())
     targets_met = serializers.IntegerField()
     targets_scored = serializers.IntegerField()
 
 
-class InjectSerializer(serializers.Serializer):
+class DrillInjectSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     at_hours = serializers.FloatField()
     released_at = serializers.DateTimeField(allow_null=True)
@@ -90,7 +90,7 @@ class DrillSerializer(serializers.ModelSerializer):
     mode = ModeField()
     status = DrillStatusField()
     jurisdiction = serializers.CharField(source="jurisdiction.code")
-    scorecard = ScorecardSerializer(allow_null=True)
+    scorecard = DrillScorecardSerializer(allow_null=True)
     injects = serializers.SerializerMethodField()
 
     class Meta:
@@ -112,9 +112,9 @@ class DrillSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(InjectSerializer(many=True))
+    @extend_schema_field(DrillInjectSerializer(many=True))
     def get_injects(self, drill):
-        return InjectSerializer(drill.injects.all(), many=True).data
+        return DrillInjectSerializer(drill.injects.all(), many=True).data
 
 
 class DrillViewSet(viewsets.ReadOnlyModelViewSet):

@@ -33,7 +33,12 @@ def is_sandbox(alias: str | None) -> bool:
 
 @contextmanager
 def active(alias: str | None):
-    """Route everything in the block to ``alias`` (None: the live database)."""
+    """Route everything in the block to ``alias`` (None: the live database); a sandbox's
+    connection is opened in this thread if it is not yet."""
+    if is_sandbox(alias):
+        from . import sandbox
+
+        sandbox.connect(alias)
     token = _alias.set(alias)
     try:
         yield alias

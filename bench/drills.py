@@ -65,15 +65,15 @@ def main() -> None:
     )
     for d in range(2):
         district = Jurisdiction.objects.create(
-            code=f"32010{d}",
+            code=f"32010{d + 1}",
             level="district",
             name=f"区{d}",
             parent=city,
-            path=f"{city.path}32010{d}/",
+            path=f"{city.path}32010{d + 1}/",
             depth=3,
         )
         for g in range(20):
-            code = f"32010{d}G{g:02d}"
+            code = f"32010{d + 1}G{g:02d}"
             Jurisdiction.objects.create(
                 code=code,
                 level="grid",

@@ -12,8 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from fangkong.common.scope import actor_path
-
 from . import roles, routing, selectors, services
 from .middleware import SESSION_KEY
 from .models import Drill
@@ -57,7 +55,7 @@ def _area(request):
 def drill_list(request):
     with routing.live():
         drills = list(selectors.drill_list(actor=request.user)[:100])
-        may_direct = roles.can_direct(request.user) and actor_path(request.user) is not None
+        may_direct = roles.can_direct(request.user) and request.user.jurisdiction_id is not None
         form = None
         if may_direct:
             users = list(

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "fangkong.workday",
     "fangkong.resumption",
     "fangkong.vaccination",
+    "fangkong.drills",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A drill participant's request runs on the drill's sandbox (fangkong.drills.routing).
+    "fangkong.drills.middleware.DrillMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -93,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "fangkong.common.context.navigation",
+                "fangkong.drills.context.drill",
             ],
         },
     }
@@ -112,6 +116,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Drills: a participant's queries go to the drill's sandbox (docs/architecture.md, "Drills").
+DATABASE_ROUTERS = ["fangkong.drills.routing.DrillRouter"]
 
 REDIS_URL = env_str("FANGKONG_REDIS_URL", "")
 if REDIS_URL:
@@ -300,6 +306,8 @@ FANGKONG_TESTING_TURNAROUND = {
 FANGKONG_SUPPLY_SHORTAGE_DAYS = env_float("FANGKONG_SUPPLY_SHORTAGE_DAYS", 3.0)
 # Overrides of the situation model's parameters (analytics.situation.DEFAULTS), as JSON.
 FANGKONG_SITUATION = env_json("FANGKONG_SITUATION", {})
+# Folder of the drills' SQLite sandboxes; empty: var/media/drills.
+FANGKONG_DRILL_DIR = env_str("FANGKONG_DRILL_DIR", "")
 # How long the HQ dashboard reuses a node's figures (its refresh period; 0 turns caching off).
 FANGKONG_DASHBOARD_CACHE_SECONDS = env_int("FANGKONG_DASHBOARD_CACHE_SECONDS", 60)
 

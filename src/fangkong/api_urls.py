@@ -11,6 +11,7 @@ from fangkong.checkpoints.api_urls import ROUTES as CHECKPOINT_ROUTES
 from fangkong.command.api_urls import ROUTES as COMMAND_ROUTES
 from fangkong.common.api import AlertViewSet, ImportJobViewSet
 from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
+from fangkong.drills.api_urls import ROUTES as DRILL_ROUTES
 from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
 from fangkong.resumption.api_urls import ROUTES as RESUMPTION_ROUTES
@@ -40,6 +41,7 @@ for prefix, viewset, basename in [
     *RESUMPTION_ROUTES,
     *PLACES_ROUTES,
     *VACCINATION_ROUTES,
+    *DRILL_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

@@ -26,4 +26,5 @@ urlpatterns = [
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
     path("", include("fangkong.places.urls")),
+    path("drills/", include("fangkong.drills.urls")),
 ]

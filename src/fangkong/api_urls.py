@@ -16,6 +16,7 @@ from fangkong.people.api import PersonViewSet
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
+from fangkong.voluntary.api_urls import ROUTES as VOLUNTARY_ROUTES
 
 router = DefaultRouter()
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -32,6 +33,7 @@ for prefix, viewset, basename in [
     *SUPPLIES_ROUTES,
     *COMMAND_ROUTES,
     *ANALYTICS_ROUTES,
+    *VOLUNTARY_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

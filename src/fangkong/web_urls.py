@@ -22,4 +22,5 @@ urlpatterns = [
     path("analytics/", include("fangkong.analytics.urls")),
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
+    path("voluntary/", include("fangkong.voluntary.urls")),
 ]

@@ -62,6 +62,15 @@ def _under_control_order(person: Person) -> bool:
     return ControlOrder.objects.filter(person=person, status=ControlOrder.Status.OPEN).exists()
 
 
+# A voluntary-testing booking's QR code (fangkong.voluntary) reads FKV:<token>; the desk scans it
+# in place of the ID card and it stands for the booked person at the booked site.
+BOOKING_PREFIX = "FKV:"
+
+
+def is_booking_code(code: str) -> bool:
+    return code.strip()[:4].upper() == BOOKING_PREFIX
+
+
 @dataclass
 class Scan:
     tube: Tube
@@ -152,6 +161,19 @@ def tube_scan(
     if round_.status == Round.Status.CLOSED:
         raise TestingError(_("the round is closed"))
     now = at or timezone.now()
+    if subject == Tube.Subject.PERSON and person is None and is_booking_code(code):
+        from fangkong.voluntary.services import booking_scan
+
+        return booking_scan(
+            actor=actor,
+            round_=round_,
+            barcode=barcode,
+            site=site,
+            code=code,
+            kind=kind,
+            capacity=capacity,
+            at=now,
+        )
     if subject == Tube.Subject.PERSON and person is None:
         person = person_by_code(code, actor) if code else None
     if (
@@ -268,7 +290,8 @@ def desk_scan(
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
     an open pool) are a single statement, lookup and swab together (scan_in_one)."""
     require(actor, roles.can_sample)
-    wants_person = subject == Tube.Subject.PERSON and code
+    # A booking's QR code is resolved by tube_scan (booking_scan), not by number.
+    wants_person = subject == Tube.Subject.PERSON and code and not is_booking_code(code)
     number = scan_number(code) if wants_person else ""
     stripped = barcode.strip()
     result, tried = None, False

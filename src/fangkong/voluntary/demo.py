@@ -1,5 +1,5 @@
-"""The voluntary-testing part of the demo story (after mass testing's): three sampling points of
-the first district take bookings today and tomorrow, residents have booked, this morning's were
+"""The voluntary-testing part of the demo story (after mass testing's): the first three sampling points
+of the city take bookings today and tomorrow, residents have booked, this morning's were
 sampled by scanning their QR codes at the desk and reported negative, and one demo resident can
 look up their result (the one-time code is printed to the server log by the default sender).
 
@@ -31,11 +31,12 @@ BOOKED_TOMORROW = 6  # per site
 
 def voluntary_demo(stdout, seed: int) -> None:
     nodes = demo_nodes()
-    district = nodes[Level.DISTRICT]
+    # The first sampling points in registry order: the first district's, then its neighbours'.
+    city = nodes[Level.CITY]
     sites = list(
-        Site.objects.filter(jpath__startswith=district.path, kind=Site.Kind.FIXED).order_by("code")[
-            :SITES
-        ]
+        Site.objects.filter(jpath__startswith=city.path, kind=Site.Kind.FIXED).order_by(
+            "jpath", "code"
+        )[:SITES]
     )
     if not sites:
         stdout.write("愿检尽检: 没有采样点，跳过。")
@@ -58,7 +59,7 @@ def voluntary_demo(stdout, seed: int) -> None:
         stdout.write("愿检尽检: 演示预约已存在，只开放今明两天的时段。")
     else:
         with transaction.atomic():
-            _story(sites, district, today, resident)
+            _story(sites, city, today, resident)
     counts = {
         s: Booking.objects.filter(status=s).count() for s in ("booked", "sampled", "cancelled")
     }
@@ -82,19 +83,19 @@ def _resident(nodes) -> Person | None:
     )
 
 
-def _story(sites, district, today, resident) -> None:
+def _story(sites, city, today, resident) -> None:
     round_ = Round.objects.filter(code=ROUND[0]).first() or testing.round_create(
         actor=None,
         code=ROUND[0],
         name=ROUND[1],
-        scope=[district.parent or district],
+        scope=[city],
         pool_size=10,
         warning_hours=12,
         breach_hours=24,  # voluntary testing: results within 24 hours
     )
     lab = Lab.objects.order_by("code").first()
     people = list(
-        Person.objects.filter(jpath__startswith=district.path)
+        Person.objects.filter(jpath__startswith=city.path)
         .exclude(phone="")
         .order_by("id")[: len(sites) * (BOOKED_TODAY + BOOKED_TOMORROW) + 1]
     )

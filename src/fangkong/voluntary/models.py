@@ -5,6 +5,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+# What a booking's QR code holds before its token: the sampling desk's scanner hands such codes
+# to services.booking_scan (registered in registry.py).
+BOOKING_PREFIX = "FKV:"
+
 
 class Schedule(models.Model):
     """Voluntary testing at one sampling site: opening hours, slot length and places per slot."""
@@ -124,8 +128,6 @@ class Booking(models.Model):
 
     @property
     def qr_payload(self) -> str:
-        from fangkong.testing.services.scanning import BOOKING_PREFIX
-
         return f"{BOOKING_PREFIX}{self.token}"
 
 

@@ -27,10 +27,9 @@ from fangkong.people.models import DocumentType, Person
 from fangkong.testing.models import Result, Sample, Site, Tube
 from fangkong.testing.services import Conflict as TestingConflict
 from fangkong.testing.services import TestingError, tube_scan
-from fangkong.testing.services.scanning import BOOKING_PREFIX
 
 from . import roles, sms, throttle
-from .models import Booking, LookupCode, Schedule, Slot
+from .models import BOOKING_PREFIX, Booking, LookupCode, Schedule, Slot
 
 logger = logging.getLogger(__name__)
 

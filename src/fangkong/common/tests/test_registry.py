@@ -14,6 +14,7 @@ from fangkong.common.context import navigation
 from fangkong.control.roles import can_manage_orders
 from fangkong.testing.roles import can_report, can_sample
 from fangkong.tracing.roles import can_run_colocation, can_work_leads
+from fangkong.voluntary.roles import can_view_bookings
 
 # common/context.py's MODULES before the inversion (a2da3f5), verbatim: (url name, label, who sees it).
 OLD_MODULES = [
@@ -25,6 +26,7 @@ OLD_MODULES = [
     ("people:import", _("Import"), can_import_people),
     ("testing:rounds", pgettext_lazy("module", "Testing"), None),
     ("testing:scanner", _("Scanner"), can_sample),
+    ("voluntary:staff", _("Voluntary testing"), can_view_bookings),  # issue 13
     ("testing:lab", _("Lab"), can_report),
     ("testing:rechecks", _("Re-checks"), None),
     ("tracing:cases", _("Cases"), None),

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_TRIES = 5
 RESULT_DAYS = 30  # a lookup shows the samples of the last 30 days
+OPEN_DAYS_AHEAD = 14  # how far ahead staff may open a day's slots
 
 
 class VoluntaryError(errors.DomainError):
@@ -114,6 +115,10 @@ def slots_open(*, actor, schedule: Schedule, day: dt.date) -> list[Slot]:
         raise errors.NotFound()
     if day < _local_now().date():
         raise VoluntaryError(_("Slots cannot be opened for a past day."), code="day_past")
+    if day > _local_now().date() + dt.timedelta(days=OPEN_DAYS_AHEAD):
+        raise VoluntaryError(
+            _("Slots open at most %(n)s days ahead.") % {"n": OPEN_DAYS_AHEAD}, code="day_too_far"
+        )
     step = dt.timedelta(minutes=schedule.slot_minutes)
     at = dt.datetime.combine(day, schedule.opens)
     end = dt.datetime.combine(day, schedule.closes)

@@ -330,3 +330,24 @@ def test_schedule_and_slots(world):
             opens=dt.time(8),
             closes=dt.time(9),
         )
+
+
+def test_slots_open_from_today_to_two_weeks_ahead(world):
+    schedule = services.schedule_set(
+        actor=None, site=world.a.site, opens=dt.time(8), closes=dt.time(9)
+    )
+    for day, code in [
+        (world.today - dt.timedelta(days=1), "day_past"),
+        (world.today + dt.timedelta(days=15), "day_too_far"),
+    ]:
+        with pytest.raises(errors.DomainError) as refused:
+            services.slots_open(actor=None, schedule=schedule, day=day)
+        assert refused.value.code == code
+    assert (
+        len(
+            services.slots_open(
+                actor=None, schedule=schedule, day=world.today + dt.timedelta(days=14)
+            )
+        )
+        == 1
+    )

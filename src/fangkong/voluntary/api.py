@@ -7,7 +7,12 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
@@ -23,6 +28,22 @@ from fangkong.testing.models import Site
 
 from . import selectors, services
 from .models import Booking, Schedule, Slot
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "example": "08:00",
+        "description": "local time (Asia/Shanghai), HH:MM",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time of day in Asia/Shanghai, "08:00": OpenAPI's `time` format wants an
+    offset, which a slot's opening hour does not have."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M", "%H:%M:%S"], **kwargs)
 
 
 def _error(text):
@@ -51,6 +72,8 @@ class OpenSlotSerializer(serializers.ModelSerializer):
     site_code = serializers.CharField(source="site.code")
     site_name = serializers.CharField(source="site.name")
     address = serializers.CharField(source="site.address")
+    starts = LocalTimeField()
+    ends = LocalTimeField()
     left = serializers.IntegerField()
 
     class Meta:
@@ -106,8 +129,8 @@ class BookingSerializer(serializers.ModelSerializer):
     site_code = serializers.CharField(source="site.code")
     site_name = serializers.CharField(source="site.name")
     address = serializers.CharField(source="site.address")
-    starts = serializers.TimeField(source="slot.starts")
-    ends = serializers.TimeField(source="slot.ends")
+    starts = LocalTimeField(source="slot.starts")
+    ends = LocalTimeField(source="slot.ends")
 
     class Meta:
         model = Booking
@@ -261,6 +284,8 @@ class LookupViewSet(PublicMixin, viewsets.GenericViewSet):
 class ScheduleSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="code", queryset=Site.objects.all())
     site_name = serializers.CharField(source="site.name", read_only=True)
+    opens = LocalTimeField()
+    closes = LocalTimeField()
 
     class Meta:
         model = Schedule
@@ -277,8 +302,8 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 
 class ScheduleUpdateSerializer(serializers.Serializer):
-    opens = serializers.TimeField()
-    closes = serializers.TimeField()
+    opens = LocalTimeField()
+    closes = LocalTimeField()
     slot_minutes = serializers.IntegerField(min_value=10, max_value=240)
     capacity = serializers.IntegerField(min_value=1, max_value=1000)
     active = serializers.BooleanField(default=True)
@@ -290,6 +315,8 @@ class OpenDaySerializer(serializers.Serializer):
 
 class SlotSerializer(serializers.ModelSerializer):
     site = serializers.CharField(source="site.code", read_only=True)
+    starts = LocalTimeField(read_only=True)
+    ends = LocalTimeField(read_only=True)
 
     class Meta:
         model = Slot
@@ -411,8 +438,8 @@ class SiteBookingSerializer(serializers.ModelSerializer):
     document_number = serializers.SerializerMethodField()
     phone = serializers.SerializerMethodField()
     site = serializers.CharField(source="site.code")
-    starts = serializers.TimeField(source="slot.starts")
-    ends = serializers.TimeField(source="slot.ends")
+    starts = LocalTimeField(source="slot.starts")
+    ends = LocalTimeField(source="slot.ends")
 
     class Meta:
         model = Booking

@@ -54,8 +54,8 @@ class Slot(models.Model):
     site = models.ForeignKey("testing.Site", on_delete=models.CASCADE, related_name="+")
     jpath = models.CharField(max_length=255)
     day = models.DateField(_("day"))
-    starts = models.TimeField(_("from"))
-    ends = models.TimeField(_("to"))
+    starts = models.TimeField(_("slot starts"))
+    ends = models.TimeField(_("slot ends"))
     capacity = models.PositiveSmallIntegerField(_("places"))
     booked = models.PositiveSmallIntegerField(_("booked"), default=0)
 

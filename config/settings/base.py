@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "fangkong.resumption",
     "fangkong.vaccination",
     "fangkong.drills",
+    "fangkong.voluntary",
 ]
 
 MIDDLEWARE = [
@@ -153,6 +154,8 @@ JOB_MAX_ATTEMPTS = env_int("FANGKONG_JOB_MAX_ATTEMPTS", 3)
 # A run longer than this is stopped by RQ and the job failed (a 300k-row file takes minutes).
 JOB_TIMEOUT_SECONDS = env_int("FANGKONG_JOB_TIMEOUT_SECONDS", 3600)
 # Uploads above this are refused with 413 "too_large" before anything is read or stored.
+# Voluntary testing: who delivers the results lookup's one-time codes, a callable(phone, message).
+SMS_SENDER = env_str("FANGKONG_SMS_SENDER", "fangkong.voluntary.sms.log_sender")
 MAX_UPLOAD_MB = env_int("FANGKONG_MAX_UPLOAD_MB", 50)
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) stays: it bounds the non-file part of a body only,
@@ -249,6 +252,7 @@ SPECTACULAR_SETTINGS = {
         "ImportJobStatusEnum": "fangkong.common.models.ImportJob.Status",
         "ImportJobModeEnum": "fangkong.common.models.ImportJob.Mode",
         "OrderCategoryEnum": "fangkong.control.models.Category",
+        "VoluntaryBookingStatusEnum": "fangkong.voluntary.models.Booking.Status",
     },
 }
 

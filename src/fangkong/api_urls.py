@@ -21,6 +21,7 @@ from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES
 from fangkong.tracing.api_urls import ROUTES as TRACING_ROUTES
 from fangkong.vaccination.api_urls import ROUTES as VACCINATION_ROUTES
+from fangkong.voluntary.api_urls import ROUTES as VOLUNTARY_ROUTES
 
 router = DefaultRouter()
 router.register("jurisdictions", JurisdictionViewSet, basename="jurisdiction")
@@ -42,6 +43,7 @@ for prefix, viewset, basename in [
     *PLACES_ROUTES,
     *VACCINATION_ROUTES,
     *DRILL_ROUTES,
+    *VOLUNTARY_ROUTES,
 ]:
     router.register(prefix, viewset, basename=basename)
 

@@ -27,4 +27,5 @@ urlpatterns = [
     path("audit/", include("fangkong.audit.urls")),
     path("", include("fangkong.places.urls")),
     path("drills/", include("fangkong.drills.urls")),
+    path("voluntary/", include("fangkong.voluntary.urls")),
 ]

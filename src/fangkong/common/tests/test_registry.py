@@ -35,6 +35,7 @@ from fangkong.tracing.roles import (
     can_view_chains,
     can_work_leads,
 )
+from fangkong.voluntary.roles import can_view_bookings
 
 # common/context.py's MODULES before the inversion (a2da3f5): (url name, label, who sees it), with
 # the per-role predicates of issue 16 (each role's menu is the module pages it may open).
@@ -47,6 +48,7 @@ OLD_MODULES = [
     ("people:import", _("Import"), can_import_people),
     ("testing:rounds", pgettext_lazy("module", "Testing"), can_view_rounds),
     ("testing:scanner", _("Scanner"), can_sample),
+    ("voluntary:staff", _("Voluntary testing"), can_view_bookings),  # issue 13
     ("testing:lab", _("Lab"), can_report),
     ("testing:rechecks", _("Re-checks"), can_view_rechecks),
     ("tracing:cases", _("Cases"), can_view_cases),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
-from fangkong.common import paths
+from fangkong.common import paths, registry
 from fangkong.common.scope import require
 from fangkong.people import idnumber
 from fangkong.people.models import DocumentType, Person
@@ -60,6 +60,29 @@ def _under_control_order(person: Person) -> bool:
     from fangkong.control.models import ControlOrder
 
     return ControlOrder.objects.filter(person=person, status=ControlOrder.Status.OPEN).exists()
+
+
+# Codes other apps' QR codes carry in place of an ID card, each with the function that scans it
+# (voluntary testing's booking codes, FKV:<token>). Those apps register here from their own
+# registry.py, so this module never imports them: prefix -> dotted path of
+# scan(*, actor, round_, barcode, site, code, kind, capacity, at) -> Scan.
+_CODE_SCANNERS: dict[str, str] = {}
+
+
+def code_scanner(prefix: str, scan: str) -> None:
+    """Let the scanner accept codes that start with `prefix` (case-insensitive) as a person."""
+    _CODE_SCANNERS[prefix.upper()] = scan
+
+
+def scanner_for(code: str):
+    """The registered scan function for a code, or None for an ID card or health code."""
+    if not _CODE_SCANNERS or not code:
+        return None
+    head = code.strip()[:16].upper()
+    for prefix, scan in _CODE_SCANNERS.items():
+        if head.startswith(prefix):
+            return registry.load(scan)
+    return None
 
 
 @dataclass
@@ -152,6 +175,18 @@ def tube_scan(
     if round_.status == Round.Status.CLOSED:
         raise TestingError(_("the round is closed"))
     now = at or timezone.now()
+    scan_code = scanner_for(code) if subject == Tube.Subject.PERSON and person is None else None
+    if scan_code is not None:
+        return scan_code(
+            actor=actor,
+            round_=round_,
+            barcode=barcode,
+            site=site,
+            code=code,
+            kind=kind,
+            capacity=capacity,
+            at=now,
+        )
     if subject == Tube.Subject.PERSON and person is None:
         person = person_by_code(code, actor) if code else None
     if (
@@ -268,7 +303,8 @@ def desk_scan(
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
     an open pool) are a single statement, lookup and swab together (scan_in_one)."""
     require(actor, roles.can_sample)
-    wants_person = subject == Tube.Subject.PERSON and code
+    # A registered app's code (a booking's QR code) is resolved by tube_scan, not by number.
+    wants_person = subject == Tube.Subject.PERSON and code and scanner_for(code) is None
     number = scan_number(code) if wants_person else ""
     stripped = barcode.strip()
     result, tried = None, False

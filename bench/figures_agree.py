@@ -44,6 +44,9 @@ def main() -> None:
     args = parser.parse_args()
     base.prepare()
     base.build_city(args.population)
+    # bench/control.py's INSERT … SELECT predates the orders' self-report version (a NOT NULL
+    # column without a database default): give it one in this bench's own database.
+    base.sql("ALTER TABLE control_controlorder ALTER COLUMN self_report_version SET DEFAULT 1")
     base.build_control(args.orders)
     base.django_setup()
 

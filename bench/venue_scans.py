@@ -241,6 +241,47 @@ class Bench:
         }
 
 
+def in_process(url: str, tokens: list[str], phones: list[str], n: int) -> dict:
+    """The scan's own cost without HTTP: scan_record (throttle in Redis database 1, the one
+    INSERT) called n times in a row on one connection, as one server thread does."""
+    os.environ.update(
+        FANGKONG_DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        FANGKONG_REDIS_URL="redis://127.0.0.1:6379/1",
+    )
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.cache import caches
+    from django.test.utils import override_settings
+
+    from fangkong.places import scans
+
+    caches["shared"] = caches.create_connection("default")  # Redis, not the test DB table
+    rng = random.Random(7)
+    times = []
+    ticks = _cpu_ticks()
+    with override_settings(FANGKONG_SCAN_THROTTLE={"address_per_minute": 10**9}):
+        for j in range(n):
+            started = time.perf_counter()
+            scans.scan_record(
+                token=tokens[rng.randrange(len(tokens))],
+                phone=phones[rng.randrange(len(phones))],
+                ip=f"10.1.{j % 250}.{j % 199}",
+            )
+            times.append(time.perf_counter() - started)
+    times.sort()
+    return {
+        "scans": n,
+        "p50_ms": round(times[n // 2] * 1000, 2),
+        "p99_ms": round(times[int(n * 0.99)] * 1000, 2),
+        "per_s_one_thread": round(n / sum(times), 1),
+        "load": loadavg(),
+        "cpu_stolen": stolen(ticks),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,9 +295,17 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=100_000)
     parser.add_argument("--preload", type=int, default=1_000_000, help="earlier scans in the table")
     parser.add_argument("--db", default="fangkong_places_bench")
+    parser.add_argument(
+        "--in-process", type=int, default=0, metavar="N", help="also time N scans without HTTP"
+    )
     args = parser.parse_args()
     bench = Bench(args)
     tokens, phones = bench.prepare()
+    if args.in_process:
+        log(f"in process: {args.in_process} scans (load {loadavg()})")
+        print(json.dumps({"in_process": in_process(bench.url, tokens, phones, args.in_process)}))
+        if not args.runs:
+            return
     runs = []
     for k in range(args.runs):
         log(f"run {k + 1}/{args.runs}: {args.rate}/s for {args.seconds} s (load {loadavg()})")

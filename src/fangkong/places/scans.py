@@ -32,8 +32,6 @@ from fangkong.common import errors
 from fangkong.people import idnumber
 from fangkong.people.phone import normalize_phone
 
-from .models import Place, PlaceOrder
-
 log = logging.getLogger(__name__)
 VISIT_MINUTES = (
     120  # a second scan of the same number at the same place within this is the same visit
@@ -78,6 +76,13 @@ class ScanResult:
 
 
 _places: dict[str, tuple[float, VenueInfo | None]] = {}
+_VENUE = """
+SELECT p.id, p.token, p.code, p.name, p.name_en, p.jpath, p.active,
+       o.measure, o.capacity_percent, o.reason
+FROM places_place p
+LEFT JOIN places_placeorder o ON o.place_id = p.id AND o.lifted_at IS NULL
+WHERE p.token = %s
+"""
 
 
 def forget_place(token: str) -> None:
@@ -92,22 +97,25 @@ def venue(token: str) -> VenueInfo:
     if hit is not None and hit[0] > now:
         info = hit[1]
     else:
-        place = Place.objects.filter(token=token).first() if 0 < len(token) <= 16 else None
         info = None
-        if place is not None:
-            order = PlaceOrder.objects.filter(place=place, lifted_at__isnull=True).first()
-            info = VenueInfo(
-                id=place.pk,
-                token=place.token,
-                code=place.code,
-                name=place.name,
-                name_en=place.name_en,
-                jpath=place.jpath,
-                active=place.active,
-                measure=order.measure if order else "",
-                capacity_percent=order.capacity_percent if order else 100,
-                reason=order.reason if order else "",
-            )
+        if 0 < len(token) <= 16:
+            # One round trip: the place and its open order (at most one, by constraint).
+            with connection.cursor() as cursor:
+                cursor.execute(_VENUE, [token])
+                row = cursor.fetchone()
+            if row is not None:
+                info = VenueInfo(
+                    id=row[0],
+                    token=row[1],
+                    code=row[2],
+                    name=row[3],
+                    name_en=row[4],
+                    jpath=row[5],
+                    active=bool(row[6]),
+                    measure=row[7] or "",
+                    capacity_percent=100 if row[7] is None else row[8],
+                    reason=row[9] or "",
+                )
         if len(_places) > 200_000:  # far more places than a city has: someone is probing
             _places.clear()
         _places[token] = (now + PLACE_TTL, info)
@@ -163,15 +171,36 @@ def _throttle(*, ip: str | None, number: str) -> None:
         (f"vscan:n:{number}:{minute}", limits["number_per_minute"]),
     ]
     try:
-        for key, limit in checks:
-            if store.add(key, 1, 90):
-                continue
-            if store.incr(key) > limit:
-                raise errors.Throttled(_("Too many scans; wait a minute and scan again."))
+        counts = _count(store, [key for key, _limit in checks])
     except STORE_ERRORS as exc:
         log.warning("venue-scan throttle store unavailable, scan let through: %r", exc)
-    except ValueError:  # the counter expired between add and incr: a new minute, let it go
-        pass
+        return
+    if any(n > limit for n, (_key, limit) in zip(counts, checks, strict=True)):
+        raise errors.Throttled(_("Too many scans; wait a minute and scan again."))
+
+
+def _count(store, keys: list[str]) -> list[int]:
+    """Add one to each counter (living 90 s) and return the new counts: on Redis one pipelined
+    round trip (INCR and EXPIRE of both keys), elsewhere the cache API's add and incr."""
+    client = getattr(getattr(store, "_cache", None), "get_client", None)
+    if client is not None:
+        pipe = client(keys[0], write=True).pipeline(transaction=False)
+        for key in keys:
+            full = store.make_and_validate_key(key)
+            pipe.incr(full)
+            pipe.expire(full, 90)
+        return [int(n) for n in pipe.execute()[::2]]
+    counts = []
+    for key in keys:
+        if store.add(key, 1, 90):
+            counts.append(1)
+            continue
+        try:
+            counts.append(store.incr(key))
+        except ValueError:  # expired between add and incr: a new minute
+            store.set(key, 1, 90)
+            counts.append(1)
+    return counts
 
 
 _INSERT = """

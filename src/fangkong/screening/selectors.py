@@ -95,13 +95,27 @@ def coverage(*, actor, campaign: Campaign, node: str | None = None) -> dict:
     levels: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     overdue = []
     for grid_id, jpath, households, visited, residents, seen, findings, deadline in rows:
-        figures = (households, visited, residents, seen, findings)
-        child = paths.prefix(jpath, depth + 1)
-        for i, value in enumerate(figures):
-            totals[i] += value
-            children[child][i] += value
-        for level in range(depth + 1, paths.depth(jpath) + 1):
-            unit = levels[level][paths.prefix(jpath, level)]
+        # The grid's ancestors below the node, built once from its codes (this loop runs once
+        # per grid of a 10-million city: no re-splitting of the path per level).
+        prefixes = []
+        acc = "/"
+        for code in jpath[1:-1].split("/"):
+            acc += code + "/"
+            prefixes.append(acc)
+        child = prefixes[depth] if len(prefixes) > depth else jpath
+        totals[0] += households
+        totals[1] += visited
+        totals[2] += residents
+        totals[3] += seen
+        totals[4] += findings
+        row = children[child]
+        row[0] += households
+        row[1] += visited
+        row[2] += residents
+        row[3] += seen
+        row[4] += findings
+        for level in range(depth, len(prefixes)):
+            unit = levels[level + 1][prefixes[level]]
             unit[0] += households
             unit[1] += visited
         if visited < households and (deadline or campaign.deadline) < now:

@@ -273,13 +273,15 @@ def _grids_inside(actor, grid_id: np.ndarray) -> np.ndarray:
 
 
 def _lots(product_id: np.ndarray, lots: pa.Array) -> np.ndarray:
-    """Each row's lot id, registering the (product, lot) pairs not seen before."""
+    """Each row's lot id, registering the (product, lot) pairs not seen before. Pairs are
+    integers (product id × distinct lot texts + lot's index), never 25 million joined strings."""
     if not len(product_id):
         return np.zeros(0, dtype=np.int64)
-    pairs = pc.binary_join_element_wise(pa.array(product_id.astype(str)), lots, "\x1f")
-    encoded = pc.dictionary_encode(pairs)
-    distinct = encoded.dictionary.to_pylist()
-    wanted = [(int(p), code) for p, code in (d.split("\x1f", 1) for d in distinct)]
+    encoded = pc.dictionary_encode(lots)
+    texts = encoded.dictionary.to_pylist()
+    pair = product_id.astype(np.int64) * len(texts) + _np(encoded.indices).astype(np.int64)
+    distinct, row_pair = np.unique(pair, return_inverse=True)
+    wanted = [(int(p) // len(texts), texts[int(p) % len(texts)]) for p in distinct]
     Lot.objects.bulk_create(
         [Lot(product_id=p, code=code) for p, code in wanted],
         ignore_conflicts=True,
@@ -294,7 +296,7 @@ def _lots(product_id: np.ndarray, lots: pa.Array) -> np.ndarray:
             ).values_list("id", "code"):
                 known[(product, code)] = pk
     ids = np.array([known[pair] for pair in wanted], dtype=np.int64)
-    return ids[_np(encoded.indices).astype(np.int64)]
+    return ids[row_pair.reshape(-1)]
 
 
 DOSE_COLUMNS = [

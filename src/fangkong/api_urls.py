@@ -14,8 +14,8 @@ from fangkong.control.api_urls import ROUTES as CONTROL_ROUTES
 from fangkong.drills.api_urls import ROUTES as DRILL_ROUTES
 from fangkong.geo.api import JurisdictionViewSet
 from fangkong.people.api import PersonViewSet
-from fangkong.resumption.api_urls import ROUTES as RESUMPTION_ROUTES
 from fangkong.places.api_urls import ROUTES as PLACES_ROUTES
+from fangkong.resumption.api_urls import ROUTES as RESUMPTION_ROUTES
 from fangkong.screening.api_urls import ROUTES as SCREENING_ROUTES
 from fangkong.supplies.api_urls import ROUTES as SUPPLIES_ROUTES
 from fangkong.testing.api_urls import ROUTES as TESTING_ROUTES

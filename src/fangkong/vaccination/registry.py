@@ -6,11 +6,11 @@ from fangkong.common import registry
 
 from .roles import can_import_doses, can_read_aefi, can_record_dose, can_work_lists
 
-registry.nav(175, "vaccination:coverage", _("Vaccination coverage"))
-registry.nav(176, "vaccination:lists", _("Vaccination lists"), can_work_lists)
-registry.nav(177, "vaccination:record", _("Record a dose"), can_record_dose)
-registry.nav(178, "vaccination:import", _("Import doses"), can_import_doses)
-registry.nav(179, "vaccination:aefi-list", _("Adverse events (AEFI)"), can_read_aefi)
+registry.nav(182, "vaccination:coverage", _("Vaccination coverage"))
+registry.nav(184, "vaccination:lists", _("Vaccination lists"), can_work_lists)
+registry.nav(185, "vaccination:record", _("Record a dose"), can_record_dose)
+registry.nav(186, "vaccination:import", _("Import doses"), can_import_doses)
+registry.nav(188, "vaccination:aefi-list", _("Adverse events (AEFI)"), can_read_aefi)
 
 registry.alert_kind("vaccination_aefi_serious", _("Serious adverse event after vaccination"))
 

@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--import-runs", type=int, default=3)
     args = parser.parse_args()
     setup(args.population)
     reserves()
@@ -187,7 +188,14 @@ def main() -> None:
     body = ("\n".join(rows) + "\n").encode()
     load = []
     first, again = [], []
-    for run in range(args.runs):
+    for name, times in results.items():
+        print(
+            f"{name}: median {statistics.median(times):,.0f} ms "
+            f"(runs {', '.join(f'{t:,.0f}' for t in times)}), load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    results = {}
+    for run in range(args.import_runs):
         Worker.objects.all().delete()
         Application.objects.all().delete()
         Organisation.objects.all().delete()

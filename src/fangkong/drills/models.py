@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 class Drill(models.Model):
     class Mode(models.TextChoices):
-        LIVE = "live", _("Live drill (演练)")
-        TABLETOP = "tabletop", _("Tabletop exercise (推演)")
+        LIVE = "live", _("Live drill")
+        TABLETOP = "tabletop", _("Tabletop exercise")
 
     class Status(models.TextChoices):
         READY = "ready", _("Ready")

@@ -67,7 +67,8 @@ def _intervals(drill) -> list[dict]:
                 "cases": len(hours),
                 "median_hours": median,
                 "target_hours": target[1] if target else None,
-                "met": (median is not None and median <= target[1]) if target else None,
+                # No case has both moments yet: nothing to score (not a miss).
+                "met": (median <= target[1]) if target and median is not None else None,
             }
         )
     return out

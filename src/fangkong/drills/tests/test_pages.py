@@ -175,3 +175,28 @@ def test_no_personal_data_in_the_drill_api(client, crew, tree):
     with routing.active(drill.sandbox):
         person = Case.objects.get().person
     assert person.document_number not in body and person.name not in body
+
+
+def test_tabletop_page_steps_and_shows_the_figures(client, crew, tree):
+    client.force_login(crew["commander"])
+    client.post(
+        reverse("drills:list"),
+        {
+            "name": "桌面推演",
+            "mode": "tabletop",
+            "speed": 60,
+            "population": 50,
+            "cases": 2,
+            "seed": 3,
+        },
+    )
+    drill = Drill.objects.get()
+    client.post(reverse("drills:start", args=[drill.pk]))
+    assert client.post(reverse("drills:step", args=[drill.pk])).status_code == 302
+    page = client.get(reverse("drills:drill", args=[drill.pk])).content.decode()
+    first = drill.injects.get(number=1)
+    assert first.case_code in page and first.figures["figures"]
+    assert 'name="step"' in page
+    client.post(reverse("drills:step", args=[drill.pk]))
+    refused = client.post(reverse("drills:step", args=[drill.pk]), follow=True).content.decode()
+    assert "所有步骤均已推演" in refused

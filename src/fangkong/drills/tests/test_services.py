@@ -4,7 +4,7 @@ the score card's figures and the refusals with their codes."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fangkong.common import errors
 from fangkong.drills import routing, services
@@ -102,7 +102,8 @@ def test_scorecard_measures_contacts_rooms_and_five_earlies(crew, tree):
 
         orders = list(ControlOrder.objects.values_list("id", flat=True))
         rooms_assign_batch(actor=None, orders=orders)
-    drill = services.drill_end(actor=crew["commander"], drill=drill)
+    with translation.override("en"):
+        drill = services.drill_end(actor=crew["commander"], drill=drill)
     card = drill.scorecard
     assert drill.status == Drill.Status.ENDED
     assert card["simulated_hours"] == pytest.approx(30, abs=0.2)

@@ -314,6 +314,17 @@ FANGKONG_SITUATION = env_json("FANGKONG_SITUATION", {})
 FANGKONG_DRILL_DIR = env_str("FANGKONG_DRILL_DIR", "")
 # How long the HQ dashboard reuses a node's figures (its refresh period; 0 turns caching off).
 FANGKONG_DASHBOARD_CACHE_SECONDS = env_int("FANGKONG_DASHBOARD_CACHE_SECONDS", 60)
+# Key places: the duty and closure preset (places/policy.py PRESETS); empty: the Jun 2022 one.
+FANGKONG_PLACES_POLICY = env_str("FANGKONG_PLACES_POLICY", "")
+# Voluntary testing's rate limits, JSON {"book": {"address": [n, seconds]}, …} over its defaults.
+VOLUNTARY_LIMITS = env_json("FANGKONG_VOLUNTARY_LIMITS", {})
+# Readiness targets the national plans leave to the city (resumption/readiness.py).
+FANGKONG_READINESS_CABIN_BEDS_PER_10K = env_float("FANGKONG_READINESS_CABIN_BEDS_PER_10K", 10.0)
+FANGKONG_READINESS_DESIGNATED_BEDS_PER_10K = env_float(
+    "FANGKONG_READINESS_DESIGNATED_BEDS_PER_10K", 2.0
+)
+FANGKONG_READINESS_COVER_DAYS = env_float("FANGKONG_READINESS_COVER_DAYS", 14.0)
+FANGKONG_READINESS_TASK_HOURS = env_int("FANGKONG_READINESS_TASK_HOURS", 48)
 
 LOGGING = {
     "version": 1,

@@ -48,7 +48,7 @@ def _vendor() -> str:
 
 
 def folder() -> Path:
-    configured = getattr(settings, "FANGKONG_DRILL_DIR", "")
+    configured = settings.FANGKONG_DRILL_DIR
     return Path(configured) if configured else Path(settings.MEDIA_ROOT) / "drills"
 
 

@@ -53,10 +53,10 @@ def _intervals(drill) -> list[dict]:
     from fangkong.tracing.models import Case
     from fangkong.tracing.selectors import INTERVALS
 
-    fields = sorted({f for _k, _l, a, b in INTERVALS for f in (a, b)})
+    fields = sorted({f for _k, _l, a, b, _e in INTERVALS for f in (a, b)})
     rows = list(Case.objects.filter(jpath__startswith=drill.jpath).values(*fields).order_by())
     out = []
-    for key, label, a, b in INTERVALS:
+    for key, label, a, b, _early in INTERVALS:
         hours = [h for row in rows if (h := _sim_hours(row[a], row[b], drill.speed)) is not None]
         median = _median(hours)
         target = targets.TARGETS.get(key)

@@ -119,7 +119,7 @@ PRESETS = {p.name: p for p in (JUN_2022, NOV_2022)}
 
 
 def current() -> Preset:
-    return PRESETS.get(getattr(settings, "FANGKONG_PLACES_POLICY", ""), JUN_2022)
+    return PRESETS.get(settings.FANGKONG_PLACES_POLICY, JUN_2022)
 
 
 def duties_of(kind: str, preset: Preset | None = None) -> tuple[str, ...]:

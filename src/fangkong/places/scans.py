@@ -163,7 +163,7 @@ def client_ip(request) -> str | None:
 
 
 def _throttle(*, ip: str | None, number: str) -> None:
-    limits = {**DEFAULT_THROTTLE, **getattr(settings, "FANGKONG_SCAN_THROTTLE", {})}
+    limits = {**DEFAULT_THROTTLE, **settings.FANGKONG_SCAN_THROTTLE}
     minute = int(time.time() // 60)
     store = caches["shared"]
     checks = [

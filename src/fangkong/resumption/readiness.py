@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -31,13 +32,6 @@ from fangkong.testing.services import plan_round
 from . import roles
 
 # Targets the national plans do not fix in numbers are local settings (README, "Settings").
-DEFAULTS = {
-    "FANGKONG_READINESS_CABIN_BEDS_PER_10K": 10.0,
-    "FANGKONG_READINESS_DESIGNATED_BEDS_PER_10K": 2.0,
-    "FANGKONG_READINESS_COVER_DAYS": 14.0,
-    "FANGKONG_READINESS_TASK_HOURS": 48,
-}
-
 SECTIONS = {
     WorkingGroup.TESTING: gettext_lazy("Testing: a round of everyone in 24 hours"),
     WorkingGroup.ISOLATION: gettext_lazy("Isolation rooms"),
@@ -47,7 +41,7 @@ SECTIONS = {
 
 
 def setting(name: str):
-    return getattr(settings, name, DEFAULTS[name])
+    return attrgetter(name)(settings)  # every target has its default in config/settings/base.py
 
 
 class ReadinessError(errors.DomainError, ValueError):

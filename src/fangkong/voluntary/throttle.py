@@ -31,7 +31,7 @@ THROTTLED = _("Too many attempts. Wait a while and try again.")
 
 
 def limits(kind: str) -> dict:
-    return {**DEFAULT_LIMITS[kind], **getattr(settings, "VOLUNTARY_LIMITS", {}).get(kind, {})}
+    return {**DEFAULT_LIMITS[kind], **settings.VOLUNTARY_LIMITS.get(kind, {})}
 
 
 def _keys(kind: str, ip: str | None, number: str) -> dict[str, str]:

@@ -104,7 +104,7 @@ def test_alert_kinds_are_declared_by_their_apps():
         assert registry.alert_kind_label("pool_positive") == "混管阳性"
         assert registry.alert_kind_label("command.report_late") != "command.report_late"
         assert registry.alert_kind_label("no_such_kind") == "no_such_kind"
-    assert len(registry.alert_kinds()) == 16  # 15, and vaccination's serious AEFI
+    assert len(registry.alert_kinds()) == 18  # 15, vaccination's serious AEFI, screening's two
 
 
 def test_figure_providers_keep_their_order():

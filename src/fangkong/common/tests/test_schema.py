@@ -107,8 +107,12 @@ def test_lab_results_answer_one_outcome_per_result(schema):
         assert body == {"type": "array", "items": {"$ref": "#/components/schemas/ResultOutcome"}}
 
 
-# Refusals that answer their own body: lab results' outcomes, an import's failed job.
-OWN_REFUSALS = {("/api/v1/testing/results/", "409"), ("/api/v1/people/import/", "400")}
+# Refusals that answer their own body: lab results' outcomes, an import's failed job (people, doses).
+OWN_REFUSALS = {
+    ("/api/v1/testing/results/", "409"),
+    ("/api/v1/people/import/", "400"),
+    ("/api/v1/vaccination/doses/import/", "400"),
+}
 
 
 def test_every_refusal_is_documented_with_the_error_body(schema):

@@ -78,13 +78,19 @@ def test_each_app_declares_its_story_in_the_order_of_the_old_list():
     assert [s.step for s in registry.demo_steps()] == [
         "fangkong.tracing.demo.stale_data_forget",
         "fangkong.testing.demo.testing_demo",
+        "fangkong.voluntary.demo.voluntary_demo",
         "fangkong.tracing.demo.tracing_demo",
+        "fangkong.places.demo.places_demo",
         "fangkong.control.demo.control_demo",
         "fangkong.care.demo.care_demo",
         "fangkong.checkpoints.demo.checkpoints_demo",
+        "fangkong.screening.demo.screening_demo",  # needs checkpoints' risk areas
         "fangkong.supplies.demo.supplies_demo",
+        "fangkong.vaccination.demo.vaccination_demo",
         "fangkong.command.demo.command_demo",
+        "fangkong.resumption.demo.resumption_demo",
         "fangkong.analytics.demo.analytics_demo",
+        "fangkong.drills.demo.drills_demo",
     ]
 
 

@@ -100,7 +100,7 @@ def test_workers_are_masked_and_scoped(org, tree):
     assert "13987654321" not in made.content.decode()
     assert (data["risk_level"], data["order_measure"], data["worker_kind"]) == (
         "high",
-        "home_isolation",
+        "centralized",
         "student",
     )
     # The other district's officer and HQ see nothing of it.

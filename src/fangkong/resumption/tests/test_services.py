@@ -135,8 +135,8 @@ def test_a_worker_from_a_high_risk_area_gets_the_policys_measure(org, tree):
     order = ControlOrder.objects.get(person=person, status="open")
     assert worker.order == order
     assert (order.category, order.measure, order.source) == (
-        "risk_area",
-        "home_isolation",
+        "risk_area_high",
+        "centralized",
         "玄武口罩厂",
     )
 
@@ -212,7 +212,7 @@ def test_workers_import_reports_bad_rows_keeps_good_ones_and_is_idempotent(org, 
     }
     by_number = {w.document_number: w for w in Worker.objects.all()}
     assert by_number[risky.document_number].kind == "student"
-    assert by_number[risky.document_number].order.measure == "home_isolation"
+    assert by_number[risky.document_number].order.measure == "centralized"
     assert by_number[clean.document_number].order is None
     again = run()
     assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, 4)

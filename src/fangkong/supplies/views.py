@@ -28,7 +28,11 @@ MOVE_KINDS = [
 
 class MovementForm(forms.Form):
     kind = forms.ChoiceField(label=_("Movement"), choices=MOVE_KINDS)
-    item = forms.ModelChoiceField(label=_("Item"), queryset=Item.objects.filter(active=True))
+    item = forms.ModelChoiceField(
+        label=_("Item"),
+        queryset=Item.objects.filter(active=True),
+        widget=forms.Select(attrs={"translate": "no"}),  # item names are data
+    )
     quantity = forms.IntegerField(
         label=_("Quantity"), min_value=0, help_text=_("the counted quantity for a stock-take")
     )
@@ -42,14 +46,22 @@ class MovementForm(forms.Form):
 
 class OutputForm(forms.Form):
     enterprise = forms.IntegerField(widget=forms.HiddenInput)
-    item = forms.ModelChoiceField(label=_("Item"), queryset=Item.objects.filter(active=True))
+    item = forms.ModelChoiceField(
+        label=_("Item"),
+        queryset=Item.objects.filter(active=True),
+        widget=forms.Select(attrs={"translate": "no"}),  # item names are data
+    )
     day = forms.DateField(label=_("Day"))
     quantity = forms.IntegerField(label=_("Output"), min_value=0)
 
 
 class RequestForm(forms.Form):
     jurisdiction = forms.CharField(label=_("Unit (jurisdiction code)"), max_length=24)
-    item = forms.ModelChoiceField(label=_("Item"), queryset=Item.objects.filter(active=True))
+    item = forms.ModelChoiceField(
+        label=_("Item"),
+        queryset=Item.objects.filter(active=True),
+        widget=forms.Select(attrs={"translate": "no"}),  # item names are data
+    )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
     needed_by = forms.DateField(label=_("Needed by"))
     priority = forms.TypedChoiceField(

@@ -38,8 +38,7 @@ def test_commander_dashboard_journey(page, live_server, tree, settings):
     page.fill("#id_username", "commander")
     page.fill("#id_password", "pass-1234")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    page.click("nav.sidebar >> text=指挥大屏")
+    # The commander's home is the big screen (issue 16: each role starts at its day's work).
     page.wait_for_url(f"{base}/analytics/")
     page.wait_for_selector("h1:has-text('南京市疫情防控指挥大屏')")
 

@@ -30,7 +30,8 @@ def _login(page, base, username):
     page.fill("#id_username", username)
     page.fill("#id_password", "pass-1234")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    # Each role lands on its own home (the commander's is the big screen).
+    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def _logout(page):

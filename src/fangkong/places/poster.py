@@ -26,9 +26,7 @@ A4_150DPI = (1240, 1754)
 
 def scan_url(place: Place, base: str = "") -> str:
     """The absolute address the QR code holds: FANGKONG_PUBLIC_URL, else the request's host."""
-    base = (settings.FANGKONG_PUBLIC_URL or base or "http://localhost:8000").rstrip(
-        "/"
-    )
+    base = (settings.FANGKONG_PUBLIC_URL or base or "http://localhost:8000").rstrip("/")
     return base + reverse("places:visit", args=[place.token])
 
 

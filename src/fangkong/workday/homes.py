@@ -2,9 +2,9 @@
 
 A home is a list of panels. Every panel reads through the owning module's scoped selectors, so a
 home shows nothing a role could not find in the module pages themselves, and every panel links
-into the page where the work is done. Roles whose modules arrive later (place staff, vaccination
-staff, enterprise or school officers) get the panels that exist for them now: their tasks, their
-alerts and, for enterprises, the supply pages.
+into the page where the work is done: the grid worker's households to visit (screening), a place's
+own staff their places (places), vaccination staff their day's doses and open adverse events,
+and enterprise or school officers their resumption applications.
 """
 
 from __future__ import annotations
@@ -403,8 +403,110 @@ def alerts_panel(user) -> Panel:
 
 # --- the homes ---------------------------------------------------------------------------------
 
+
+def households_panel(user) -> Panel:
+    from django.db.models import Q
+
+    from fangkong.screening import selectors as screening
+    from fangkong.screening.models import Campaign
+
+    todo = (
+        screening.assignment_list_all(actor=user)
+        .filter(campaign__status=Campaign.Status.OPEN, visited_at__isnull=True)
+        .filter(Q(worker__isnull=True) | Q(worker_id=user.pk))
+        .select_related("household", "campaign")
+    )
+    return Panel(
+        key="households",
+        title=_("Households to visit"),
+        figures=[(_("not yet visited"), todo.count())],
+        items=[
+            Item(
+                a.household.address or str(a.household),
+                _("%(campaign)s · due %(when)s")
+                % {"campaign": a.campaign.name, "when": _local(a.campaign.deadline)},
+                reverse("screening:work"),
+            )
+            for a in todo.order_by("campaign__deadline", "jpath", "id")[:FIRST]
+        ],
+        link=reverse("screening:work"),
+        link_label=_("Open the door-to-door visits"),
+        empty=_("No household waiting for a visit."),
+    )
+
+
+def places_panel(user) -> Panel:
+    from fangkong.places import selectors as places
+
+    today = timezone.localdate()
+    mine = list(places.place_list(actor=user).order_by("name", "id")[:FIRST])
+    start, end = places.day_bounds(today)
+    scans = places.scan_list(actor=user).filter(scanned_at__gte=start, scanned_at__lt=end)
+    checks = places.duty_check_list(actor=user).filter(day=today)
+    return Panel(
+        key="places",
+        title=_("My places"),
+        figures=[(_("scans today"), scans.count()), (_("duty checks today"), checks.count())],
+        items=[
+            Item(p.name, p.get_kind_display(), reverse("places:detail", args=[p.pk])) for p in mine
+        ],
+        link=reverse("places:list"),
+        link_label=_("Open the key places"),
+        empty=_("No place bound to you."),
+    )
+
+
+def vaccination_panel(user) -> Panel:
+    from fangkong.vaccination import selectors as vaccination
+    from fangkong.vaccination.models import Aefi
+
+    today = timezone.localdate()
+    doses = vaccination.dose_list(actor=user).filter(given_at__date=today)
+    open_aefi = vaccination.aefi_list(actor=user).exclude(status=Aefi.Status.CLOSED)
+    return Panel(
+        key="vaccination",
+        title=_("Vaccination today"),
+        figures=[
+            (_("doses given today"), doses.count()),
+            (_("adverse events open"), open_aefi.count()),
+        ],
+        items=[
+            Item(
+                a.person.name,
+                a.get_status_display(),
+                reverse("vaccination:aefi-detail", args=[a.pk]),
+            )
+            for a in open_aefi.order_by("-id")[:FIRST]
+        ],
+        link=reverse("vaccination:record"),
+        link_label=_("Record a dose"),
+        empty=_("No adverse event open."),
+    )
+
+
+def resumption_panel(user) -> Panel:
+    from fangkong.resumption import selectors as resumption
+
+    applications = resumption.application_list(actor=user).select_related("organisation")
+    return Panel(
+        key="resumption",
+        title=_("Resumption applications"),
+        figures=[
+            (_("awaiting decision"), applications.filter(status="pending").count()),
+            (_("returned"), applications.filter(status="returned").count()),
+        ],
+        items=[
+            Item(a.organisation.name, a.get_status_display(), reverse("resumption:overview"))
+            for a in applications.order_by("-id")[:FIRST]
+        ],
+        link=reverse("resumption:overview"),
+        link_label=_("Open resumption"),
+        empty=_("No application yet."),
+    )
+
+
 HOMES = {
-    Role.GRID_WORKER: [leads_panel, checks_panel, untested_panel, tasks_panel],
+    Role.GRID_WORKER: [leads_panel, checks_panel, households_panel, untested_panel, tasks_panel],
     Role.SAMPLER: [
         desk_panel,
         lambda u: untested_panel(u, key="untested", title=_("Not yet tested")),
@@ -419,9 +521,9 @@ HOMES = {
     Role.INSPECTOR: [findings_panel, tasks_panel],
     Role.AUDITOR: [audit_panel],
     Role.HQ_STAFF: [tasks_panel, cases_panel, rooms_panel, beds_panel],
-    Role.PLACE_STAFF: [tasks_panel],
-    Role.VACCINATOR: [tasks_panel],
-    Role.ENTERPRISE_STAFF: [tasks_panel, requests_panel],
+    Role.PLACE_STAFF: [places_panel, tasks_panel],
+    Role.VACCINATOR: [vaccination_panel, tasks_panel],
+    Role.ENTERPRISE_STAFF: [resumption_panel, tasks_panel, requests_panel],
 }
 # The roles whose home is the command picture itself.
 BIG_SCREEN_ROLES = {Role.COMMANDER}

@@ -47,7 +47,7 @@ def test_grid_worker_home_shows_own_leads_and_checks_only(client, make_user, day
     response = home(client, make_user(role="grid_worker", node="grid_a"))
     body = response.content.decode()
     panels = {p.key: p for p in response.context["panels"]}
-    assert list(panels) == ["leads", "checks", "untested", "tasks", "alerts"]
+    assert list(panels) == ["leads", "checks", "households", "untested", "tasks", "alerts"]
     assert [v for _label, v in panels["leads"].figures] == [1, 0]  # pushed, verified
     assert [i.text for i in panels["leads"].items] == [people["a"][1].name]
     assert people["b"][0].name not in body  # grid B's lead is not on grid A's home

@@ -183,10 +183,16 @@ def drop(name: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{_file(name)}{suffix}").unlink(missing_ok=True)
         return
-    with dbroles.as_owner(DEFAULT_DB_ALIAS):
-        connection = connections[DEFAULT_DB_ALIAS]
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(name)} CASCADE")
+    # On the sandbox's own alias, as create() does: the live connection may be inside a
+    # transaction (a request, a test), where it cannot switch to the owner who owns the schema.
+    alias = connect(name)
+    try:
+        with dbroles.as_owner(alias):
+            connection = connections[alias]
+            with connection.cursor() as cursor:
+                cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(name)} CASCADE")
+    finally:
+        disconnect(alias)
 
 
 # --- seeding -----------------------------------------------------------------------------------

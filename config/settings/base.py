@@ -65,6 +65,8 @@ MIDDLEWARE = [
     # web server for /static/), compressed and with far-future caching for hashed names.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before sessions and the login: a page's every ORM read may go to the replica.
+    "fangkong.common.replica.ReplicaMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "fangkong.common.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -117,8 +119,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A streaming replica of the same database for the screens' reads (docs/architecture.md, "Read
+# replicas"; fangkong.common.replica). Its tests mirror the primary: no second test database.
+REPLICA_DATABASE_URL = env_str("FANGKONG_REPLICA_DATABASE_URL", "")
+if REPLICA_DATABASE_URL:
+    DATABASES["replica"] = dj_database_url.parse(REPLICA_DATABASE_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# How long a client that wrote reads the primary (read-your-writes while the replica lags).
+REPLICA_STICKY_SECONDS = env_int("FANGKONG_REPLICA_STICKY_SECONDS", 10)
 # Drills: a participant's queries go to the drill's sandbox (docs/architecture.md, "Drills").
-DATABASE_ROUTERS = ["fangkong.drills.routing.DrillRouter"]
+# The replica router comes after it: a sandbox, once chosen, wins.
+DATABASE_ROUTERS = ["fangkong.drills.routing.DrillRouter", "fangkong.common.replica.ReplicaRouter"]
 
 REDIS_URL = env_str("FANGKONG_REDIS_URL", "")
 if REDIS_URL:

@@ -100,8 +100,13 @@ def enqueue(func: str, **kwargs) -> bool:
 
 
 def run(func: str, kwargs: dict):
+    from .replica import primary
+
     module, _dot, name = func.rpartition(".")
-    return getattr(importlib.import_module(module), name)(**kwargs)
+    # A job run in-process by a page request reads what it works on from the primary, as a
+    # worker would: the replica may not have the rows the request just wrote.
+    with primary():
+        return getattr(importlib.import_module(module), name)(**kwargs)
 
 
 # --- uploads ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "fkc_bench"  # the only database this bench touches
+DB = os.environ.get("FANGKONG_BENCH_DB", "fkc_bench")  # the only database this bench touches
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}

@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import control as base  # noqa: E402  (bench/control.py: the city and control builders)
 
-base.DB = "fangkong_figures16_bench"  # the only database this bench touches
+# The only database this bench touches (bench/smoke.py names its own).
+base.DB = os.environ.get("FANGKONG_BENCH_DB", "fangkong_figures16_bench")
 base.URL = f"postgres://postgres@127.0.0.1:5432/{base.DB}"
 base.sql.__defaults__ = (None, base.URL)  # its default database was bound at definition
 base.ENV = {

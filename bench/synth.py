@@ -23,7 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = "fk_bench_synth"
+DATABASE = os.environ.get("FANGKONG_BENCH_DB", "fk_bench_synth")
+# A migrated database to copy instead of migrating each fresh one (bench/smoke.py sets it).
+TEMPLATE = os.environ.get("FANGKONG_BENCH_TEMPLATE", "")
 URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 FANGKONG = str(ROOT / ".venv" / "bin" / "fangkong")
 SEED = 2022
@@ -39,6 +41,9 @@ def psql(sql: str) -> None:
 
 def fresh_database(env: dict) -> None:
     psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    if TEMPLATE:
+        psql(f"CREATE DATABASE {DATABASE} TEMPLATE {TEMPLATE}")
+        return
     psql(f"CREATE DATABASE {DATABASE}")
     subprocess.run([FANGKONG, "migrate", "-v0"], env=env, check=True)
 

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = os.environ.get("FANGKONG_BENCH_DB", "fkc_bench")  # the only database this bench touches
+DB = os.environ.get("FK_BENCH_DB", "fkc_bench")  # the only database this bench touches
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
@@ -115,12 +115,12 @@ def build_control(orders: int) -> None:
     sql(
         f"""
         INSERT INTO control_controlorder (person_id, jpath, category, policy_id, status, start,
-            start_date, end_date, measure, reason, source, created_at)
+            start_date, end_date, measure, reason, source, created_at, self_report_version)
         SELECT id, jpath, 'close_contact', {policy}, 'open',
                (current_date - d)::timestamp + interval '9 hours',
                current_date - d, current_date - d + 9,
                CASE WHEN d < 7 THEN 'centralized' ELSE 'home_monitoring' END,
-               'bench', 'bench', now()
+               'bench', 'bench', now(), 1
         FROM (SELECT id, jpath, ((row_number() OVER (ORDER BY id)) % 9)::int AS d,
                      row_number() OVER (ORDER BY id) AS n
               FROM people_person) p

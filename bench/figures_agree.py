@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import control as base  # noqa: E402  (bench/control.py: the city and control builders)
 
 # The only database this bench touches (bench/smoke.py names its own).
-base.DB = os.environ.get("FANGKONG_BENCH_DB", "fangkong_figures16_bench")
+base.DB = os.environ.get("FK_BENCH_DB", "fangkong_figures16_bench")
 base.URL = f"postgres://postgres@127.0.0.1:5432/{base.DB}"
 base.sql.__defaults__ = (None, base.URL)  # its default database was bound at definition
 base.ENV = {
@@ -45,9 +45,6 @@ def main() -> None:
     args = parser.parse_args()
     base.prepare()
     base.build_city(args.population)
-    # bench/control.py's INSERT … SELECT predates the orders' self-report version (a NOT NULL
-    # column without a database default): give it one in this bench's own database.
-    base.sql("ALTER TABLE control_controlorder ALTER COLUMN self_report_version SET DEFAULT 1")
     base.build_control(args.orders)
     base.django_setup()
 

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = os.environ.get("FANGKONG_BENCH_DB", "fk_bench_import")
+DATABASE = os.environ.get("FK_BENCH_DB", "fk_bench_import")
 URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 FANGKONG = str(ROOT / ".venv" / "bin" / "fangkong")
 
@@ -71,7 +71,7 @@ def main() -> None:
     os.environ.update(FANGKONG_DATABASE_URL=URL, DJANGO_SETTINGS_MODULE="config.settings.dev")
     psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
     # bench/smoke.py hands a migrated database to copy: migrating costs more than its run.
-    template = os.environ.get("FANGKONG_BENCH_TEMPLATE", "")
+    template = os.environ.get("FK_BENCH_TEMPLATE", "")
     psql(f"CREATE DATABASE {DATABASE}" + (f" TEMPLATE {template}" if template else ""))
     subprocess.run([FANGKONG, "migrate", "-v0"], check=True)
     subprocess.run(

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = os.environ.get("FANGKONG_BENCH_DB", "fangkong_readiness_bench")
+DB = os.environ.get("FK_BENCH_DB", "fangkong_readiness_bench")
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 
 

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = os.environ.get("FANGKONG_BENCH_DB", "fk_bench_supplies")
+DB = os.environ.get("FK_BENCH_DB", "fk_bench_supplies")
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
 DAYS = 60

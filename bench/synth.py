@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DATABASE = os.environ.get("FANGKONG_BENCH_DB", "fk_bench_synth")
+DATABASE = os.environ.get("FK_BENCH_DB", "fk_bench_synth")
 # A migrated database to copy instead of migrating each fresh one (bench/smoke.py sets it).
-TEMPLATE = os.environ.get("FANGKONG_BENCH_TEMPLATE", "")
+TEMPLATE = os.environ.get("FK_BENCH_TEMPLATE", "")
 URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
 FANGKONG = str(ROOT / ".venv" / "bin" / "fangkong")
 SEED = 2022

@@ -1,6 +1,7 @@
 """The settings contract: every knob typed from the environment in config/settings, production
 refusing to start without its own key, and `fangkong check --deploy` clean under prod."""
 
+import json
 import os
 import re
 import secrets
@@ -127,3 +128,36 @@ def test_no_setting_is_read_with_a_default_outside_config():
         if re.search(r"getattr\(\s*settings\s*,", line)
     ]
     assert offenders == []
+
+
+def test_a_replica_is_configured_only_by_its_variable():
+    code = (
+        "import json, config.settings.dev as s; "
+        "print(json.dumps({'dbs': sorted(s.DATABASES), 'replica': s.DATABASES.get('replica'), "
+        "'routers': s.DATABASE_ROUTERS, 'sticky': s.REPLICA_STICKY_SECONDS}))"
+    )
+
+    def run(**environ):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("FANGKONG_", "DJANGO_"))}
+        clean.update(environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=clean, capture_output=True, text=True, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    alone = run(FANGKONG_DATABASE_URL="postgres://app@db1:5432/fk")
+    assert alone["dbs"] == ["default"]
+    assert alone["sticky"] == 10
+    # The router is always listed: without the alias it has no opinion.
+    assert alone["routers"][-1] == "fangkong.common.replica.ReplicaRouter"
+    both = run(
+        FANGKONG_DATABASE_URL="postgres://app@db1:5432/fk",
+        FANGKONG_REPLICA_DATABASE_URL="postgres://app@db2:5432/fk",
+        FANGKONG_REPLICA_STICKY_SECONDS="30",
+    )
+    assert both["dbs"] == ["default", "replica"]
+    assert (both["replica"]["HOST"], both["replica"]["NAME"]) == ("db2", "fk")
+    # The tests run against a mirror of the test database, not a second one.
+    assert both["replica"]["TEST"] == {"MIRROR": "default"}
+    assert both["sticky"] == 30

@@ -119,8 +119,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# A streaming replica of the same database for the screens' reads (docs/architecture.md, "Read
-# replicas"; fangkong.common.replica). Its tests mirror the primary: no second test database.
+# A streaming replica of the same database for the screens' reads (fangkong.common.replica;
+# docs/architecture.md, "A province of 50 million"). Tests mirror the primary: no second test db.
 REPLICA_DATABASE_URL = env_str("FANGKONG_REPLICA_DATABASE_URL", "")
 if REPLICA_DATABASE_URL:
     DATABASES["replica"] = dj_database_url.parse(REPLICA_DATABASE_URL, conn_max_age=60)

@@ -1,5 +1,5 @@
 """Reads of the screens on a read replica, everything else on the primary
-(docs/architecture.md, "Read replicas").
+(docs/architecture.md, "A province of 50 million").
 
 With FANGKONG_REPLICA_DATABASE_URL set, ``DATABASES['replica']`` is a streaming replica of the
 primary (``default``). ``ReplicaMiddleware`` lets a request read from it only when all of these

@@ -218,9 +218,9 @@ def new_contacts(batch: int) -> list[int]:
     rows = sql(
         f"""
         INSERT INTO control_controlorder (person_id, jpath, category, policy_id, status, start,
-            start_date, end_date, measure, reason, source, created_at)
+            start_date, end_date, measure, reason, source, created_at, self_report_version)
         SELECT p.id, p.jpath, 'close_contact', {policy}, 'open', now(), current_date,
-               current_date + 9, 'centralized', 'bench', 'bench-new', now()
+               current_date + 9, 'centralized', 'bench', 'bench-new', now(), 1
         FROM people_person p
         WHERE NOT EXISTS (SELECT 1 FROM control_controlorder o WHERE o.person_id = p.id)
           AND p.id % 500 = 1

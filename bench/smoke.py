@@ -24,6 +24,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -144,7 +145,8 @@ def run(bench: Bench, timeout: int, logs: Path, template: str) -> tuple[str, flo
     args = bench.args.split()
     db = f"{bench.prefix}smoke_{os.getpid()}_{bench.name}"
     env = {**os.environ, **bench.env}
-    env.pop("FANGKONG_DATABASE_URL", None)
+    for name in ("FANGKONG_DATABASE_URL", "FANGKONG_MIGRATE_DATABASE_URL", "FANGKONG_REDIS_URL"):
+        env.pop(name, None)  # each bench names its own
     if bench.database:
         if not takes_database(bench, source):
             how = "FK_BENCH_DB" if bench.database == "env" else bench.database
@@ -159,19 +161,23 @@ def run(bench: Bench, timeout: int, logs: Path, template: str) -> tuple[str, flo
     start = time.monotonic()
     try:
         with log.open("w") as out:
-            done = subprocess.run(
+            # Its own process group: a bench's `fangkong serve` and client go with it on timeout.
+            proc = subprocess.Popen(
                 [PYTHON, str(path), *args],
                 cwd=ROOT,
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                timeout=timeout,
                 start_new_session=True,
             )
-        outcome = "ok" if done.returncode == 0 else "FAIL"
-        detail = "" if done.returncode == 0 else f"exit {done.returncode}"
-    except subprocess.TimeoutExpired:
-        outcome, detail = "FAIL", f"timed out after {timeout} s"
+            try:
+                code = proc.wait(timeout=timeout)
+                outcome = "ok" if code == 0 else "FAIL"
+                detail = "" if code == 0 else f"exit {code}"
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                outcome, detail = "FAIL", f"timed out after {timeout} s"
     finally:
         if bench.database:
             try:
@@ -203,9 +209,11 @@ def main() -> int:
         failed.append(name)
     template = f"fangkong_smoke_{os.getpid()}_template"
     start = time.monotonic()
-    migrated_template(template)
-    print(f"      {'template':14s} {time.monotonic() - start:6.1f} s  migrated once", flush=True)
     try:
+        migrated_template(template)
+        print(
+            f"      {'template':14s} {time.monotonic() - start:6.1f} s  migrated once", flush=True
+        )
         for bench in BENCHES:
             if only and bench.name not in only:
                 continue

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -369,14 +368,3 @@ def _jsonable(card: dict) -> dict:
     from django.core.serializers.json import DjangoJSONEncoder
 
     return json.loads(json.dumps(card, cls=DjangoJSONEncoder))
-
-
-def participants_in_area(*, actor, drill_path: str):
-    """Accounts a director may name as participants: working inside the drill's area."""
-    User = get_user_model()
-    with routing.live():
-        return (
-            User.objects.filter(is_active=True, jurisdiction__path__startswith=drill_path)
-            .select_related("jurisdiction")
-            .order_by("username")
-        )

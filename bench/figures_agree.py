@@ -26,14 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import control as base  # noqa: E402  (bench/control.py: the city and control builders)
 
-base.DB = "fangkong_figures16_bench"  # the only database this bench touches
-base.URL = f"postgres://postgres@127.0.0.1:5432/{base.DB}"
-base.sql.__defaults__ = (None, base.URL)  # its default database was bound at definition
-base.ENV = {
-    **os.environ,
-    "FANGKONG_DATABASE_URL": base.URL,
-    "DJANGO_SETTINGS_MODULE": "config.settings.test",
-}
+base.use_database("fangkong_figures16_bench")  # the only database this bench touches
 
 
 def main() -> None:

@@ -37,6 +37,18 @@ def _audit(actor, drill: Drill, action: str, changes: dict) -> None:
     audit_record(actor=actor, action=action, obj=drill, changes=changes)
 
 
+def _inside_area(users, path: str):
+    """The participants, each checked to work inside the drill's area (else a refusal)."""
+    for user in users:
+        node = getattr(user, "jurisdiction", None)
+        if node is None or not node.path.startswith(path):
+            raise DrillError(
+                _("%s works outside the drill's area.") % user.username,
+                code="participant_outside_area",
+            )
+        yield user
+
+
 def drill_create(
     *,
     actor,
@@ -69,13 +81,7 @@ def drill_create(
     if not 1 <= cases <= MAX_CASES:
         raise DrillError(_("A scenario seeds 1 to %s cases.") % MAX_CASES, code="cases")
     users = {actor.pk: actor}
-    for user in participants:
-        node = getattr(user, "jurisdiction", None)
-        if node is None or not node.path.startswith(jurisdiction.path):
-            raise DrillError(
-                _("%s works outside the drill's area.") % user.username,
-                code="participant_outside_area",
-            )
+    for user in _inside_area(participants, jurisdiction.path):
         users[user.pk] = user
     with routing.live(), transaction.atomic(using=LIVE):
         drill = Drill.objects.create(
@@ -157,13 +163,7 @@ def participants_add(*, actor, drill: Drill, users) -> int:
         raise Conflict(_("The drill has ended."), code="drill_ended")
     added = []
     with routing.live(), transaction.atomic(using=LIVE):
-        for user in users:
-            node = getattr(user, "jurisdiction", None)
-            if node is None or not node.path.startswith(drill.jpath):
-                raise DrillError(
-                    _("%s works outside the drill's area.") % user.username,
-                    code="participant_outside_area",
-                )
+        for user in _inside_area(users, drill.jpath):
             _participant, created = Participant.objects.get_or_create(drill=drill, user=user)
             if created:
                 added.append(user)

@@ -1,6 +1,6 @@
 """What the drills' hooks cost a request when no drill runs: the scanner API with and without them.
 
-    .venv/bin/python bench/drills_overhead.py [--runs 15] [--requests 200]
+    .venv/bin/python bench/drills_overhead.py [--runs 9] [--requests 300]
 
 In its own small PostgreSQL database (fangkong_rev_drills: a city tree, one round, one site, one
 person, one grid worker with an API token), in one process, warm, it sends the scanner's request
@@ -12,10 +12,12 @@ service, answering 200 and changing nothing) through Django's test client, alter
 - **without**: the middleware taken out of MIDDLEWARE and the three patches undone (Django's own
   proxies and `transaction.get_connection`).
 
-Each run times `--requests` requests per variant (the variants alternate run by run, so a change
-of load hits both); the figure is the median of the runs' per-request means and their difference.
-It also counts how many times one request reads the drill context variable, and times that read
-alone, which bounds the patches' share of the difference.
+Each run sends `--requests` requests per variant, the two in turn request by request, and takes
+each variant's median; the figures are the medians of the runs and of their differences. Because
+a scan's own time varies by far more than the hooks can cost, it also measures the hooks alone:
+how many times one scan reads the drill context variable (router and patches), what one routed
+`django.db.connection` read costs over Django's own proxy, and DrillMiddleware's own time on a
+request without a drill.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ def world() -> dict:
     Token.objects.filter(pk=token.pk).update(created=timezone.now())
     person = Person.objects.order_by("id").first()
     assert Round.objects.filter(code="BR1").exists()
-    return {"token": token.key, "code": person.document_number}
+    return {"token": token.key, "code": person.document_number, "user": user}
 
 
 def _undo_patches():
@@ -180,10 +182,39 @@ def context_read_ns(undo, redo) -> float:
     return routed - plain
 
 
+def middleware_ns(user) -> float:
+    """DrillMiddleware's own time on a request with no drill (a session without the drill key,
+    as SessionMiddleware leaves it): the middleware around a no-op minus the no-op, best of five
+    runs of 100,000 calls."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    from fangkong.drills.middleware import DrillMiddleware
+
+    request = RequestFactory().post("/api/v1/testing/tubes/scan/")
+    request.session, request.user = SessionStore(), user
+
+    def nothing(_request):
+        return None
+
+    wrapped = DrillMiddleware(nothing)
+
+    def best(call) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(100_000):
+                call(request)
+            times.append(time.perf_counter() - started)
+        return min(times) * 1e9 / 100_000
+
+    return best(wrapped) - best(nothing)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
     prepare()
     os.environ.update(FANGKONG_DATABASE_URL=URL, DJANGO_SETTINGS_MODULE="config.settings.test")
@@ -210,27 +241,34 @@ def main() -> None:
     redo()
     runs_with, runs_without = [], []
     for i in range(args.runs):
-        order = [("with", with_), ("without", without)]
-        if i % 2:
-            order.reverse()
-        for name, client in order:
-            if name == "without":
-                undo()
-                try:
-                    runs_without.append(timed(client, body, args.requests))
-                finally:
-                    redo()
-            else:
-                runs_with.append(timed(client, body, args.requests))
+        took = {"with": [], "without": []}
+        for k in range(args.requests):
+            # Request by request, the two variants in turn (the first of the pair alternating),
+            # so that a change of load falls on both alike.
+            pair = ["with", "without"] if (i + k) % 2 == 0 else ["without", "with"]
+            for name in pair:
+                if name == "without":
+                    undo()
+                    try:
+                        took[name].append(timed(without, body, 1))
+                    finally:
+                        redo()
+                else:
+                    took[name].append(timed(with_, body, 1))
+        runs_with.append(statistics.median(took["with"]))
+        runs_without.append(statistics.median(took["without"]))
         log(f"run {i + 1}: with {runs_with[-1]:.3f} ms, without {runs_without[-1]:.3f} ms")
     diffs = [a - b for a, b in zip(runs_with, runs_without, strict=True)]
+    mw_ns = middleware_ns(w["user"])
     print(f"requests per run and variant: {args.requests}, runs: {args.runs}")
+    print("(each run's figure: the median of its requests)")
     print(f"with hooks    median {statistics.median(runs_with):.3f} ms/request")
     print(f"without hooks median {statistics.median(runs_without):.3f} ms/request")
     print(f"difference    median {statistics.median(diffs) * 1000:.1f} µs/request")
     print("with    runs: " + ", ".join(f"{x:.3f}" for x in runs_with))
     print("without runs: " + ", ".join(f"{x:.3f}" for x in runs_without))
     print("differences (µs): " + ", ".join(f"{x * 1000:.1f}" for x in diffs))
+    print(f"DrillMiddleware alone, no drill: {mw_ns:.0f} ns per request")
     print(f"routing.current() reads per request: {reads}")
     print(f"one read of django.db.connection costs {per_read:.0f} ns more routed than plain")
 

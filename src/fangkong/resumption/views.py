@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fangkong.command import roles as command_roles
-from fangkong.common import errors
+from fangkong.common import errors, imports
 from fangkong.common.masking import mask_id_number, mask_phone
 
 from . import readiness, roles, selectors, services
@@ -211,6 +211,7 @@ def organisation_detail(request, pk: int):
             "form": form,
             "upload": upload,
             "job": job,
+            "job_reasons": imports.error_reasons(job) if job is not None else [],
         },
     )
 

@@ -131,12 +131,6 @@ def drill_create(
     return drill
 
 
-def _actor_path(actor) -> str | None:
-    from fangkong.common.scope import actor_path
-
-    return actor_path(actor)
-
-
 def _isolation_site(drill: Drill, people: int) -> None:
     """The sandbox's isolation site, sized by the reserve rule (20 rooms per 10,000 residents),
     at least one floor of 10."""

@@ -40,8 +40,23 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def sql(statement: str, params=None, url: str = URL):
+def use_database(name: str) -> None:
+    """Point this module's builders at another bench's own database (bench/figures_agree.py,
+    bench/screening.py build the same city in theirs)."""
+    global DB, URL, ENV
+    DB = name
+    URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
+    ENV = {
+        **os.environ,
+        "FANGKONG_DATABASE_URL": URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+
+
+def sql(statement: str, params=None, url: str | None = None):
     import psycopg
+
+    url = url or URL
 
     with psycopg.connect(url, autocommit=True) as conn:
         # current_date must be the Asia/Shanghai date, the one the services count days in.
@@ -65,17 +80,22 @@ def prepare() -> None:
         raise SystemExit(done.stderr)
 
 
-def build_city(population: int) -> None:
+CONTROL_TABLES = (
+    "control_stay, control_healthcheck, control_controltest, control_orderstep, "
+    "control_controlorder, control_room, control_floor, control_sitecontact, control_site, "
+    "common_alert"
+)
+
+
+def build_city(population: int, clear: str = CONTROL_TABLES) -> None:
+    """The city of `fangkong synth`, unless the database holds it already; `clear`: the bench's
+    own tables that refer to the people, emptied before the people are made again."""
     have = sql("SELECT count(*) FROM people_person")[0][0]
     if have == population:
         log(f"city of {population:,} people already there")
         return
     log(f"building a city of {population:,} people with fangkong synth (minutes)")
-    sql(
-        "TRUNCATE control_stay, control_healthcheck, control_controltest, control_orderstep, "
-        "control_controlorder, control_room, control_floor, control_sitecontact, control_site, "
-        "common_alert CASCADE"
-    )
+    sql(f"TRUNCATE {clear} CASCADE")
     started = time.perf_counter()
     done = subprocess.run(
         [

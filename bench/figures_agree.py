@@ -27,14 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import control as base  # noqa: E402  (bench/control.py: the city and control builders)
 
 # The only database this bench touches (bench/smoke.py names its own).
-base.DB = os.environ.get("FK_BENCH_DB", "fangkong_figures16_bench")
-base.URL = f"postgres://postgres@127.0.0.1:5432/{base.DB}"
-base.sql.__defaults__ = (None, base.URL)  # its default database was bound at definition
-base.ENV = {
-    **os.environ,
-    "FANGKONG_DATABASE_URL": base.URL,
-    "DJANGO_SETTINGS_MODULE": "config.settings.test",
-}
+base.use_database(os.environ.get("FK_BENCH_DB", "fangkong_figures16_bench"))
 
 
 def main() -> None:

@@ -22,71 +22,27 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "fangkong_screening_bench"  # the only database this bench touches
-URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
-ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import control as base  # noqa: E402  (bench/control.py: the city builder)
 
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def sql(statement: str, params=None, url: str = URL):
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET TIME ZONE 'Asia/Shanghai'")
-        conn.execute("SET work_mem = '256MB'")
-        cur = conn.execute(statement, params)
-        return cur.fetchall() if cur.description else None
-
-
-def prepare() -> None:
-    if not sql("SELECT 1 FROM pg_database WHERE datname = %s", [DB], url=ADMIN_URL):
-        sql(f"CREATE DATABASE {DB}", url=ADMIN_URL)
-    done = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "fangkong"), "migrate", "-v", "0"],
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit(done.stderr)
+# The only database this bench touches (bench/smoke.py names its own).
+base.use_database(os.environ.get("FK_BENCH_DB", "fangkong_screening_bench"))
+DB, URL, ENV = base.DB, base.URL, base.ENV
+log, sql, prepare = base.log, base.sql, base.prepare
+SCREENING_TABLES = (
+    "screening_finding, screening_visitperson, screening_visit, "
+    "screening_assignment, screening_gridcoverage, screening_campaign"
+)
 
 
 def build_city(population: int) -> None:
-    have = sql("SELECT count(*) FROM people_person")[0][0]
-    if have == population:
-        log(f"city of {population:,} people already there")
-        return
-    log(f"building a city of {population:,} people with fangkong synth (minutes)")
-    sql(
-        "TRUNCATE screening_finding, screening_visitperson, screening_visit, "
-        "screening_assignment, screening_gridcoverage, screening_campaign CASCADE"
-    )
-    done = subprocess.run(
-        [
-            str(ROOT / ".venv" / "bin" / "fangkong"),
-            "synth",
-            "--population",
-            str(population),
-            "--seed",
-            "2022",
-            "--reset",
-        ],
-        env=ENV,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit("synth failed")
+    base.build_city(population, clear=SCREENING_TABLES)
 
 
 def timed(fn, runs: int) -> list[float]:

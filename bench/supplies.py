@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DB = os.environ.get("FK_BENCH_DB", "fk_bench_supplies")
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import control as base  # noqa: E402  (bench/control.py: log, create and migrate the database)
+
+base.use_database(DB)
+log, prepare = base.log, base.prepare
 DAYS = 60
 TODAY = "2026-11-23"
 DISTRICTS, STREETS, COMMUNITIES = 12, 10, 16
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def sql(statement: str, params=None, url: str = URL):
@@ -44,20 +44,6 @@ def sql(statement: str, params=None, url: str = URL):
         conn.execute("SET work_mem = '256MB'")
         cur = conn.execute(statement, params)
         return cur.fetchall() if cur.description else None
-
-
-def prepare() -> None:
-    admin = "postgres://postgres@127.0.0.1:5432/postgres"
-    if not sql("SELECT 1 FROM pg_database WHERE datname = %s", [DB], url=admin):
-        sql(f"CREATE DATABASE {DB}", url=admin)
-    done = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "fangkong"), "migrate", "-v", "0"],
-        env=ENV,
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode:
-        raise SystemExit(done.stderr)
 
 
 def build(warehouses: int, items: int, rows: int) -> None:

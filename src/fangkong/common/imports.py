@@ -32,6 +32,69 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
+class Reason(str):
+    """A rejection reason that keeps what it was made from: its message id (the English source
+    text, the key of the translation catalogs) and its parameters. It reads as the text in the
+    language active when it was made, so the importers use it as any string; the job stores the
+    text too (older readers and rows keep working) and beside it the id and parameters, which
+    every display translates again into the reader's language (`reason_text`).
+
+    Made like `gettext`: ``reason("longer than %(n)s characters") % {"n": 40}``."""
+
+    msgid: str
+    params: dict | None
+
+    def __new__(cls, msgid: str, params: dict | None = None):
+        text = _(msgid)
+        if params:
+            text = text % params
+        made = super().__new__(cls, text)
+        made.msgid, made.params = msgid, params
+        return made
+
+    def __mod__(self, params):
+        if not isinstance(params, dict):
+            return str(self) % params
+        # Parameters go into the store as JSON: text for anything that is not a plain value.
+        plain = {
+            k: v if isinstance(v, int | float | str) and not isinstance(v, bool) else str(v)
+            for k, v in params.items()
+        }
+        return Reason(self.msgid, plain)
+
+    def __reduce__(self):
+        return (Reason, (self.msgid, self.params))
+
+
+def reason(msgid: str) -> Reason:
+    """gettext for a rejection reason: the text now, its id and parameters for later."""
+    return Reason(msgid)
+
+
+def reason_fields(text: str, key: str = "reason") -> dict:
+    """What an error entry stores of a reason: the text under `key`, and for a Reason its id and
+    parameters under `key`_id and `key`_params."""
+    entry = {key: str(text)}
+    if isinstance(text, Reason):
+        entry[f"{key}_id"] = text.msgid
+        if text.params:
+            entry[f"{key}_params"] = text.params
+    return entry
+
+
+def reason_text(error: dict, key: str = "reason") -> str:
+    """A stored reason in the active language: translated again from its id and parameters
+    when the entry has them, else the text stored at import time (older jobs)."""
+    msgid = error.get(f"{key}_id")
+    if not msgid:
+        return error.get(key, "")
+    params = error.get(f"{key}_params")
+    try:
+        return _(msgid) % params if params else _(msgid)
+    except (KeyError, TypeError, ValueError):  # a catalog entry out of step with its id
+        return error.get(key, "")
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be imported: unreadable, no header, or required columns missing."""
 
@@ -48,9 +111,9 @@ class RowError:
 
     def as_dict(self) -> dict:
         entry = {"line": self.line, "column": self.column, "value": self.value}
-        entry["reason"] = self.reason
+        entry.update(reason_fields(self.reason))
         if self.detail:
-            entry["detail"] = self.detail
+            entry.update(reason_fields(self.detail, "detail"))
         return entry
 
     def __str__(self) -> str:
@@ -375,7 +438,7 @@ def _open_csv(source):
                 return
             except csv.Error as exc:
                 # The reader goes on with the next line; only this one is lost.
-                yield start, [], _("not valid CSV: %(error)s") % {"error": exc}
+                yield start, [], reason("not valid CSV: %(error)s") % {"error": exc}
                 start = reader.line_num + 1
 
     return header, cells(), lambda: None
@@ -398,7 +461,7 @@ codecs.register_error(_UNDECODABLE, _mark_undecodable)
 
 
 def _undecoded_reason() -> str:
-    return _("the line cannot be decoded; save the file as UTF-8")
+    return reason("the line cannot be decoded; save the file as UTF-8")
 
 
 def chunked(iterable: Iterable, size: int = CHUNK_SIZE) -> Iterator[list]:
@@ -614,7 +677,7 @@ def _may_see(actor) -> bool:
 
 
 def _shown_error(error: dict, unmasked: bool) -> dict:
-    reason = (error.get("detail") if unmasked else "") or error.get("reason", "")
+    reason = (reason_text(error, "detail") if unmasked else "") or reason_text(error)
     column = error.get("column", "")
     value = error.get("value")
     if not unmasked:
@@ -660,6 +723,16 @@ def job_errors(*, actor, job: ImportJob) -> list[dict]:
             unmasked=unmasked,
         )
     return errors
+
+
+def error_reasons(job: ImportJob) -> list[dict]:
+    """The job's stored errors as line, column and reason in the reader's language, for a page
+    or a command that shows why lines were refused (no cell values, no details about people
+    elsewhere: nothing to mask or audit)."""
+    return [
+        {"line": e.get("line"), "column": e.get("column", ""), "reason": reason_text(e)}
+        for e in job.errors
+    ]
 
 
 def job_rejected_csv(*, actor, job: ImportJob) -> str:

@@ -17,26 +17,36 @@ class DrillStatusField(serializers.CharField):
     pass
 
 
-class DrillIntervalSerializer(serializers.Serializer):
+class _Scored(serializers.Serializer):
+    """What every line of the score card ends with: whether its target was met (null: nothing
+    to score yet)."""
+
+    met = serializers.BooleanField(allow_null=True)
+
+
+class _PercentScored(_Scored):
+    percent = serializers.FloatField(allow_null=True)
+    target_percent = serializers.FloatField()
+
+
+class DrillIntervalSerializer(_Scored):
     key = serializers.CharField()
     label = serializers.CharField()
     cases = serializers.IntegerField()
     median_hours = serializers.FloatField(allow_null=True)
     target_hours = serializers.FloatField(allow_null=True)
-    met = serializers.BooleanField(allow_null=True)
 
 
-class DrillContactsScoreSerializer(serializers.Serializer):
+class DrillContactsScoreSerializer(_Scored):
     total = serializers.IntegerField()
     controlled = serializers.IntegerField()
     not_controlled = serializers.IntegerField()
     late = serializers.IntegerField()
     median_hours = serializers.FloatField(allow_null=True)
     target_hours = serializers.FloatField()
-    met = serializers.BooleanField(allow_null=True)
 
 
-class DrillRoundScoreSerializer(serializers.Serializer):
+class DrillRoundScoreSerializer(_Scored):
     code = serializers.CharField()
     name = serializers.CharField()
     expected = serializers.IntegerField()
@@ -44,25 +54,19 @@ class DrillRoundScoreSerializer(serializers.Serializer):
     coverage = serializers.FloatField()
     hours = serializers.FloatField(allow_null=True)
     target_hours = serializers.FloatField()
-    met = serializers.BooleanField()
+    met = serializers.BooleanField()  # a round is always scored
 
 
-class DrillRoomsScoreSerializer(serializers.Serializer):
+class DrillRoomsScoreSerializer(_PercentScored):
     centralized_orders = serializers.IntegerField()
     with_room = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    target_percent = serializers.FloatField()
-    met = serializers.BooleanField(allow_null=True)
 
 
-class DrillTasksScoreSerializer(serializers.Serializer):
+class DrillTasksScoreSerializer(_PercentScored):
     total = serializers.IntegerField()
     done = serializers.IntegerField()
     on_time = serializers.IntegerField()
     overdue = serializers.IntegerField()
-    percent = serializers.FloatField(allow_null=True)
-    target_percent = serializers.FloatField()
-    met = serializers.BooleanField(allow_null=True)
 
 
 class DrillScorecardSerializer(serializers.Serializer):

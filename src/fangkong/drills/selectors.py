@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 
-from fangkong.common.scope import actor_path, fetch
+from fangkong.common.scope import actor_path, fetch, scoped
 
 from . import routing
 from .models import Drill, Inject
@@ -38,3 +39,16 @@ def participant_users(*, drill: Drill) -> list:
         p.user
         for p in drill.participants.using("default").select_related("user", "user__jurisdiction")
     ]
+
+
+def participant_candidates(*, actor, drill_path: str | None = None) -> QuerySet:
+    """Accounts a director may name as participants: active, working inside the actor's subtree
+    (and inside the drill's area when one is given), read from the live database."""
+    qs = scoped(
+        get_user_model().objects.using("default").filter(is_active=True),
+        actor,
+        "jurisdiction__path",
+    )
+    if drill_path is not None:
+        qs = qs.filter(jurisdiction__path__startswith=drill_path)
+    return qs.select_related("jurisdiction").order_by("username")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +35,18 @@ class Conflict(DrillError, errors.Conflict):
 
 def _audit(actor, drill: Drill, action: str, changes: dict) -> None:
     audit_record(actor=actor, action=action, obj=drill, changes=changes)
+
+
+def _inside_area(users, path: str):
+    """The participants, each checked to work inside the drill's area (else a refusal)."""
+    for user in users:
+        node = getattr(user, "jurisdiction", None)
+        if node is None or not node.path.startswith(path):
+            raise DrillError(
+                _("%s works outside the drill's area.") % user.username,
+                code="participant_outside_area",
+            )
+        yield user
 
 
 def drill_create(
@@ -70,13 +81,7 @@ def drill_create(
     if not 1 <= cases <= MAX_CASES:
         raise DrillError(_("A scenario seeds 1 to %s cases.") % MAX_CASES, code="cases")
     users = {actor.pk: actor}
-    for user in participants:
-        node = getattr(user, "jurisdiction", None)
-        if node is None or not node.path.startswith(jurisdiction.path):
-            raise DrillError(
-                _("%s works outside the drill's area.") % user.username,
-                code="participant_outside_area",
-            )
+    for user in _inside_area(participants, jurisdiction.path):
         users[user.pk] = user
     with routing.live(), transaction.atomic(using=LIVE):
         drill = Drill.objects.create(
@@ -126,12 +131,6 @@ def drill_create(
     return drill
 
 
-def _actor_path(actor) -> str | None:
-    from fangkong.common.scope import actor_path
-
-    return actor_path(actor)
-
-
 def _isolation_site(drill: Drill, people: int) -> None:
     """The sandbox's isolation site, sized by the reserve rule (20 rooms per 10,000 residents),
     at least one floor of 10."""
@@ -158,13 +157,7 @@ def participants_add(*, actor, drill: Drill, users) -> int:
         raise Conflict(_("The drill has ended."), code="drill_ended")
     added = []
     with routing.live(), transaction.atomic(using=LIVE):
-        for user in users:
-            node = getattr(user, "jurisdiction", None)
-            if node is None or not node.path.startswith(drill.jpath):
-                raise DrillError(
-                    _("%s works outside the drill's area.") % user.username,
-                    code="participant_outside_area",
-                )
+        for user in _inside_area(users, drill.jpath):
             _participant, created = Participant.objects.get_or_create(drill=drill, user=user)
             if created:
                 added.append(user)
@@ -369,14 +362,3 @@ def _jsonable(card: dict) -> dict:
     from django.core.serializers.json import DjangoJSONEncoder
 
     return json.loads(json.dumps(card, cls=DjangoJSONEncoder))
-
-
-def participants_in_area(*, actor, drill_path: str):
-    """Accounts a director may name as participants: working inside the drill's area."""
-    User = get_user_model()
-    with routing.live():
-        return (
-            User.objects.filter(is_active=True, jurisdiction__path__startswith=drill_path)
-            .select_related("jurisdiction")
-            .order_by("username")
-        )

@@ -59,9 +59,9 @@ def drill_list(request):
         form = None
         if may_direct:
             users = list(
-                services.participants_in_area(
-                    actor=request.user, drill_path=request.user.jurisdiction.path
-                ).exclude(pk=request.user.pk)[:500]
+                selectors.participant_candidates(actor=request.user).exclude(pk=request.user.pk)[
+                    :500
+                ]
             )
             form = DrillForm(request.POST or None, users=users)
     if request.method == "POST":

@@ -8,7 +8,6 @@ from typing import IO
 
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action, AuditEntry
 from fangkong.audit.services import audit_fields, audit_record, diff
@@ -17,6 +16,7 @@ from fangkong.common.imports import (
     RowError,
     chunked,
     job_finish,
+    reason,
     run_import,
     write_table,
 )
@@ -83,35 +83,36 @@ def _validate(line: int, row: dict, original: list[str], levels: dict[str, str])
 
     code = row["code"]
     if not code:
-        error("code", _("code is required"))
+        error("code", reason("code is required"))
     elif not _CODE.match(code):
-        error("code", _("code must be 1 to 24 letters, digits, '-', '_' or '.'"))
+        error("code", reason("code must be 1 to 24 letters, digits, '-', '_' or '.'"))
     parent_code = row["parent_code"]
     if parent_code and parent_code == code:
-        error("parent_code", _("a node cannot be its own parent"))
+        error("parent_code", reason("a node cannot be its own parent"))
     level = levels.get(row["level"].lower()) or levels.get(row["level"])
     if level is None:
         error(
-            "level", _("unknown level; use one of %(levels)s") % {"levels": ", ".join(LEVEL_ORDER)}
+            "level",
+            reason("unknown level; use one of %(levels)s") % {"levels": ", ".join(LEVEL_ORDER)},
         )
     name = row["name"]
     if not name:
-        error("name", _("name is required"))
+        error("name", reason("name is required"))
     elif len(name) > 100:
-        error("name", _("name is longer than 100 characters"))
+        error("name", reason("name is longer than 100 characters"))
     name_en = row.get("name_en") or None
     if name_en and len(name_en) > 100:
-        error("name_en", _("English name is longer than 100 characters"))
+        error("name_en", reason("English name is longer than 100 characters"))
     population, given = None, bool(row.get("population"))
     if given:
         text = row["population"].replace(",", "")
         if not text.isdigit():
-            error("population", _("population must be a whole number of at least 0"))
+            error("population", reason("population must be a whole number of at least 0"))
         else:
             population = int(text)
     if row.get(None):
         errors.append(
-            RowError(line, "", "", _("the row has more values than the header has columns"))
+            RowError(line, "", "", reason("the row has more values than the header has columns"))
         )
     if errors:
         return None, errors
@@ -159,7 +160,7 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                     line,
                     "code",
                     row.code,
-                    _("duplicate of line %(line)s") % {"line": rows[row.code].line},
+                    reason("duplicate of line %(line)s") % {"line": rows[row.code].line},
                 )
             ]
             row = None
@@ -195,8 +196,8 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 row.original,
                 "parent_code",
                 row.parent_code,
-                _("moving a node to another parent is not supported (it is under %(parent)s)")
-                % {"parent": node["parent__code"] or _("no parent")},
+                reason("moving a node to another parent is not supported (it is under %(parent)s)")
+                % {"parent": node["parent__code"] or reason("no parent")},
             )
         elif node["level"] != row.level:
             errors.reject_one(
@@ -204,12 +205,14 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 row.original,
                 "level",
                 row.level,
-                _("changing the level of an existing node is not supported (it is a %(level)s)")
+                reason(
+                    "changing the level of an existing node is not supported (it is a %(level)s)"
+                )
                 % {"level": node["level"]},
             )
         elif prefix is None or not node["path"].startswith(prefix):
             errors.reject_one(
-                row.line, row.original, "code", row.code, _("node outside your jurisdiction")
+                row.line, row.original, "code", row.code, reason("node outside your jurisdiction")
             )
         else:
             after = {"name": row.name}
@@ -238,7 +241,7 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 row,
                 "parent_code",
                 row.parent_code,
-                _("parent %(code)s was rejected (line %(line)s)")
+                reason("parent %(code)s was rejected (line %(line)s)")
                 % {"code": row.parent_code, "line": rejected_lines[row.parent_code]},
             )
         else:
@@ -246,7 +249,7 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 row,
                 "parent_code",
                 row.parent_code,
-                _("parent %(code)s is neither in the file nor in the database")
+                reason("parent %(code)s is neither in the file nor in the database")
                 % {"code": row.parent_code},
             )
     order: list[_Row] = []
@@ -269,19 +272,20 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                 row,
                 "level",
                 row.level,
-                _("a %(level)s cannot sit under a %(parent)s")
+                reason("a %(level)s cannot sit under a %(parent)s")
                 % {"level": row.level, "parent": parent_level},
             )
             continue
         if prefix is None or not path.startswith(prefix) or path == prefix:
-            reject(row, "code", row.code, _("node outside your jurisdiction"))
+            reject(row, "code", row.code, reason("node outside your jurisdiction"))
             continue
         if len(path) > _PATH_MAX:
             reject(
                 row,
                 "code",
                 row.code,
-                _("the tree is too deep: the path exceeds %(max)s characters") % {"max": _PATH_MAX},
+                reason("the tree is too deep: the path exceeds %(max)s characters")
+                % {"max": _PATH_MAX},
             )
             continue
         row.path, row.depth = path, parent_depth + 1
@@ -305,14 +309,14 @@ def _geo_import(job: ImportJob, table, actor, prefix: str | None) -> ImportJob:
                     member,
                     "parent_code",
                     member.parent_code,
-                    _("cycle in parent codes: %(cycle)s") % {"cycle": codes},
+                    reason("cycle in parent codes: %(cycle)s") % {"cycle": codes},
                 )
         for member in reversed(chain[:start]):
             reject(
                 member,
                 "parent_code",
                 member.parent_code,
-                _("parent %(code)s was rejected (line %(line)s)")
+                reason("parent %(code)s was rejected (line %(line)s)")
                 % {"code": member.parent_code, "line": rejected_lines[member.parent_code]},
             )
 

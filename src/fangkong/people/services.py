@@ -21,6 +21,7 @@ from fangkong.common.imports import (
     job_finish,
     job_progress,
     parse_date,
+    reason,
     run_import,
     write_table,
 )
@@ -106,10 +107,14 @@ def _id_reason(message: str) -> str:
         "must be 17 digits followed by a digit or X": _(
             "must be 17 digits followed by a digit or X"
         ),
-        "the birth date it encodes does not exist": _("the birth date it encodes does not exist"),
-        "the birth date it encodes is out of range": _("the birth date it encodes is out of range"),
-        "check digit does not match": _("check digit does not match"),
-        "the area code is in no province": _("the area code is in no province"),
+        "the birth date it encodes does not exist": reason(
+            "the birth date it encodes does not exist"
+        ),
+        "the birth date it encodes is out of range": reason(
+            "the birth date it encodes is out of range"
+        ),
+        "check digit does not match": reason("check digit does not match"),
+        "the area code is in no province": reason("the area code is in no province"),
     }
     return reasons.get(message, message)
 
@@ -151,7 +156,7 @@ def _validate(line: int, row: dict, ctx: _Context) -> tuple[dict | None, list[Ro
     if row.get("document_type"):
         document_type = ctx.document_types.get(row["document_type"].lower())
         if document_type is None:
-            error("document_type", _("unknown document type"))
+            error("document_type", reason("unknown document type"))
     record["document_type"] = str(document_type)
 
     # Chinese input methods type full-width digits (３２０１…Ｘ); store the ASCII form only.
@@ -160,9 +165,9 @@ def _validate(line: int, row: dict, ctx: _Context) -> tuple[dict | None, list[Ro
     if document_type is None:
         pass  # the number cannot be judged without knowing what document it is
     elif not number:
-        error("id_number", _("the ID number is required"))
+        error("id_number", reason("the ID number is required"))
     elif not number.isascii():
-        error("id_number", _("must be 17 digits followed by a digit or X"))
+        error("id_number", reason("must be 17 digits followed by a digit or X"))
     elif document_type == DocumentType.RESIDENT_ID:
         # A 15-digit GB 11643-1989 number is stored as its 18 digits, the original kept beside.
         number, legacy = idnumber.upgrade(number)
@@ -173,87 +178,90 @@ def _validate(line: int, row: dict, ctx: _Context) -> tuple[dict | None, list[Ro
         except idnumber.InvalidIdNumber as exc:
             error("id_number", _id_reason(str(exc)))
     elif not _DOCUMENT_NUMBER.match(number):
-        error("id_number", _("a document number is 4 to 32 letters, digits or '-'"))
+        error("id_number", reason("a document number is 4 to 32 letters, digits or '-'"))
     record["document_number"] = number
 
     name = row["name"]
     if not name:
-        error("name", _("name is required"))
+        error("name", reason("name is required"))
     elif len(name) > NAME_MAX:
-        error("name", _("name is longer than %(max)s characters") % {"max": NAME_MAX})
+        error("name", reason("name is longer than %(max)s characters") % {"max": NAME_MAX})
     record["name"] = name
 
     sex = None
     if row.get("sex"):
         sex = _SEXES.get(row["sex"].lower())
         if sex is None:
-            error("sex", _("sex must be M or F (男 or 女)"))
+            error("sex", reason("sex must be M or F (男 or 女)"))
         elif derived and derived[1] != sex:
-            error("sex", _("sex does not match the ID number"))
+            error("sex", reason("sex does not match the ID number"))
     birth = None
     if row.get("birth_date"):
         try:
             birth = parse_date(row["birth_date"])
         except ValueError:
-            error("birth_date", _("not a date; write it as YYYY-MM-DD"))
+            error("birth_date", reason("not a date; write it as YYYY-MM-DD"))
         else:
             if birth > ctx.today:
-                error("birth_date", _("the birth date is in the future"))
+                error("birth_date", reason("the birth date is in the future"))
             elif derived and derived[0] != birth:
-                error("birth_date", _("birth date does not match the ID number"))
+                error("birth_date", reason("birth date does not match the ID number"))
     if derived:
         birth, sex = derived
     elif document_type not in (None, DocumentType.RESIDENT_ID) and not errors:
         if sex is None:
-            error("sex", _("sex is required for documents other than the resident ID card"))
+            error("sex", reason("sex is required for documents other than the resident ID card"))
         if birth is None:
             error(
                 "birth_date",
-                _("birth date is required for documents other than the resident ID card"),
+                reason("birth date is required for documents other than the resident ID card"),
             )
     record["sex"], record["birth_date"] = str(sex) if sex else None, birth
 
     if row.get("phone"):
         phone = normalize_phone(row["phone"])
         if not is_valid_phone(phone) or len(phone) > PHONE_MAX:
-            error("phone", _("not a mainland mobile or landline number"))
+            error("phone", reason("not a mainland mobile or landline number"))
         record["phone"] = phone
     if row.get("address"):
         if len(row["address"]) > ADDRESS_MAX:
-            error("address", _("address is longer than %(max)s characters") % {"max": ADDRESS_MAX})
+            error(
+                "address",
+                reason("address is longer than %(max)s characters") % {"max": ADDRESS_MAX},
+            )
         record["address"] = row["address"]
     if row.get("tags"):
         bits = 0
         for part in filter(None, (p.strip() for p in _TAG_SPLIT.split(row["tags"]))):
             tag = ctx.tags.get(part.lower())
             if tag is None:
-                error("tags", _("unknown tag %(tag)s") % {"tag": part})
+                error("tags", reason("unknown tag %(tag)s") % {"tag": part})
             else:
                 bits |= tag.value
         record["tags"] = bits
 
     grid = ctx.grids.get(row["grid_code"]) if row["grid_code"] else None
     if not row["grid_code"]:
-        error("grid_code", _("the grid code is required"))
+        error("grid_code", reason("the grid code is required"))
     elif grid is None:
-        error("grid_code", _("unknown grid code"))
+        error("grid_code", reason("unknown grid code"))
     elif grid[1] != Level.GRID:
-        error("grid_code", _("not a grid but a %(level)s") % {"level": Level(grid[1]).label})
+        error("grid_code", reason("not a grid but a %(level)s") % {"level": Level(grid[1]).label})
     elif ctx.prefix is None or not grid[2].startswith(ctx.prefix):
-        error("grid_code", _("grid outside your jurisdiction"))
+        error("grid_code", reason("grid outside your jurisdiction"))
     else:
         record["grid_id"], record["jpath"] = grid[0], grid[2]
 
     if row.get(None):
         errors.append(
-            RowError(line, "", "", _("the row has more values than the header has columns"))
+            RowError(line, "", "", reason("the row has more values than the header has columns"))
         )
 
     if number:
         key = (record["document_type"], number)
         first = ctx.seen.setdefault(key, line)
         if first != line:
-            error("id_number", _("duplicate of line %(line)s") % {"line": first})
+            error("id_number", reason("duplicate of line %(line)s") % {"line": first})
     return (None, errors) if errors else (record, [])
 
 
@@ -320,8 +328,8 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
                 table.original(row),
                 "id_number",
                 row["id_number"],
-                _("this person cannot be imported here"),
-                _("person registered in another jurisdiction"),
+                reason("this person cannot be imported here"),
+                reason("person registered in another jurisdiction"),
             )
         for line, row in failed:
             errors.reject_one(
@@ -329,7 +337,7 @@ def _people_import(job: ImportJob, table, actor) -> ImportJob:
                 table.original(row),
                 "",
                 "",
-                _("the database refused this row; check its values and import it again"),
+                reason("the database refused this row; check its values and import it again"),
             )
         job_progress(
             job,

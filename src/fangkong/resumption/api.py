@@ -12,22 +12,9 @@ from rest_framework.response import Response
 from fangkong.command import roles as command_roles
 from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
-from fangkong.common.scope import path_within
-from fangkong.geo.models import Jurisdiction
 
 from . import readiness, roles, selectors, services
 from .models import Application, Organisation, Worker
-
-
-def _node(request, code: str | None) -> Jurisdiction:
-    node = (
-        Jurisdiction.objects.filter(code=code).first()
-        if code
-        else getattr(request.user, "jurisdiction", None)
-    )
-    if node is None or not path_within(request.user, node.path):
-        raise errors.NotFound()
-    return node
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -261,7 +248,7 @@ class StatusViewSet(viewsets.ViewSet):
     def list(self, request):
         if not roles.can_read(request.user) or roles.is_officer_only(request.user):
             raise PermissionDenied
-        node = _node(request, request.query_params.get("node"))
+        node = selectors.access_node(request.user, request.query_params.get("node"))
         board = selectors.district_status(actor=request.user, node=node)
         return Response(ResumptionStatusSerializer({"node": node.code, "rows": board["rows"]}).data)
 
@@ -304,7 +291,7 @@ class ReadinessViewSet(viewsets.ViewSet):
     def list(self, request):
         if not roles.can_read_readiness(request.user):
             raise PermissionDenied
-        node = _node(request, request.query_params.get("node"))
+        node = selectors.access_node(request.user, request.query_params.get("node"))
         return Response(
             ReadinessSerializer(readiness.readiness(actor=request.user, node=node)).data
         )
@@ -317,7 +304,7 @@ class ReadinessViewSet(viewsets.ViewSet):
         data.is_valid(raise_exception=True)
         if not command_roles.can_dispatch(request.user):
             raise PermissionDenied
-        node = _node(request, data.validated_data["node"] or None)
+        node = selectors.access_node(request.user, data.validated_data["node"] or None)
         try:
             task = readiness.gap_dispatch(
                 actor=request.user, node=node, key=data.validated_data["key"]

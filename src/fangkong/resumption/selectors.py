@@ -57,6 +57,28 @@ def access_worker(actor, pk) -> Worker:
     return access(worker_list(actor=actor), actor, pk=pk)
 
 
+def access_node(actor, code: str | None) -> Jurisdiction:
+    """The node asked for by code (default: the actor's own), fetched through the guard: a code
+    outside the actor's subtree, or one that names nothing, is a 404 before any work."""
+    if code:
+        return access(Jurisdiction.objects.select_related("parent"), actor, "path", code=code)
+    node = getattr(actor, "jurisdiction", None)
+    if node is None:
+        raise errors.NotFound()
+    return node
+
+
+def node_children(*, actor, node: Jurisdiction) -> QuerySet[Jurisdiction]:
+    """The node's children the actor may open, by code."""
+    return scoped(Jurisdiction.objects.filter(parent=node), actor, "path").order_by("code")
+
+
+def node_parent(*, actor, node: Jurisdiction) -> Jurisdiction | None:
+    """The node's parent when the actor may open it (the way up stops at the actor's own node)."""
+    parent = node.parent
+    return parent if parent is not None and path_within(actor, parent.path) else None
+
+
 def district_status(*, actor, node: Jurisdiction | None = None) -> dict:
     """Per district of the node (or the node itself at district level and below): applications,
     approved, awaiting, returned; staff registered, back (arrived by today), under control (an

@@ -428,10 +428,14 @@ def _import_body(actor, organisation: Organisation, job, table) -> imports.Impor
         problems = []
         number = scan_number(row.get("id_number", "")) if row.get("id_number") else ""
         if not number:
-            problems.append(imports.RowError(line, "id_number", "", _("this column is required")))
+            problems.append(
+                imports.RowError(line, "id_number", "", imports.reason("this column is required"))
+            )
         for column in ("name", "origin"):
             if not row.get(column):
-                problems.append(imports.RowError(line, column, "", _("this column is required")))
+                problems.append(
+                    imports.RowError(line, column, "", imports.reason("this column is required"))
+                )
         try:
             arrival = imports.parse_date(row.get("arrival_date", ""))
         except ValueError:
@@ -440,13 +444,15 @@ def _import_body(actor, organisation: Organisation, job, table) -> imports.Impor
                     line,
                     "arrival_date",
                     row.get("arrival_date", ""),
-                    _("not a date (YYYY-MM-DD)"),
+                    imports.reason("not a date (YYYY-MM-DD)"),
                 )
             )
         kind = _KIND_WORDS.get(row.get("kind", "").strip().lower())
         if kind is None:
             problems.append(
-                imports.RowError(line, "kind", row.get("kind", ""), _("staff or student"))
+                imports.RowError(
+                    line, "kind", row.get("kind", ""), imports.reason("staff or student")
+                )
             )
         if problems:
             errors_.reject(line, values, problems)
@@ -457,7 +463,8 @@ def _import_body(actor, organisation: Organisation, job, table) -> imports.Impor
                 values,
                 "id_number",
                 "",
-                _("the same person appears on line %(line)s") % {"line": wanted[number]["line"]},
+                imports.reason("the same person appears on line %(line)s")
+                % {"line": wanted[number]["line"]},
             )
             continue
         wanted[number] = {

@@ -12,10 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fangkong.command import roles as command_roles
-from fangkong.common import errors
+from fangkong.common import errors, imports
 from fangkong.common.masking import mask_id_number, mask_phone
-from fangkong.common.scope import path_within
-from fangkong.geo.models import Jurisdiction
 
 from . import readiness, roles, selectors, services
 from .models import Application, Worker
@@ -213,16 +211,15 @@ def organisation_detail(request, pk: int):
             "form": form,
             "upload": upload,
             "job": job,
+            "job_reasons": imports.error_reasons(job) if job is not None else [],
         },
     )
 
 
-def _node(request) -> Jurisdiction:
-    code = request.GET.get("node") or request.POST.get("node") or ""
-    node = Jurisdiction.objects.filter(code=code).first() if code else request.user.jurisdiction
-    if node is None or not path_within(request.user, node.path):
-        raise errors.NotFound()
-    return node
+def _node(request):
+    return selectors.access_node(
+        request.user, request.GET.get("node") or request.POST.get("node") or None
+    )
 
 
 @login_required
@@ -236,10 +233,8 @@ def readiness_page(request):
         "resumption/readiness.html",
         {
             **state,
-            "children": Jurisdiction.objects.filter(parent=node).order_by("code"),
-            "parent": node.parent
-            if node.parent and path_within(request.user, node.parent.path)
-            else None,
+            "children": selectors.node_children(actor=request.user, node=node),
+            "parent": selectors.node_parent(actor=request.user, node=node),
             "can_dispatch": command_roles.can_dispatch(request.user),
         },
     )

@@ -28,6 +28,7 @@ import pyarrow.csv as pacsv
 from django.db import connection, connections
 from django.utils.translation import gettext as _
 
+from fangkong.common import imports
 from fangkong.common.imports import Rejected
 
 # Seconds per phase of the last import in this process, for the benchmark and `-v 2`.
@@ -284,12 +285,14 @@ def collect(parsed: Parsed, errors: Errors, keep: int) -> Rejected:
     for line, i in zip(lines[first].tolist(), where[first].tolist(), strict=True):
         if i < 0:
             values = parsed.short_values(parsed.short[-1 - i][1])
-            column, value, reason = "", "", _("too few columns")
+            column, value, reason = "", "", imports.reason("too few columns")
         else:
             values = parsed.values(i)
             column, reason = errors.reasons[errors.code[i]]
             value = parsed.columns[column][i].as_py() if column in parsed.columns else ""
-        kept.append({"line": line, "column": column, "value": value, "reason": reason})
+        kept.append(
+            {"line": line, "column": column, "value": value, **imports.reason_fields(reason)}
+        )
         rows.append({"line": line, "values": values})
     return Rejected(total, kept, rows, truncated=total > len(rows))
 

@@ -44,6 +44,21 @@ def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%m-%d %H:%M") if moment else ""
 
 
+def _occupancy_figures(counts: dict) -> list[tuple[str, int]]:
+    """Rooms and beds alike: how many are vacant and how many occupied."""
+    return [(_("vacant"), counts.get("vacant", 0)), (_("occupied"), counts.get("occupied", 0))]
+
+
+def _occupancy_item(name: str, counts: dict, url: str) -> Item:
+    """One isolation site or hospital of an occupancy panel, with its vacant and occupied."""
+    return Item(
+        name,
+        _("%(free)s vacant, %(occ)s occupied")
+        % {"free": counts.get("vacant", 0), "occ": counts.get("occupied", 0)},
+        url,
+    )
+
+
 # --- panels ------------------------------------------------------------------------------------
 
 
@@ -188,18 +203,9 @@ def rooms_panel(user) -> Panel:
     return Panel(
         key="rooms",
         title=_("Isolation rooms"),
-        figures=[
-            (_("vacant"), total.get("vacant", 0)),
-            (_("occupied"), total.get("occupied", 0)),
-            (_("cleaning"), total.get("cleaning", 0)),
-        ],
+        figures=[*_occupancy_figures(total), (_("cleaning"), total.get("cleaning", 0))],
         items=[
-            Item(
-                s["name"],
-                _("%(free)s vacant, %(occ)s occupied")
-                % {"free": s["vacant"], "occ": s["occupied"]},
-                reverse("control:site", args=[s["id"]]),
-            )
+            _occupancy_item(s["name"], s, reverse("control:site", args=[s["id"]]))
             for s in occupancy["sites"][:FIRST]
         ],
         link=reverse("control:board"),
@@ -262,16 +268,12 @@ def beds_panel(user) -> Panel:
         key="beds",
         title=_("Beds"),
         figures=[
-            (_("vacant"), total.get("vacant", 0)),
-            (_("occupied"), total.get("occupied", 0)),
+            *_occupancy_figures(total),
             (_("patients admitted"), care.admission_counts(actor=user)["admitted"]),
         ],
         items=[
-            Item(
-                row["facility"].name,
-                _("%(free)s vacant, %(occ)s occupied")
-                % {"free": row.get("vacant", 0), "occ": row.get("occupied", 0)},
-                reverse("care:board", args=[row["facility"].pk]),
+            _occupancy_item(
+                row["facility"].name, row, reverse("care:board", args=[row["facility"].pk])
             )
             for row in occupancy["facilities"][:FIRST]
         ],

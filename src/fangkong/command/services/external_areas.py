@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
@@ -80,18 +79,24 @@ def _import_body(actor, job, table) -> imports.ImportJob:
         problems = []
         for column in ("province", "city", "area_name"):
             if not row.get(column):
-                problems.append(imports.RowError(line, column, "", _("this column is required")))
+                problems.append(
+                    imports.RowError(line, column, "", imports.reason("this column is required"))
+                )
         try:
             level = parse_risk_level(row.get("level", ""))
         except ValueError:
             problems.append(
-                imports.RowError(line, "level", row.get("level", ""), _("unknown risk level"))
+                imports.RowError(
+                    line, "level", row.get("level", ""), imports.reason("unknown risk level")
+                )
             )
         try:
             since = imports.parse_date(row.get("since", ""))
         except ValueError:
             problems.append(
-                imports.RowError(line, "since", row.get("since", ""), _("not a date (YYYY-MM-DD)"))
+                imports.RowError(
+                    line, "since", row.get("since", ""), imports.reason("not a date (YYYY-MM-DD)")
+                )
             )
         if problems:
             errors.reject(line, values, problems)
@@ -103,7 +108,8 @@ def _import_body(actor, job, table) -> imports.ImportJob:
                 values,
                 "area_name",
                 row["area_name"],
-                _("the same area appears on line %(line)s") % {"line": wanted[key]["line"]},
+                imports.reason("the same area appears on line %(line)s")
+                % {"line": wanted[key]["line"]},
             )
             continue
         wanted[key] = {

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DataError
 from django.utils import translation
@@ -39,6 +40,8 @@ def english():
 def client_of(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
+    # Reasons are translated when read: these readers chose English, as the imports ran in it.
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 
 

@@ -200,3 +200,36 @@ def test_tabletop_page_steps_and_shows_the_figures(client, crew, tree):
     client.post(reverse("drills:step", args=[drill.pk]))
     refused = client.post(reverse("drills:step", args=[drill.pk]), follow=True).content.decode()
     assert "所有步骤均已推演" in refused
+
+
+def test_actions_on_a_drill_outside_the_subtree_are_404_and_change_nothing(client, crew, tree):
+    drill = _prepare_through_the_page(client, crew, tree)
+    other = client.__class__()
+    other.force_login(crew["other"])
+    for name in ("start", "step", "end", "join", "leave"):
+        answer = other.post(reverse(f"drills:{name}", args=[drill.pk]))
+        assert (name, answer.status_code) == (name, 404)
+    with routing.live():
+        drill.refresh_from_db()
+    assert (drill.status, drill.started_at) == ("ready", None)
+    assert SESSION_KEY not in other.session
+
+
+def test_participants_offered_and_accepted_only_inside_the_directors_subtree(client, crew, tree):
+    client.force_login(crew["other"])
+    form = client.get(reverse("drills:list")).content.decode()
+    assert f'value="{crew["other_epi"].pk}"' in form
+    assert f'value="{crew["epi"].pk}"' not in form  # district 1's epidemiologist
+    refused = client.post(
+        reverse("drills:list"),
+        {
+            "name": "秦淮区演练",
+            "mode": "live",
+            "speed": 60,
+            "population": 100,
+            "cases": 1,
+            "seed": 1,
+            "participants": [str(crew["epi"].pk)],
+        },
+    )
+    assert refused.status_code == 200 and not Drill.objects.exists()

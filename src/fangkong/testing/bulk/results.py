@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fangkong.common.imports import job_broken, job_fail, job_start, max_stored_errors
+from fangkong.common.imports import job_broken, job_fail, job_start, max_stored_errors, reason
 from fangkong.common.models import ImportJob
 from fangkong.common.scope import actor_path, require
 
@@ -60,20 +60,20 @@ def _import_results(actor, source) -> dict:
         barcode, lab = cols["tube_barcode"], cols["lab_code"]
         result = pc.utf8_lower(cols["result"])
         llen = _np(pc.utf8_length(lab))
-        errors.add(_np(pc.equal(barcode, "")), "tube_barcode", _("empty"))
+        errors.add(_np(pc.equal(barcode, "")), "tube_barcode", reason("empty"))
         errors.add(
             ~_np(pc.is_in(result, value_set=pa.array(list(RESULTS)))),
             "result",
-            _("must be negative, positive or invalid"),
+            reason("must be negative, positive or invalid"),
         )
-        errors.add(llen == 0, "lab_code", _("empty"))
-        errors.add(llen > 40, "lab_code", _("longer than 40 characters"))
+        errors.add(llen == 0, "lab_code", reason("empty"))
+        errors.add(llen > 40, "lab_code", reason("longer than 40 characters"))
         for name in ("ct_orf1ab", "ct_n"):
             value = cols[name]
             bad = _np(pc.not_equal(value, "")) & ~_np(pc.match_substring_regex(value, CT))
-            errors.add(bad, name, _("not a Ct value"))
+            errors.add(bad, name, reason("not a Ct value"))
         micros = engine.local_times(cols["reported_at"], parse_local)
-        errors.add(micros < 0, "reported_at", _("not a time YYYY-MM-DD HH:MM:SS"))
+        errors.add(micros < 0, "reported_at", reason("not a time YYYY-MM-DD HH:MM:SS"))
     with timed("tubes"):
         at, tubes, _whole = engine.lookup(
             barcode,
@@ -86,12 +86,12 @@ def _import_results(actor, source) -> dict:
                 ("kind", pa.string()),
             ],
         )
-        errors.add(at < 0, "tube_barcode", _("no such tube"))
+        errors.add(at < 0, "tube_barcode", reason("no such tube"))
         good = np.flatnonzero(errors.good)
         _u, first = np.unique(at[good], return_index=True)
         later = np.ones(len(good), dtype=bool)
         later[first] = False
-        errors.set_rows(good[later], "tube_barcode", _("the tube appears earlier in the file"))
+        errors.set_rows(good[later], "tube_barcode", reason("the tube appears earlier in the file"))
         old = (
             pc.take(
                 pc.fill_null(tubes.column("result").combine_chunks(), ""),
@@ -103,7 +103,11 @@ def _import_results(actor, source) -> dict:
         differs = _np(pc.and_(pc.not_equal(old, ""), pc.not_equal(old, result)))
         for previous in RESULTS:
             mask = differs & _np(pc.equal(old, previous))
-            errors.add(mask, "result", _("the tube is already reported as ") + previous)
+            errors.add(
+                mask,
+                "result",
+                reason("the tube is already reported as %(result)s") % {"result": previous},
+            )
         change = errors.good & _np(pc.equal(old, ""))
     home = getattr(actor, "jurisdiction", None) or _root_node()
     rows = np.flatnonzero(change)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.common.dbroles import owns
-from fangkong.common.imports import job_broken, job_fail, job_start, max_stored_errors
+from fangkong.common.imports import job_broken, job_fail, job_start, max_stored_errors, reason
 from fangkong.common.models import ImportJob
 from fangkong.common.scope import require
 
@@ -80,18 +80,18 @@ def _import_samples(round_: Round, source, home) -> dict:
         kind = pc.utf8_lower(cols["kind"])
         recheck = _np(pc.equal(kind, "recheck"))
         blen, slen = _np(pc.utf8_length(barcode)), _np(pc.utf8_length(site))
-        errors.add(blen == 0, "tube_barcode", _("empty"))
-        errors.add(blen > 40, "tube_barcode", _("longer than 40 characters"))
-        errors.add(_np(pc.equal(cols["id_number"], "")), "id_number", _("empty"))
-        errors.add(slen == 0, "site_code", _("empty"))
-        errors.add(slen > 40, "site_code", _("longer than 40 characters"))
+        errors.add(blen == 0, "tube_barcode", reason("empty"))
+        errors.add(blen > 40, "tube_barcode", reason("longer than 40 characters"))
+        errors.add(_np(pc.equal(cols["id_number"], "")), "id_number", reason("empty"))
+        errors.add(slen == 0, "site_code", reason("empty"))
+        errors.add(slen > 40, "site_code", reason("longer than 40 characters"))
         errors.add(
             ~_np(pc.is_in(kind, value_set=pa.array(["", "pool", "recheck"]))),
             "kind",
-            _("must be pool or recheck"),
+            reason("must be pool or recheck"),
         )
         micros = engine.local_times(cols["sampled_at"], parse_local)
-        errors.add(micros < 0, "sampled_at", _("not a time YYYY-MM-DD HH:MM:SS"))
+        errors.add(micros < 0, "sampled_at", reason("not a time YYYY-MM-DD HH:MM:SS"))
     with timed("registry"):
         at, people, whole_registry = engine.lookup(
             number,
@@ -100,7 +100,7 @@ def _import_samples(round_: Round, source, home) -> dict:
             columns=REGISTRY_COLUMNS,
             prefetched=registry,
         )
-        errors.add(at < 0, "id_number", _("nobody in the registry has this number"))
+        errors.add(at < 0, "id_number", reason("nobody in the registry has this number"))
         person_id, grid_id = _take(people, "id", at), _take(people, "grid_id", at)
     with timed("tubes"):
         tat, known, _whole = engine.lookup(
@@ -115,12 +115,12 @@ def _import_samples(round_: Round, source, home) -> dict:
             errors.add(
                 exists & (_take(known, "round_id", tat) != r),
                 "tube_barcode",
-                _("the tube belongs to another round"),
+                reason("the tube belongs to another round"),
             )
             errors.add(
                 exists & (known_recheck[np.maximum(tat, 0)] != recheck),
                 "kind",
-                _("differs from the tube's kind"),
+                reason("differs from the tube's kind"),
             )
         fresh = not Tube.objects.filter(round=round_).exists()
         new_tubes = _new_tubes(
@@ -130,7 +130,7 @@ def _import_samples(round_: Round, source, home) -> dict:
     errors.add(
         errors.good & (tube_id < 0),
         "tube_barcode",
-        _("registered meanwhile by a scanner; import again"),
+        reason("registered meanwhile by a scanner; import again"),
     )
     good = errors.good
     with timed("samples"):
@@ -234,20 +234,20 @@ def _new_tubes(
     g_min, g_max = per_tube("g", "min"), per_tube("g", "max")
     cap = round_.max_pool_size
     tube_checks = [
-        (rc_min != rc_max, "kind", _("rows of one tube disagree on the kind")),
-        (s_min != s_max, "site_code", _("rows of one tube disagree on the site")),
-        ((rc_max == 1) & (distinct > 1), "kind", _("a re-check tube holds one person")),
+        (rc_min != rc_max, "kind", reason("rows of one tube disagree on the kind")),
+        (s_min != s_max, "site_code", reason("rows of one tube disagree on the site")),
+        ((rc_max == 1) & (distinct > 1), "kind", reason("a re-check tube holds one person")),
         (
             distinct > cap,
             "tube_barcode",
-            _("more swabs than the pool size %(size)s") % {"size": cap},
+            reason("more swabs than the pool size %(size)s") % {"size": cap},
         ),
     ]
     bad = np.zeros(k, dtype=bool)
-    for mask, column, reason in tube_checks:
+    for mask, column, why in tube_checks:
         full = np.zeros(n, dtype=bool)
         full[rows] = (mask & ~bad)[code]
-        errors.add(full, column, reason)
+        errors.add(full, column, why)
         bad |= mask
     ok = np.flatnonzero(~bad)
     if not len(ok):

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.common.imports import reason_text
 from fangkong.common.models import ImportJob
 from fangkong.geo.bulk import geo_export, geo_import
 
@@ -15,7 +16,7 @@ def report(command: BaseCommand, job: ImportJob) -> None:
             if error["column"]
             else f"line {error['line']}"
         )
-        command.stderr.write(f"{where}: {error['reason']}")
+        command.stderr.write(f"{where}: {reason_text(error)}")
     if job.status == ImportJob.Status.FAILED:
         raise CommandError(f"{job.filename}: {job.message}")
     command.stdout.write(

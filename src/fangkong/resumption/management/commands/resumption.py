@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.common.imports import reason_text
 from fangkong.resumption import services
 from fangkong.resumption.models import Organisation
 
@@ -29,6 +30,6 @@ class Command(BaseCommand):
             f"{job.unchanged} unchanged, {job.rejected} rejected"
         )
         for error in job.errors:
-            self.stdout.write(f"line {error['line']}, {error['column']}: {error['reason']}")
+            self.stdout.write(f"line {error['line']}, {error['column']}: {reason_text(error)}")
         if job.status != "done":
             raise CommandError(job.message)

@@ -185,7 +185,7 @@ def one_round(samples: Path, results: Path, code: str) -> dict:
         times["import_samples"] + times["import_results"] + times["export_status"], 2
     )
     times["wal_gb"] = round(
-        sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal])[0][0] / 2**30, 2
+        float(sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal])[0][0]) / 2**30, 2
     )
     times["swabs"] = sql("SELECT count(*) FROM testing_sample")[0][0]
     times["reference"] = reference()

@@ -134,6 +134,12 @@ def _import_samples(round_: Round, source, home) -> dict:
         _("registered meanwhile by a scanner; import again"),
     )
     good = errors.good
+    # Every error is known now: keep the rejected lines and let the file's text columns go
+    # before ten million swabs are packed for COPY (the import must stay well under 4 GB).
+    rejected = engine.collect(parsed, errors, max_stored_errors())
+    total = n + len(parsed.short)
+    columns = list(parsed.columns)
+    del parsed, cols, barcode, site, number, kind
     with timed("samples"):
         created, inserted = _insert_samples(r, good, exists, tube_id, person_id, micros, recheck)
         touched = sorted({int(t) for t in tube_id[good & exists]})
@@ -150,11 +156,9 @@ def _import_samples(round_: Round, source, home) -> dict:
             _stats_first_samples(
                 round_, person_id[inserted], grid_id[inserted], people, whole_registry
             )
-    rejected = engine.collect(parsed, errors, max_stored_errors())
-    total = n + len(parsed.short)
     good_n = total - rejected.count
     return dict(
-        columns=list(parsed.columns),
+        columns=columns,
         total=total,
         created=created,
         updated=0,

@@ -21,7 +21,7 @@ from ..models import Lab, Round
 from .base import RESULT_COLUMNS, RESULTS, _analyze, _db_datetime, _drop, _rows, _run, parse_local
 from .jobs import _finish, _np, _root_node, _take, _temp, _tune
 from .outcomes import apply_results, turnaround_add
-from .samples import _bulk_tubes, _ts
+from .samples import _ts
 from .statuses import stats_refresh_later
 
 
@@ -144,7 +144,9 @@ def _import_results(actor, source) -> dict:
             ),
         )
         _analyze("fk_chg")
-        with timed("update tubes"), _bulk_tubes(len(rows), share=0.3):
+        # The tube indexes stay: setting them aside locked the table against every desk until
+        # the import committed. Each reported tube is locked alone; the desks fill open ones.
+        with timed("update tubes"):
             changed = _run(
                 "UPDATE testing_tube SET result = c.result, status = 'resulted', reported_at = c.ts, "
                 "tested_at = COALESCE(testing_tube.tested_at, c.ts), lab_id = c.lab_id, "

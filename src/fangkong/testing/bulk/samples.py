@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import pyarrow as pa
@@ -71,6 +70,8 @@ def _import_samples(round_: Round, source, home) -> dict:
     )
     with timed("parse"):
         parsed = engine.read_csv(data, SAMPLE_COLUMNS, ["kind"])
+    # The file's bytes (570 MB for ten million rows) are not needed past the parse.
+    del data
     n = len(parsed)
     cols = parsed.columns
     errors = engine.Errors(n)
@@ -133,6 +134,12 @@ def _import_samples(round_: Round, source, home) -> dict:
         reason("registered meanwhile by a scanner; import again"),
     )
     good = errors.good
+    # Every error is known now: keep the rejected lines and let the file's text columns go
+    # before ten million swabs are packed for COPY (the import must stay well under 4 GB).
+    rejected = engine.collect(parsed, errors, max_stored_errors())
+    total = n + len(parsed.short)
+    columns = list(parsed.columns)
+    del parsed, cols, barcode, site, number, kind
     with timed("samples"):
         created, inserted = _insert_samples(r, good, exists, tube_id, person_id, micros, recheck)
         touched = sorted({int(t) for t in tube_id[good & exists]})
@@ -149,11 +156,9 @@ def _import_samples(round_: Round, source, home) -> dict:
             _stats_first_samples(
                 round_, person_id[inserted], grid_id[inserted], people, whole_registry
             )
-    rejected = engine.collect(parsed, errors, max_stored_errors())
-    total = n + len(parsed.short)
     good_n = total - rejected.count
     return dict(
-        columns=list(parsed.columns),
+        columns=columns,
         total=total,
         created=created,
         updated=0,
@@ -303,10 +308,9 @@ def _new_tubes(
             "sampled_at": engine.timestamps(ts_max[ok]),
         }
     )
-    with _bulk_tubes(len(ok)) as bulk:
-        direct = _copy_new_tubes(round_, new) if bulk else None
-        if direct is None:
-            made = _insert_new_tubes(round_, new)
+    direct = _copy_new_tubes(round_, new) if _pg() and len(ok) >= BULK_TUBES else None
+    if direct is None:
+        made = _insert_new_tubes(round_, new)
     if direct is not None:
         out["created"] = len(ok)
         tube_ids = np.full(k, -1, dtype=np.int64)
@@ -351,16 +355,23 @@ def _insert_new_tubes(round_, new: pa.Table) -> pa.Table:
 
 
 def _copy_new_tubes(round_, new: pa.Table) -> np.ndarray | None:
-    """A round's million new tubes straight into the table with ids taken from the sequence in
-    one step: no temporary table, no INSERT … SELECT, no million barcodes sent back (1M tubes:
-    ~10 s -> ~3 s). Writers of tubes wait on the lock meanwhile. None, and nothing written, when
-    a barcode was registered by a scanner between the lookup and the lock: the caller takes the
-    path that leaves such tubes out."""
+    """A round's million new tubes straight into the table, their ids drawn from the sequence
+    beforehand: no temporary table, no INSERT … SELECT, no million barcodes sent back. No table
+    lock and the indexes kept, so the desks go on opening and filling tubes meanwhile (the ids
+    need not be one block: each is a nextval of its own). None, and nothing written, when a
+    barcode was registered by a scanner since the lookup: the caller takes the path that leaves
+    such tubes out."""
     n = new.num_rows
-    _run("LOCK TABLE testing_tube IN SHARE ROW EXCLUSIVE MODE")
-    first = _rows("SELECT nextval(pg_get_serial_sequence('testing_tube', 'id'))")[0][0]
-    _rows("SELECT setval(pg_get_serial_sequence('testing_tube', 'id'), %s)", [first + n - 1])
-    ids = np.arange(first, first + n, dtype=np.int64)
+    ids = _np(
+        engine.select(
+            "SELECT nextval(pg_get_serial_sequence('testing_tube', 'id')) "
+            "FROM generate_series(1, %s)",
+            [n],
+            [("id", pa.int64())],
+        )
+        .column("id")
+        .combine_chunks()
+    ).astype(np.int64)
     rows = pa.table(
         {
             "id": ids,
@@ -388,19 +399,8 @@ def _copy_new_tubes(round_, new: pa.Table) -> np.ndarray | None:
     return ids
 
 
-@contextmanager
-def _bulk_tubes(n: int, share: float = 1.0):
-    """Set the tube table's indexes aside (all but the barcode's, which keeps barcodes unique)
-    when `n` rows are written and that is at least `share` of the table; yields whether it did."""
-    if _pg() and n >= BULK_TUBES and n >= share * engine.estimated_rows("testing_tube"):
-        with engine.indexes_set_aside("testing_tube", keep=("testing_tube_barcode_key",)):
-            yield True
-        if owns("testing_tube"):  # else autovacuum's; the app role may not analyse
-            _run("ANALYZE testing_tube")
-    else:
-        yield False
-
-
+# At least this many new tubes go in by COPY with ids drawn beforehand (below it, the temporary
+# table and INSERT … ON CONFLICT cost less than a round trip for the ids).
 BULK_TUBES = 100_000
 
 
@@ -408,9 +408,9 @@ def _ts() -> str:
     return "timestamptz" if _pg() else "datetime"
 
 
-# A file at least this large, and at least as large as the sample table, is loaded with the
-# table's secondary indexes dropped and rebuilt after: one sort each instead of ten million
-# random index insertions. The import's transaction holds the table's lock until they are back.
+# A load at least this large, and at least as large as the sample table was, is followed by
+# ANALYZE. The indexes stay in place during every load: dropping them took the table's
+# ACCESS EXCLUSIVE lock until the import committed, and every sampling desk waited for it.
 BULK_SAMPLES = 200_000
 SAMPLE_FIELDS = ["round_id", "tube_id", "person_id", "sampled_at", "kind", "tube_open"]
 
@@ -459,33 +459,20 @@ def _insert_samples(r, good, exists, tube_id, person_id, micros, recheck):
                 list(values),
             )
         return len(rows), inserted
-    rebuild = len(rows) >= BULK_SAMPLES and len(rows) >= engine.estimated_rows("testing_sample")
-    # Rows out of open tubes are not in the open-tube index: it costs nothing to keep.
-    with (
-        engine.indexes_set_aside("testing_sample", keep=("sample_one_open_tube",), primary=True)
-        if rebuild
-        else nullcontext()
-    ):
-        first_id = None
-        if rebuild:
-            # The table is locked against every other writer now: take the ids in one step
-            # instead of a sequence call per row.
-            first_id = _rows("SELECT nextval(pg_get_serial_sequence('testing_sample', 'id'))")[0][0]
-            _rows(
-                "SELECT setval(pg_get_serial_sequence('testing_sample', 'id'), %s)",
-                [first_id + len(rows) - 1],
-            )
-        _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id)
-    if rebuild:
+    analyse = len(rows) >= BULK_SAMPLES and len(rows) >= engine.estimated_rows("testing_sample")
+    # Into the live table with its indexes, under ROW EXCLUSIVE only: a desk's swab meets this
+    # transaction only on the same (tube, person), and import rows are never in the open-tube index.
+    # Ids come from the column default, so they interleave with the desks' without a lock.
+    _copy_samples(r, rows, tube_id, person_id, micros, recheck)
+    if analyse and owns("testing_sample"):
         # Autovacuum would take minutes to notice ten million new rows; until then the planner
         # thinks the round has a few thousand swabs and sizes every later hash for those.
-        if owns("testing_sample"):
-            _run("ANALYZE testing_sample")
+        # ANALYZE's lock (SHARE UPDATE EXCLUSIVE) lets the desks write.
+        _run("ANALYZE testing_sample")
     return len(rows), inserted
 
 
-def _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id) -> None:
-    ids = None if first_id is None else np.arange(first_id, first_id + len(rows), dtype=np.int64)
+def _copy_samples(r, rows, tube_id, person_id, micros, recheck) -> None:
     for kind, mask in (("pool", ~recheck[rows]), ("recheck", recheck[rows])):
         part = rows[mask]
         if len(part):
@@ -497,10 +484,7 @@ def _copy_samples(r, rows, tube_id, person_id, micros, recheck, first_id) -> Non
                 (f"text:{kind}", None),
                 ("bool", np.zeros(len(part), dtype=np.uint8)),
             ]
-            names = SAMPLE_FIELDS
-            if ids is not None:
-                names, fields = ["id", *names], [("int8", ids[mask]), *fields]
-            engine.copy_binary("testing_sample", names, fields)
+            engine.copy_binary("testing_sample", SAMPLE_FIELDS, fields)
 
 
 def _stored_pairs(tube_ids: list[int]) -> list[tuple[int, int]]:

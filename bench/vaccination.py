@@ -32,7 +32,8 @@ import pyarrow.csv as pacsv
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 DB = os.environ.get("FK_BENCH_DB", "fangkong_vaccination_bench")
-assert DB.startswith("fangkong_vaccination"), DB  # the only databases this bench may touch
+# The only databases this bench may touch (this lane's prefixes).
+assert DB.startswith(("fangkong_vaccination", "fangkong_vacc2")), DB
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
 FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
@@ -204,6 +205,9 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--reads", type=int, default=20)
+    parser.add_argument(
+        "--prepare", action="store_true", help="build the city and the file, time nothing"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     build_city(args.population)
@@ -212,6 +216,8 @@ def main() -> None:
     path = OUT / f"vaccination-doses-{args.population}.csv"
     doses = write_file(args.population, path, site_of)
     log(f"file: {path} ({path.stat().st_size / 1e9:.2f} GB, {doses:,} doses)")
+    if args.prepare:
+        return
     imports, loads = [], []
     for run in range(args.runs):
         psql(

@@ -180,19 +180,50 @@ def write_file(population: int, path: Path, site_of: dict[str, str]) -> int:
     lot_pick = product * len(days[::30]) + np.minimum(
         np.searchsorted(days[::30], day), len(days[::30]) - 1
     )
-    table = pa.table(
-        {
-            "id_number": people.column("n").combine_chunks().take(pa.array(who)),
-            "product_code": pa.array(codes).take(pa.array(product)),
-            "lot": lots.take(pa.array(lot_pick)),
-            "dose_number": pa.array(dose, pa.int32()),
-            "given_at": texts.take(pa.array(pick)),
-            "site_code": site,
-        }
-    )
+    numbers = people.column("n").combine_chunks()
+    del people
     order = rng.permutation(total)  # the system's export is in no particular order
-    table = table.take(pa.array(order))
-    pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="none"))
+    # Written in slices: the whole 25-million-row table at once took well over 4 GB.
+    step = 2_500_000
+    product_codes = pa.array(codes)
+    product_a, lot_a, dose_a, pick_a = (
+        pa.array(product),
+        pa.array(lot_pick),
+        pa.array(dose, pa.int32()),
+        pa.array(pick),
+    )
+    path.write_text("id_number,product_code,lot,dose_number,given_at,site_code\n")
+    with (
+        path.open("ab") as out,
+        pacsv.CSVWriter(
+            out,
+            pa.schema(
+                [(c, pa.string()) for c in ("id_number", "product_code", "lot")]
+                + [
+                    ("dose_number", pa.int32()),
+                    ("given_at", pa.string()),
+                    ("site_code", pa.string()),
+                ]
+            ),
+            # The header unquoted, as the vaccination system writes it.
+            write_options=pacsv.WriteOptions(quoting_style="none", include_header=False),
+        ) as writer,
+    ):
+        for start in range(0, total, step):
+            rows = pa.array(order[start : start + step])
+            at = pa.array(who[order[start : start + step]])
+            writer.write_table(
+                pa.table(
+                    {
+                        "id_number": numbers.take(at),
+                        "product_code": product_codes.take(product_a.take(rows)),
+                        "lot": lots.take(lot_a.take(rows)),
+                        "dose_number": dose_a.take(rows),
+                        "given_at": texts.take(pick_a.take(rows)),
+                        "site_code": site.take(rows),
+                    }
+                )
+            )
     return total
 
 

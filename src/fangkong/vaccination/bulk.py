@@ -15,6 +15,7 @@ registry in memory (first load) or refreshed in SQL for the grids touched.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import struct
@@ -125,13 +126,14 @@ def import_doses(*, actor, source, filename: str) -> ImportJob:
 
 
 def _aliased(head: bytes) -> bytes:
-    """The header line with the vaccination system's Chinese names mapped to the columns."""
+    """The header line with the vaccination system's Chinese names mapped to the columns, and
+    unquoted: a quote anywhere in a block sends it to the slow reader that quoted fields need."""
     first = head.decode("utf-8", "replace").rstrip("\r\n")
-    names = [c.strip() for c in first.split(",")]
+    names = [c.strip() for c in next(csv.reader([first]), [])]
     mapped = [ALIASES.get(c.lower().replace(" ", "_"), ALIASES.get(c, c)) for c in names]
-    if mapped == names:
+    if any("," in c or '"' in c or "\n" in c for c in mapped):
         return head
-    return ",".join(mapped).encode() + (b"\n" if head.endswith(b"\n") else b"")
+    return ",".join(mapped).encode() + b"\n"
 
 
 def _blocks(source, size: int) -> Iterator[bytes]:

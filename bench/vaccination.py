@@ -46,11 +46,18 @@ def log(message: str) -> None:
 
 def cli(*args: str) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([*FANGKONG, *args], env=ENV, capture_output=True, text=True, check=False)
+    # GNU time adds the process's peak resident memory to stderr (its last line).
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "peak_rss_kb=%M", *FANGKONG, *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - started
     if done.returncode:
         sys.exit(f"fangkong {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed, done.stdout
+    return elapsed, done.stdout + done.stderr.strip().splitlines()[-1]
 
 
 def psql(statement: str) -> str:
@@ -249,7 +256,7 @@ def main() -> None:
     log(f"file: {path} ({path.stat().st_size / 1e9:.2f} GB, {doses:,} doses)")
     if args.prepare:
         return
-    imports, loads = [], []
+    imports, loads, peaks = [], [], []
     for run in range(args.runs):
         psql(
             "TRUNCATE vaccination_aefifollowup, vaccination_aefi, vaccination_dose, vaccination_gridcoverage"
@@ -258,6 +265,7 @@ def main() -> None:
         before = load_average()
         elapsed, out = cli("vaccination", "-v", "2", "import", str(path))
         imports.append(elapsed)
+        peaks.append(round(int(out.rsplit("peak_rss_kb=", 1)[1]) / 1024**2, 2))
         loads.append(before)
         log(f"import run {run + 1}: {elapsed:.1f} s (load before {before})\n{out}")
     psql("VACUUM ANALYZE vaccination_dose")
@@ -302,6 +310,7 @@ def main() -> None:
         "import_seconds": [round(x, 1) for x in imports],
         "import_median_s": round(statistics.median(imports), 1),
         "load_before_each_import": loads,
+        "import_peak_rss_gb": peaks,
         "slice_reimport_s": round(slice_s, 1),
         "coverage_api_median_ms": round(1000 * statistics.median(reads), 1),
         "coverage_api_max_ms": round(1000 * max(reads), 1),

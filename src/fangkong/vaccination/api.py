@@ -19,7 +19,6 @@ from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.models import ImportJob
 from fangkong.common.schema import ErrorSerializer
 from fangkong.common.scope import require
-from fangkong.geo.models import Jurisdiction
 from fangkong.people.models import Person
 
 from . import roles, selectors, services
@@ -81,8 +80,10 @@ class ProductViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class VaccinationSiteSerializer(serializers.ModelSerializer):
-    jurisdiction = serializers.SlugRelatedField(
-        slug_field="code", queryset=Jurisdiction.objects.all()
+    # A code, resolved by the view through the scoped selector: a lookup over every node would
+    # answer "no such node" for codes outside the caller's subtree and 404 for those inside.
+    jurisdiction = serializers.CharField(
+        source="jurisdiction.code", help_text="a jurisdiction code in your subtree"
     )
 
     class Meta:
@@ -105,7 +106,10 @@ class SiteViewSet(viewsets.ReadOnlyModelViewSet):
     def create(self, request):
         data = VaccinationSiteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        site = services.site_create(actor=request.user, **data.validated_data)
+        fields = dict(data.validated_data)
+        code = fields.pop("jurisdiction")["code"]
+        node = selectors.access_node(request.user, code)
+        site = services.site_create(actor=request.user, jurisdiction=node, **fields)
         return Response(VaccinationSiteSerializer(site).data, status=201)
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from fangkong.accounts.roles import can_see_pii
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
-from fangkong.common import errors
+from fangkong.common import errors, paths
 from fangkong.common.masking import age_band, mask_id_number, mask_phone
 from fangkong.common.scope import access, actor_path, fetch, scope_q, scoped
 from fangkong.geo.models import Jurisdiction, Level
@@ -74,13 +74,28 @@ def access_aefi(actor, pk) -> Aefi:
     return fetch(aefi_list(actor=actor), pk=pk)
 
 
+def access_node(actor, code: str) -> Jurisdiction:
+    """The jurisdiction with this code inside the actor's subtree; 404 outside it and unknown
+    alike, so a code never tells whether a node exists elsewhere."""
+    if actor_path(actor) is None:
+        raise errors.NotFound()
+    return access(Jurisdiction.objects.all(), actor, "path", code=(code or "").strip())
+
+
+def breadcrumbs(actor, node: Jurisdiction) -> QuerySet[Jurisdiction]:
+    """The ancestors of `node` the actor may open (their own node and below), top first."""
+    return scoped(
+        Jurisdiction.objects.filter(path__in=paths.ancestors(node.path)[:-1]), actor, "path"
+    ).order_by("depth")
+
+
 def node_for(actor, code: str | None) -> Jurisdiction:
     """The node named by `code` inside the actor's subtree (404 outside), else the actor's own."""
     prefix = actor_path(actor)
     if prefix is None:
         raise errors.NotFound()
     if code:
-        return access(Jurisdiction.objects.all(), actor, "path", code=code.strip())
+        return access_node(actor, code)
     node = getattr(actor, "jurisdiction", None)
     if node is not None:
         return node

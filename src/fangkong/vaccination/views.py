@@ -18,7 +18,6 @@ from fangkong.common.api import rejected_csv_response
 from fangkong.common.imports import job_errors
 from fangkong.common.models import ImportJob
 from fangkong.common.selectors import access_import_job, import_job_list
-from fangkong.geo.models import Jurisdiction
 
 from . import roles, selectors, services
 from .api import import_upload
@@ -41,9 +40,7 @@ def _require(allowed: bool) -> None:
 def coverage_page(request):
     node = selectors.node_for(request.user, request.GET.get("node"))
     data = selectors.coverage_of(actor=request.user, node=node)
-    parents = Jurisdiction.objects.filter(
-        path__in=[p for p in _ancestors(node.path)], path__startswith=_own_path(request.user)
-    ).order_by("depth")
+    parents = selectors.breadcrumbs(request.user, node)
     return render(
         request,
         "vaccination/coverage.html",
@@ -54,18 +51,6 @@ def coverage_page(request):
             "may_list": roles.can_work_lists(request.user),
         },
     )
-
-
-def _own_path(user) -> str:
-    from fangkong.common.scope import actor_path
-
-    return actor_path(user) or "/nothing/"
-
-
-def _ancestors(path: str) -> list[str]:
-    from fangkong.common import paths
-
-    return paths.ancestors(path)[:-1]
 
 
 @login_required

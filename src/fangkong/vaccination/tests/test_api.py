@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from fangkong.audit.models import AuditEntry
 from fangkong.vaccination import coverage, services
-from fangkong.vaccination.models import Aefi, Dose, Product
+from fangkong.vaccination.models import Aefi, Dose, Product, Site
 
 
 def _give(person, code, site, days_ago):
@@ -222,6 +222,15 @@ def test_sites_and_products(city, make_user, client):
         content_type="application/json",
     )
     assert outside.status_code == 404
+    # A code that names no node reads exactly as one outside the subtree.
+    unknown = client.post(
+        "/api/v1/vaccination/sites/",
+        {"code": "JZ-E", "name": "x", "jurisdiction": "999999"},
+        content_type="application/json",
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == outside.json()["code"]
+    assert Site.objects.filter(code__in=["JZ-D", "JZ-E"]).count() == 0
 
 
 def test_upload_import(city, make_user, client):
@@ -318,3 +327,14 @@ def test_dashboard_tiles_show_coverage(given, city):
     assert shown["vacc_full"]["value"] == 2 and shown["vacc_full"]["tone"] == "good"
     assert shown["vacc_full"]["label"] == "Vaccinated: full course"
     assert shown["vacc_booster"]["value"] == 1
+
+
+def test_coverage_page_scope_and_breadcrumbs(given, city, make_user, client):
+    client.force_login(make_user(role="hq_staff", node="district"))
+    assert client.get("/vaccination/?node=320104").status_code == 404
+    assert client.get("/vaccination/?node=nosuchnode").status_code == 404
+    page = client.get("/vaccination/?node=320102001001G01")
+    assert page.status_code == 200
+    crumbs = [p.code for p in page.context["parents"]]
+    # The district's own node and below: the city above it is not offered.
+    assert crumbs == ["320102", "320102001", "320102001001"]

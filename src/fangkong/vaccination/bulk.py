@@ -38,6 +38,7 @@ from fangkong.common.imports import (
     job_finish,
     job_start,
     max_stored_errors,
+    reason,
 )
 from fangkong.common.models import ImportJob
 from fangkong.common.scope import operator_or_actor_path, require
@@ -390,18 +391,20 @@ class _Run:
         errors = engine.Errors(n)
         with timed("check"):
             number = pc.utf8_upper(cols["id_number"])
-            errors.add(_np(pc.equal(number, "")), "id_number", _("empty"))
+            errors.add(_np(pc.equal(number, "")), "id_number", reason("empty"))
             at = _np(
                 pc.fill_null(
                     pc.index_in(pc.utf8_upper(cols["product_code"]), value_set=self.product_codes),
                     -1,
                 )
             )
-            errors.add(at < 0, "product_code", _("no such vaccine product"))
+            errors.add(at < 0, "product_code", reason("no such vaccine product"))
             product_id = np.where(at >= 0, self.product_ids[np.maximum(at, 0)], 0)
             lot_len = _np(pc.utf8_length(cols["lot"]))
-            errors.add(lot_len == 0, "lot", _("empty"))
-            errors.add(lot_len > LOT_MAX, "lot", _("longer than %(n)s characters") % {"n": LOT_MAX})
+            errors.add(lot_len == 0, "lot", reason("empty"))
+            errors.add(
+                lot_len > LOT_MAX, "lot", reason("longer than %(n)s characters") % {"n": LOT_MAX}
+            )
             dose = _per_distinct(cols["dose_number"], lambda t: _np(_dose_numbers(t)))
             errors.add(
                 (dose < 1) | (dose > MAX_DOSE),
@@ -409,10 +412,10 @@ class _Run:
                 _("must be a whole number from 1 to %(n)s") % {"n": MAX_DOSE},
             )
             micros = _per_distinct(cols["given_at"], _times)
-            errors.add(micros < 0, "given_at", _("not a time YYYY-MM-DD HH:MM:SS"))
-            errors.add(micros > self.now_us + 3600 * 1_000_000, "given_at", _("in the future"))
+            errors.add(micros < 0, "given_at", reason("not a time YYYY-MM-DD HH:MM:SS"))
+            errors.add(micros > self.now_us + 3600 * 1_000_000, "given_at", reason("in the future"))
             sat = _np(pc.fill_null(pc.index_in(cols["site_code"], value_set=self.site_codes), -1))
-            errors.add(sat < 0, "site_code", _("no such vaccination site"))
+            errors.add(sat < 0, "site_code", reason("no such vaccination site"))
             site_id = np.where(sat >= 0, self.site_ids[np.maximum(sat, 0)], 0)
         with timed("registry"):
             if self.fetch is not None or self.registry is not None:

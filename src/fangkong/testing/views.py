@@ -213,13 +213,21 @@ def scan(request):
                 site=site,
                 code=request.POST.get("code", ""),
                 kind=request.POST.get("kind") or Tube.Kind.POOL,
+                confirm=bool(request.POST.get("confirm")),
             )
             context["tube"] = result.tube
             context["message"] = _("Added.") if result.added else _("Already in this tube.")
+            context["warnings"] = result.warnings
             if result.person is not None:
                 context["person"] = {"name": result.person.name, **masked(result.person)}
     except services.TestingError as exc:
         context["error"] = str(exc)
+        context["error_code"] = exc.code
+        if exc.code == services.MONITORED_IN_POOL:
+            # The same scan again, confirmed: one button on the desk, no retyping.
+            context["confirm"] = {
+                key: request.POST.get(key, "") for key in ("round", "site", "code", "kind")
+            }
     return render(request, "testing/_scan_result.html", context)
 
 

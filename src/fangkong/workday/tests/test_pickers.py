@@ -97,7 +97,7 @@ def test_round_form_picks_nodes_and_datetimes(zh, make_user):
     assert response.status_code == 302
     round_ = Round.objects.get(code="N1")
     assert round_.starts_at.isoformat() == "2026-12-07T23:30:00+00:00"
-    assert sorted(s.jurisdiction.code for s in round_.scopes.all()) == [
+    assert sorted(s.jurisdiction.code for s in round_.scope_nodes.all()) == [
         "320102001001G01",
         "320102001001G02",
     ]

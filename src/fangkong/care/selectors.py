@@ -1,11 +1,13 @@
 """Reads of the care module, scoped to the actor's jurisdiction first."""
 
-from django.db.models import Count, Q, QuerySet
+from django.core.paginator import Paginator
+from django.db.models import Case as SqlCase
+from django.db.models import Count, Q, QuerySet, Value, When
 
 from fangkong.common.scope import access, fetch, scope_q, scoped
 from fangkong.tracing.models import Case
 
-from .models import Admission, Bed, BedType, Facility
+from .models import Admission, Bed, BedType, Facility, Unit
 
 
 def facility_list(*, actor) -> QuerySet[Facility]:
@@ -71,23 +73,61 @@ def bed_occupancy(*, actor) -> dict:
     return {"facilities": list(rows.values()), "total": total}
 
 
-def bed_board(*, facility: Facility) -> list[tuple]:
-    """Units in order, each with its beds and the case in each occupied bed."""
+BEDS_PER_PAGE = 200
+
+
+def _unit_order(prefix: str = ""):
+    """ICU first, then wards, then cabin units: the order staff walk the board in."""
+    return SqlCase(
+        When(**{f"{prefix}bed_type": BedType.ICU}, then=Value(0)),
+        When(**{f"{prefix}bed_type": BedType.GENERAL}, then=Value(1)),
+        default=Value(2),
+    )
+
+
+def bed_board(
+    *,
+    facility: Facility,
+    page=1,
+    unit: int | None = None,
+    state: str | None = None,
+    per_page: int = BEDS_PER_PAGE,
+):
+    """One page of a hospital's beds (ICU, then wards, then cabin units), each with the case in it
+    when occupied: a cabin hospital of 2,000 beds is ten pages, not one wall. `unit` and `state`
+    narrow it (a ward; the vacant beds). Returns (page, [(unit, [(bed, stay)])])."""
+    beds = Bed.objects.filter(facility=facility).select_related("unit")
+    if unit is not None:
+        beds = beds.filter(unit_id=unit)
+    if state in Bed.State.values:
+        beds = beds.filter(state=state)
+    beds = beds.annotate(unit_order=_unit_order("unit__")).order_by(
+        "unit_order", "unit__number", "number", "id"
+    )
+    current = Paginator(beds, per_page).get_page(page)
+    on_page = list(current)
+    # Only this page's patients: one query, however many the hospital holds.
     patients = {
         a.bed_id: a
         for a in Admission.objects.filter(
-            facility=facility, status=Admission.Status.ADMITTED
+            facility=facility,
+            status=Admission.Status.ADMITTED,
+            bed_id__in=[bed.pk for bed in on_page],
         ).select_related("case")
     }
     units: dict[int, tuple] = {}
-    for bed in (
-        Bed.objects.filter(facility=facility)
-        .select_related("unit")
-        .order_by("unit__bed_type", "unit__number", "number")
-    ):
+    for bed in on_page:
         units.setdefault(bed.unit_id, (bed.unit, []))[1].append((bed, patients.get(bed.pk)))
-    order = {BedType.ICU: 0, BedType.GENERAL: 1, BedType.FANGCANG: 2}
-    return sorted(units.values(), key=lambda u: (order[u[0].bed_type], u[0].number))
+    return current, list(units.values())
+
+
+def unit_list(*, facility: Facility) -> QuerySet[Unit]:
+    """The facility's units in board order, to jump to one."""
+    return (
+        Unit.objects.filter(facility=facility)
+        .annotate(unit_order=_unit_order())
+        .order_by("unit_order", "number")
+    )
 
 
 def admission_counts(*, actor) -> dict:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from fangkong.tracing.models import Severity
 
 from . import roles, selectors, services
-from .models import Admission, Facility
+from .models import Admission, Bed, Facility
 
 ADMISSIONS_PER_PAGE = 30
 
@@ -68,12 +68,25 @@ def board(request, pk):
         for r in selectors.bed_occupancy(actor=request.user)["facilities"]
         if r["facility"].pk == facility.pk
     )
+    unit = request.GET.get("unit", "")
+    state = request.GET.get("state", "")
+    page, units = selectors.bed_board(
+        facility=facility,
+        page=request.GET.get("page"),
+        unit=int(unit) if unit.isdigit() else None,
+        state=state or None,
+    )
     return render(
         request,
         "care/board.html",
         {
             "facility": facility,
-            "units": selectors.bed_board(facility=facility),
+            "units": units,
+            "page": page,
+            "unit_choices": selectors.unit_list(facility=facility),
+            "unit": unit,
+            "state": state,
+            "states": Bed.State.choices,
             "figures": occupancy,
         },
     )

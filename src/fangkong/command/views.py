@@ -18,6 +18,8 @@ from django.views.decorators.http import require_POST
 
 from fangkong.common import jobs, paths
 from fangkong.common.scope import path_within
+from fangkong.common.widgets import date_field, datetime_field
+from fangkong.geo.widgets import JurisdictionPicker
 
 from . import roles, selectors, services
 from .models import Answer, CheckItem, Priority, ResponseLevel, RiskArea, RiskLevel, Task
@@ -28,10 +30,12 @@ PAGE_SIZE = 50
 class DispatchForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     description = forms.CharField(label=_("Description"), widget=forms.Textarea, required=False)
-    deadline = forms.DateTimeField(label=_("Deadline"))
+    deadline = datetime_field(_("Deadline"))
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices, initial="normal")
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=None, required=False)
-    node = forms.CharField(label=_("or node code (e.g. a grid)"), required=False)
+    node = forms.CharField(
+        label=_("or node (type a name, e.g. a grid)"), required=False, widget=JurisdictionPicker()
+    )
     username = forms.CharField(label=_("or user name"), required=False)
 
     def __init__(self, *args, actor, **kwargs):
@@ -186,7 +190,7 @@ def task_state(request, pk: int):
 
 class InspectionForm(forms.Form):
     place = forms.CharField(label=_("Place"), max_length=200)
-    node = forms.CharField(label=_("Node code"))
+    node = forms.CharField(label=_("Node"), widget=JurisdictionPicker())
     unannounced = forms.BooleanField(label=_("Unannounced visit"), required=False)
 
 
@@ -353,10 +357,10 @@ def response_level(request):
 
 
 class RiskAreaForm(forms.Form):
-    node = forms.CharField(label=_("Node code"))
+    node = forms.CharField(label=_("Node"), widget=JurisdictionPicker())
     level = forms.ChoiceField(label=_("Level"), choices=RiskLevel.choices)
     preset = forms.ChoiceField(label=_("Policy preset"), choices=RiskArea.Preset.choices)
-    since = forms.DateField(label=_("Since"))
+    since = date_field(_("Since"))
     reason = forms.CharField(label=_("Reason"), required=False)
 
 

@@ -8,7 +8,8 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from .alerts import alert_acknowledge, alert_list
+from . import paths
+from .alerts import alert_acknowledge, alert_group_acknowledge, alert_groups, alert_list
 from .imports import job_errors, job_rejected_csv
 from .models import Alert, ImportJob
 from .scope import access
@@ -146,6 +147,31 @@ class AlertFilterSerializer(serializers.Serializer):
     kind = serializers.CharField(required=False)
 
 
+class AlertGroupSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField(help_text="the kind in the reader's language")
+    path = serializers.CharField(help_text="the node's jurisdiction path: acknowledge by it")
+    node = serializers.CharField(help_text="the node's code")
+    node_name = serializers.CharField()
+    count = serializers.IntegerField(help_text="open alerts of this kind at this node")
+    latest = serializers.DateTimeField(help_text="when the newest of them was raised")
+
+
+class AlertGroupFilterSerializer(serializers.Serializer):
+    kind = serializers.CharField(required=False)
+
+
+class AlertGroupAcknowledgeSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    path = serializers.CharField(help_text="the group's path, as the group list gives it")
+
+
+class AlertGroupAcknowledgedSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    path = serializers.CharField()
+    acknowledged = serializers.IntegerField(help_text="how many open alerts were acknowledged")
+
+
 class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     """The one alert centre: every module's alerts within the caller's subtree."""
 
@@ -180,3 +206,40 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404 from None
         alert = alert_acknowledge(actor=request.user, alert_id=alert_id)
         return Response(AlertSerializer(alert).data)
+
+    @extend_schema(
+        parameters=[AlertGroupFilterSerializer], responses=AlertGroupSerializer(many=True)
+    )
+    @action(detail=False, methods=["get"])
+    def groups(self, request):
+        """Open alerts of the caller's subtree grouped by kind and node, largest first (paged):
+        one row with its count for the 300 missed health checks of one grid."""
+        filters = AlertGroupFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = [
+            {
+                "kind": group["kind"],
+                "label": str(group["label"]),
+                "path": group["path"],
+                "node": (paths.codes(group["path"]) or [""])[-1],
+                "node_name": group["node"],
+                "count": group["count"],
+                "latest": group["latest"],
+            }
+            for group in alert_groups(actor=request.user, kind=filters.validated_data.get("kind"))
+        ]
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(AlertGroupSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=AlertGroupAcknowledgeSerializer, responses=AlertGroupAcknowledgedSerializer
+    )
+    @action(detail=False, methods=["post"], url_path="groups/acknowledge")
+    def groups_acknowledge(self, request):
+        """Acknowledge every open alert of one group at once (audited once); a group outside the
+        caller's subtree, or with no open alert, is 404."""
+        data = AlertGroupAcknowledgeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kind, path = data.validated_data["kind"], data.validated_data["path"]
+        n = alert_group_acknowledge(actor=request.user, kind=kind, jurisdiction_path=path)
+        return Response({"kind": kind, "path": path, "acknowledged": n})

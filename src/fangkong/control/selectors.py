@@ -15,6 +15,7 @@ from fangkong.people.models import Person
 
 from .models import (
     ControlOrder,
+    Floor,
     HealthCheck,
     JurisdictionSetting,
     Measure,
@@ -228,13 +229,49 @@ def reserve(*, node: Jurisdiction, today=None) -> dict:
     }
 
 
-def room_board(*, site: Site) -> list[tuple[int, list[Room]]]:
+ROOMS_PER_PAGE = 200
+
+
+def room_board(
+    *,
+    site: Site,
+    page=1,
+    floor: int | None = None,
+    state: str | None = None,
+    per_page=ROOMS_PER_PAGE,
+):
+    """One page of the site's rooms, top floor first (a 600-room hotel is three pages, not one
+    wall); `floor` and `state` narrow it. Returns (page, [(floor number, [room])])."""
+    from django.core.paginator import Paginator
+
+    rooms = Room.objects.filter(site=site).select_related("floor")
+    if floor is not None:
+        rooms = rooms.filter(floor__number=floor)
+    if state in Room.State.values:
+        rooms = rooms.filter(state=state)
+    current = Paginator(rooms.order_by("-floor__number", "number", "id"), per_page).get_page(page)
     floors: dict[int, list[Room]] = {}
-    for room in (
-        Room.objects.filter(site=site).select_related("floor").order_by("floor__number", "number")
-    ):
+    for room in current:
         floors.setdefault(room.floor.number, []).append(room)
-    return sorted(floors.items(), reverse=True)
+    return current, list(floors.items())
+
+
+def floor_numbers(*, site: Site) -> list[int]:
+    return list(
+        Floor.objects.filter(site=site).order_by("-number").values_list("number", flat=True)
+    )
+
+
+def room_occupants_of(rooms: list[Room]) -> dict[int, ControlOrder]:
+    """room id -> the open order in it (the first, for a family room), for one page of rooms."""
+    occupants: dict[int, ControlOrder] = {}
+    for order in (
+        ControlOrder.objects.filter(room__in=[r.pk for r in rooms], status=ControlOrder.Status.OPEN)
+        .select_related("person")
+        .order_by("id")
+    ):
+        occupants.setdefault(order.room_id, order)
+    return occupants
 
 
 def room_occupants(*, site: Site) -> dict[int, ControlOrder]:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import roles, selectors, services
+from .models import Room
 
 CHECKS_PER_PAGE = 30
 
@@ -81,17 +82,31 @@ def room_board(request, pk):
                 )
             }
             found = [(p, orders.get(p.pk)) for p in found]
-    occupants = selectors.room_occupants(site=site)
-    floors = selectors.room_board(site=site)
+    floor = request.GET.get("floor", "")
+    state = request.GET.get("state", "")
+    page, floors = selectors.room_board(
+        site=site,
+        page=request.GET.get("page"),
+        floor=int(floor) if floor.lstrip("-").isdigit() else None,
+        state=state or None,
+    )
+    occupants = selectors.room_occupants_of([room for _n, rooms in floors for room in rooms])
     for _floor, rooms in floors:
         for room in rooms:
             room.occupant = occupants.get(room.pk)
+    if chosen is not None and chosen.pk not in occupants:
+        occupants.update(selectors.room_occupants_of([chosen]))
     return render(
         request,
         "control/rooms.html",
         {
             "site": site,
             "floors": floors,
+            "page": page,
+            "floor_numbers": selectors.floor_numbers(site=site),
+            "floor": floor,
+            "state": state,
+            "states": Room.State.choices,
             "chosen": chosen,
             "chosen_order": occupants.get(chosen.pk) if chosen else None,
             "q": q,

@@ -56,6 +56,15 @@ def children(request, code: str):
 @login_required
 def autocomplete(request):
     """htmx partial: <option>s of nodes within the user's subtree matching the typed text."""
-    q = (request.GET.get("jurisdiction") or request.GET.get("q") or "").strip()
-    nodes = selectors.jurisdiction_list(actor=request.user, filters={"q": q})[:20] if q else []
-    return render(request, "geo/_options.html", {"nodes": nodes})
+    field = request.GET.get("field") or ""
+    typed = request.GET.get(field) if field else None
+    typed = typed if typed is not None else request.GET.get("jurisdiction") or request.GET.get("q")
+    typed = (typed or "").replace("，", ",")
+    # A list field (a round's scope): search the last term, keep the ones before it.
+    before, q = "", typed.strip()
+    if request.GET.get("multi") and "," in typed:
+        head, _sep, q = typed.rpartition(",")
+        before, q = head.strip() + ",", q.strip()
+    filters = {"q": q, "level": request.GET.get("level") or ""}
+    nodes = selectors.jurisdiction_list(actor=request.user, filters=filters)[:20] if q else []
+    return render(request, "geo/_options.html", {"nodes": nodes, "before": before})

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -16,6 +15,7 @@ from fangkong.common.api import rejected_csv_response
 from fangkong.common.imports import job_errors
 from fangkong.common.models import ImportJob
 from fangkong.common.selectors import access_import_job, import_job_list
+from fangkong.geo.widgets import JurisdictionPicker
 
 from . import selectors
 from .api import export_response, import_upload
@@ -26,18 +26,7 @@ from .privacy import birth_fields, masked, person_pii_reveal
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Name, ID number or phone"), required=False)
     jurisdiction = forms.CharField(
-        label=_("Jurisdiction code"),
-        required=False,
-        widget=forms.TextInput(
-            attrs={
-                "list": "jurisdiction-options",
-                "hx-get": reverse_lazy("geo:autocomplete"),
-                "hx-trigger": "input changed delay:300ms",
-                "hx-target": "#jurisdiction-options",
-                "hx-sync": "this:replace",
-                "autocomplete": "off",
-            }
-        ),
+        label=_("Jurisdiction"), required=False, widget=JurisdictionPicker()
     )
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
     tag = forms.TypedChoiceField(

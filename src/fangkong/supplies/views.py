@@ -13,7 +13,9 @@ from django.views.decorators.http import require_POST
 
 from fangkong.common import paths
 from fangkong.common.scope import path_within
+from fangkong.common.widgets import date_field
 from fangkong.geo.models import Jurisdiction
+from fangkong.geo.widgets import JurisdictionPicker
 
 from . import roles, selectors, services
 from .models import Item, SupplyRequest, Warehouse
@@ -39,7 +41,7 @@ class MovementForm(forms.Form):
     destination = forms.ModelChoiceField(
         label=_("Destination"), queryset=Warehouse.objects.all(), required=False
     )
-    day = forms.DateField(label=_("Day"), required=False)
+    day = date_field(_("Day"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
     reference = forms.CharField(label=_("Reference"), max_length=80, required=False)
 
@@ -51,26 +53,42 @@ class OutputForm(forms.Form):
         queryset=Item.objects.filter(active=True),
         widget=forms.Select(attrs={"translate": "no"}),  # item names are data
     )
-    day = forms.DateField(label=_("Day"))
+    day = date_field(_("Day"))
     quantity = forms.IntegerField(label=_("Output"), min_value=0)
 
 
 class RequestForm(forms.Form):
-    jurisdiction = forms.CharField(label=_("Unit (jurisdiction code)"), max_length=24)
+    jurisdiction = forms.CharField(
+        label=_("Requesting unit"), max_length=24, widget=JurisdictionPicker()
+    )
     item = forms.ModelChoiceField(
         label=_("Item"),
         queryset=Item.objects.filter(active=True),
         widget=forms.Select(attrs={"translate": "no"}),  # item names are data
     )
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
-    needed_by = forms.DateField(label=_("Needed by"))
+    needed_by = date_field(_("Needed by"))
     priority = forms.TypedChoiceField(
         label=_("Priority"),
         choices=SupplyRequest.Priority.choices,
         coerce=int,
         initial=SupplyRequest.Priority.NORMAL,
     )
-    deliver_to = forms.CharField(label=_("Deliver to (warehouse code)"), required=False)
+    # The caller's own warehouses to pick from, by name; the value posted stays the code.
+    deliver_to = forms.ModelChoiceField(
+        label=_("Deliver to (warehouse)"),
+        queryset=Warehouse.objects.none(),
+        to_field_name="code",
+        required=False,
+        widget=forms.Select(attrs={"translate": "no"}),  # warehouse names are data
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["deliver_to"].queryset = selectors.warehouse_list(actor=actor).order_by(
+            "jpath", "code"
+        )
+
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
 
@@ -195,20 +213,20 @@ def enterprises(request):
 @login_required
 def requests(request):
     """Open and past requests of units in the caller's subtree; a form to file a new one."""
-    form = RequestForm(request.POST or None) if roles.can_request(request.user) else None
+    form = (
+        RequestForm(request.POST or None, actor=request.user)
+        if roles.can_request(request.user)
+        else None
+    )
     if request.method == "POST":
         if form is None:
             raise PermissionDenied
         if form.is_valid():
             data = form.cleaned_data
             node = Jurisdiction.objects.filter(code=data["jurisdiction"]).first()
-            deliver_to = None
-            if data["deliver_to"]:
-                deliver_to = Warehouse.objects.filter(code=data["deliver_to"]).first()
+            deliver_to = data["deliver_to"]
             if node is None or not path_within(request.user, node.path):
                 form.add_error("jurisdiction", _("not a node of your subtree"))
-            elif data["deliver_to"] and deliver_to is None:
-                form.add_error("deliver_to", _("unknown warehouse"))
             else:
                 try:
                     services.supply_request_create(

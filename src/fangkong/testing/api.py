@@ -437,12 +437,21 @@ class ScanSerializer(serializers.Serializer):
     subject = serializers.ChoiceField(choices=Tube.Subject.choices, default=Tube.Subject.PERSON)
     subject_label = serializers.CharField(required=False, allow_blank=True, default="")
     capacity = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text="the desk confirms a warning (409 monitored_in_pool: a person under home "
+        "health monitoring into a community pool); isolated_in_pool is refused regardless",
+    )
 
 
 class ScanResultSerializer(serializers.Serializer):
     tube = TubeSerializer()
     tube_created = serializers.BooleanField()
     added = serializers.BooleanField()
+    warnings = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="stable codes of the warnings the desk confirmed (monitored_in_pool)",
+    )
 
 
 class ResultSerializer(serializers.Serializer):
@@ -502,11 +511,13 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
             subject=v["subject"],
             subject_label=v["subject_label"],
             capacity=v.get("capacity"),
+            confirm=v["confirm"],
         )
         body = {
             "tube": _tube_data(result.tube),
             "tube_created": result.tube_created,
             "added": result.added,
+            "warnings": list(result.warnings),
         }
         return Response(body, status=201 if result.added else 200)
 

@@ -14,7 +14,9 @@ from django.views.decorators.http import require_POST
 
 from fangkong.common import errors
 from fangkong.common.scope import path_within
+from fangkong.common.widgets import datetime_field
 from fangkong.geo.models import Jurisdiction
+from fangkong.geo.widgets import JurisdictionPicker
 from fangkong.people.privacy import masked, shown_numbers
 
 from . import roles, selectors, services
@@ -24,10 +26,14 @@ from .models import Result, Tube
 class RoundForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=40)
     name = forms.CharField(label=_("Name"), max_length=120)
-    scope = forms.CharField(label=_("Jurisdiction codes"), help_text=_("separated by commas"))
+    scope = forms.CharField(
+        label=_("Jurisdictions"),
+        help_text=_("type a name and pick; several separated by commas"),
+        widget=JurisdictionPicker(multiple=True),
+    )
     pool_size = forms.IntegerField(label=_("Pool size"), min_value=1, max_value=20, initial=10)
-    starts_at = forms.DateTimeField(label=_("Starts"), required=False)
-    ends_at = forms.DateTimeField(label=_("Ends"), required=False)
+    starts_at = datetime_field(_("Starts"), required=False)
+    ends_at = datetime_field(_("Ends"), required=False)
     pooling = forms.ChoiceField(
         label=_("Pooling policy"),
         choices=[
@@ -213,13 +219,21 @@ def scan(request):
                 site=site,
                 code=request.POST.get("code", ""),
                 kind=request.POST.get("kind") or Tube.Kind.POOL,
+                confirm=bool(request.POST.get("confirm")),
             )
             context["tube"] = result.tube
             context["message"] = _("Added.") if result.added else _("Already in this tube.")
+            context["warnings"] = result.warnings
             if result.person is not None:
                 context["person"] = {"name": result.person.name, **masked(result.person)}
     except services.TestingError as exc:
         context["error"] = str(exc)
+        context["error_code"] = exc.code
+        if exc.code == services.MONITORED_IN_POOL:
+            # The same scan again, confirmed: one button on the desk, no retyping.
+            context["confirm"] = {
+                key: request.POST.get(key, "") for key in ("round", "site", "code", "kind")
+            }
     return render(request, "testing/_scan_result.html", context)
 
 

@@ -14,6 +14,8 @@ from .planning import (
     recommended_pool_size,
 )
 from .scanning import (
+    ISOLATED_IN_POOL,
+    MONITORED_IN_POOL,
     Scan,
     desk_scan,
     person_by_code,
@@ -36,6 +38,8 @@ from .turnaround import turnaround_state
 
 __all__ = [
     "Conflict",
+    "ISOLATED_IN_POOL",
+    "MONITORED_IN_POOL",
     "PlanRow",
     "Proposal",
     "Scan",

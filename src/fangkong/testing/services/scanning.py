@@ -91,6 +91,75 @@ class Scan:
     tube_created: bool
     added: bool  # False when the same scan arrived before: nothing changed
     person: Person | None = None
+    # Stable codes of what the desk confirmed to get this swab in (POOLING_CONFIRM).
+    warnings: tuple[str, ...] = ()
+
+
+# Control states that keep a person out of a community pool (a pooled tube of more than one).
+#
+# Refused: centralized and home isolation, and temporary control in this round (a member of a
+# positive pool awaiting the re-check). Such a person may not leave isolation, so their ID at a
+# community desk is a breach or a wrong ID either way, and the national sampling guide has them
+# swabbed one person to a tube; pooled, a positive one would put the nine neighbours in the tube
+# under temporary control too. Whether to proceed is not a desk's judgment, so no confirm: the
+# refusal names the remedy, a tube of one (the single-tube kind or capacity 1).
+#
+# Confirmed: home health monitoring. The person may go out for a test (plan ed. 9 asks for tests
+# on days 1, 4 and 7) but is a key group; the desk sees the warning and scans again with
+# `confirm`, and the confirmed swab is audited, with its warning code in the answer.
+POOLING_REFUSED = ("centralized", "home_isolation")
+POOLING_CONFIRM = ("home_monitoring",)
+ISOLATED_IN_POOL = "isolated_in_pool"
+MONITORED_IN_POOL = "monitored_in_pool"
+
+
+def _pooling_check(*, actor, round_, tube, person, confirm: bool) -> tuple[str, ...]:
+    """Refuse or warn when a person under control goes into a community pool; the warning codes
+    the desk confirmed. A tube of one, a re-check tube and a goods tube are never a community pool."""
+    if tube.kind != Tube.Kind.POOL or tube.subject != Tube.Subject.PERSON or tube.capacity <= 1:
+        return ()
+    # One statement, the same two index probes as the fast path's _CONTROL_GUARD.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT measure FROM control_controlorder WHERE person_id = %s "
+            "AND status = 'open'), EXISTS (SELECT 1 FROM testing_temporarycontrol WHERE "
+            "round_id = %s AND person_id = %s AND released_at IS NULL)",
+            [person.pk, round_.pk, person.pk],
+        )
+        measure, held = cursor.fetchone()
+    if measure in POOLING_REFUSED or held:
+        from fangkong.control.models import Measure
+
+        state = Measure(measure).label if measure in POOLING_REFUSED else _("temporary control")
+        raise Conflict(
+            _(
+                "%(name)s is under %(state)s: not into a community pool. Swab them into a "
+                "tube of their own (single tube)."
+            )
+            % {"name": person.name, "state": state},
+            code=ISOLATED_IN_POOL,
+            fields={"control": measure if measure in POOLING_REFUSED else "temporary_control"},
+        )
+    if measure in POOLING_CONFIRM:
+        if not confirm:
+            raise Conflict(
+                _(
+                    "%(name)s is under home health monitoring. Confirm to swab them into this "
+                    "community pool, or use a tube of their own."
+                )
+                % {"name": person.name},
+                code=MONITORED_IN_POOL,
+                fields={"control": measure},
+            )
+        audit_record(
+            actor=actor,
+            action=Action.UPDATE,
+            obj=tube,
+            jurisdiction_path=tube.jpath,
+            changes={"warning": MONITORED_IN_POOL, "person": person.pk, "confirmed": True},
+        )
+        return (MONITORED_IN_POOL,)
+    return ()
 
 
 def scan_number(code: str) -> str:
@@ -166,9 +235,11 @@ def tube_scan(
     capacity: int | None = None,
     at: dt.datetime | None = None,
     fast_tried: bool = False,
+    confirm: bool = False,
 ) -> Scan:
     """Register a tube (first scan) and add one swab to it. Re-sending a scan changes nothing.
-    `fast_tried`: scan_in_one already tried the common case, which did not apply."""
+    `fast_tried`: scan_in_one already tried the common case, which did not apply. `confirm`: the
+    desk confirmed a warning (POOLING_CONFIRM)."""
     barcode = barcode.strip()
     if not barcode or len(barcode) > 40:
         raise TestingError(_("a tube barcode has 1 to 40 characters"))
@@ -226,6 +297,7 @@ def tube_scan(
                     subject_label,
                     capacity,
                     now,
+                    confirm,
                 )
         except IntegrityError:
             # The partial unique index caught a person added to another open tube concurrently.
@@ -252,7 +324,7 @@ def tube_scan(
 _SWAB_INTO_OPEN_POOL = (
     "t AS (SELECT tt.id FROM testing_tube tt{join} WHERE tt.barcode = %s "
     "AND tt.round_id + 0 = {round}{guard} AND tt.status = 'open' AND tt.kind = 'pool' "
-    "AND tt.subject = 'person' AND tt.members < tt.capacity FOR UPDATE OF tt), "
+    "AND tt.subject = 'person' AND tt.members < tt.capacity{control} FOR UPDATE OF tt), "
     "s AS (INSERT INTO testing_sample (round_id, tube_id, person_id, sampled_at, kind, "
     "tube_open, scanned_by_id) SELECT {round}, t.id, {person}, %s::timestamptz, 'pool', TRUE, "
     "%s::bigint FROM t{join} ON CONFLICT DO NOTHING RETURNING tube_id), "
@@ -260,9 +332,26 @@ _SWAB_INTO_OPEN_POOL = (
     "grid_id = CASE WHEN members = 0 THEN {grid} WHEN grid_id = {grid} THEN grid_id END "
     "FROM s{join} WHERE testing_tube.id = s.tube_id RETURNING testing_tube.*)"
 )
+# A person under a control state of POOLING_REFUSED / POOLING_CONFIRM matches nothing either:
+# the general path refuses or warns (_pooling_check). Two index probes: the one open order per
+# person (control_one_open_order) and this round's temporary control (round, person).
+_CONTROL_GUARD = (
+    " AND NOT EXISTS (SELECT 1 FROM control_controlorder co WHERE co.person_id = {person} "
+    "AND co.status = 'open' AND co.measure IN ("
+    + ", ".join(f"'{m}'" for m in (*POOLING_REFUSED, *POOLING_CONFIRM))
+    + ")) AND NOT EXISTS (SELECT 1 FROM testing_temporarycontrol tc WHERE tc.round_id = {round} "
+    "AND tc.person_id = {person} AND tc.released_at IS NULL)"
+)
 _FAST_SCAN = (
     "WITH "
-    + _SWAB_INTO_OPEN_POOL.format(join="", round="%s", guard="", person="%s", grid="%s")
+    + _SWAB_INTO_OPEN_POOL.format(
+        join="",
+        round="%s",
+        guard="",
+        person="%s",
+        grid="%s",
+        control=_CONTROL_GUARD.format(person="%s", round="%s"),
+    )
     + " SELECT * FROM u"
 )
 
@@ -298,6 +387,7 @@ def desk_scan(
     subject: str = Tube.Subject.PERSON,
     subject_label: str = "",
     capacity: int | None = None,
+    confirm: bool = False,
 ) -> Scan:
     """A scan as a desk sends it, by codes: round, site and person looked up within the actor's
     subtree (404 outside), then tube_scan. On PostgreSQL nine scans in ten (one more person into
@@ -331,6 +421,7 @@ def desk_scan(
         subject_label=subject_label,
         capacity=capacity,
         fast_tried=tried,
+        confirm=confirm,
     )
 
 
@@ -350,6 +441,7 @@ def scan_in_one(actor, round_code, site_code: str, number: str, barcode: str):
         "AND g.status <> 'closed'",
         person="g.p__id",
         grid="g.p__grid_id",
+        control=_CONTROL_GUARD.format(person="g.p__id", round="g.id"),
     )
     combined = f"WITH g AS ({sql}), {swab} SELECT g.*, {tube_cols} FROM g LEFT JOIN u ON TRUE"
     connection.ensure_connection()
@@ -386,7 +478,8 @@ def _scan_fast(actor, round_, barcode, site, person, now) -> Scan | None:
     found = list(
         Tube.objects.raw(
             _FAST_SCAN,
-            [barcode, round_.pk, round_.pk, person.pk, now, scanned_by, now]
+            [barcode, round_.pk, person.pk, round_.pk, person.pk, round_.pk, person.pk, now]
+            + [scanned_by, now]
             + [person.grid_id, person.grid_id],
         )
     )
@@ -400,7 +493,7 @@ def _scan_fast(actor, round_, barcode, site, person, now) -> Scan | None:
 
 
 def _scan(
-    actor, round_, barcode, site, person, kind, subject, subject_label, capacity, now
+    actor, round_, barcode, site, person, kind, subject, subject_label, capacity, now, confirm
 ) -> Scan:
     tube, created = _tube_locked(
         round_=round_,
@@ -439,6 +532,15 @@ def _scan(
         if tube.status != Tube.Status.OPEN:
             raise Conflict(_("the tube is closed"), code="tube_closed")
         raise Conflict(_("the tube is full (%(n)s swabs)") % {"n": tube.capacity}, code="tube_full")
+    try:
+        warnings = _pooling_check(
+            actor=actor, round_=round_, tube=tube, person=person, confirm=confirm
+        )
+    except Conflict:
+        # A re-sent scan of a swab confirmed before changes nothing and warns no more.
+        if Sample.objects.filter(tube=tube, person=person).exists():
+            return Scan(tube=tube, tube_created=created, added=False, person=person)
+        raise
     # One statement both adds the swab and checks the two rules the unique indexes keep: the same
     # swab twice (a re-sent scan: nothing changes) and one person in two open tubes of a round.
     if not _sample_insert(round_, tube, person, kind, actor, now):
@@ -468,8 +570,8 @@ def _scan(
             status=Recheck.Status.SAMPLED, recheck_tube=tube, updated_at=now
         )
     # No audit entry per swab: the Sample row itself records who scanned whom into which tube and
-    # when (scanned_by, sampled_at); the tube's creation and its close are audited.
-    return Scan(tube=tube, tube_created=created, added=True, person=person)
+    # when (scanned_by, sampled_at); the tube's creation, a confirmed warning and the close are.
+    return Scan(tube=tube, tube_created=created, added=True, person=person, warnings=warnings)
 
 
 def _sample_insert(round_, tube, person, kind, actor, now) -> bool:

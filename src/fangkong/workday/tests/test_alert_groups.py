@@ -85,3 +85,60 @@ def test_alert_page_shows_groups_and_acknowledges_one(client, make_user, flood, 
     # One row per alert on demand.
     body = client.get("/alerts/?status=open&view=list").content.decode()
     assert body.count('class="level-') == 8
+
+
+def test_api_lists_groups_within_the_subtree_and_acknowledges_one(make_user, flood, tree):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(make_user(role="grid_worker", node="community"))
+    with CaptureQueriesContext(connection) as queries:
+        listed = api.get("/api/v1/alerts/groups/")
+    # The groups in one aggregate and their node names in one more, whatever the count.
+    assert listed.status_code == 200 and len(queries) <= 3
+    body = listed.json()
+    assert body["count"] == 3
+    assert [(g["kind"], g["node"], g["node_name"], g["count"]) for g in body["results"]] == [
+        ("control_missed", "320102001001G01", "第一网格", 7),
+        ("control_missed", "320102001001G02", "第二网格", 3),
+        ("control_fever", "320102001001G01", "第一网格", 1),
+    ]
+    assert body["results"][0]["path"] == tree["grid_a"].path
+    only = api.get("/api/v1/alerts/groups/", {"kind": "control_fever"}).json()
+    assert [(g["kind"], g["count"]) for g in only["results"]] == [("control_fever", 1)]
+
+    done = api.post(
+        "/api/v1/alerts/groups/acknowledge/",
+        {"kind": "control_missed", "path": tree["grid_b"].path},
+        format="json",
+    )
+    assert done.status_code == 200
+    assert done.json() == {"kind": "control_missed", "path": tree["grid_b"].path, "acknowledged": 3}
+    assert [g["count"] for g in api.get("/api/v1/alerts/groups/").json()["results"]] == [7, 1]
+    # Again: nothing open is left in that group, 404 with the stable code.
+    again = api.post(
+        "/api/v1/alerts/groups/acknowledge/",
+        {"kind": "control_missed", "path": tree["grid_b"].path},
+        format="json",
+    )
+    assert (again.status_code, again.json()["code"]) == (404, "not_found")
+    # The other district's group: 404, and it is not in the list.
+    outside = api.post(
+        "/api/v1/alerts/groups/acknowledge/",
+        {"kind": "control_missed", "path": tree["grid_c"].path},
+        format="json",
+    )
+    assert outside.status_code == 404
+    assert Alert.objects.get(jurisdiction_path=tree["grid_c"].path).acknowledged_at is None
+    missing = api.post("/api/v1/alerts/groups/acknowledge/", {"kind": "x"}, format="json")
+    assert missing.status_code == 400
+    auditor = APIClient()
+    auditor.force_authenticate(make_user(role="auditor", node="city"))
+    refused = auditor.post(
+        "/api/v1/alerts/groups/acknowledge/",
+        {"kind": "control_missed", "path": tree["grid_a"].path},
+        format="json",
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")

@@ -128,3 +128,26 @@ def test_grid_worker_sees_the_board_but_may_not_act(client, make_user, site, peo
         f"/control/sites/{site.pk}/rooms/{room.pk}/", {"action": "state", "state": "out_of_service"}
     )
     assert response.status_code == 403
+
+
+def test_a_big_site_is_paged_with_floor_and_state_filters(client, make_user, tree, people):
+    big = make_site(tree["grid_a"], code="BIG", floors=12, rooms=25)
+    order = open_order(people["a"][0])
+    top = Room.objects.get(site=big, floor__number=12, number="1201")
+    Room.objects.filter(pk=top.pk).update(state="occupied")
+    ControlOrder.objects.filter(pk=order.pk).update(room=top)
+    client.force_login(make_user(role="isolation_staff", node="community"))
+    url = f"/control/sites/{big.pk}/"
+    first = client.get(url).content.decode()
+    # 300 rooms: 200 a page, top floor first, with the occupant's name on their room.
+    assert first.count('<a class="room ') == 200 and "1 / 2" in first
+    assert "房间 1–200，共 300 间" in first and "12 层" in first and "4 层" not in first
+    assert people["a"][0].name in first
+    second = client.get(url, {"page": 2}).content.decode()
+    assert second.count('<a class="room ') == 100 and "1 层" in second
+    # A room link keeps the page it was clicked on.
+    assert "page=2&amp;room=" in second
+    floor = client.get(url, {"floor": 3}).content.decode()
+    assert floor.count('<a class="room ') == 25 and "3 层" in floor
+    occupied = client.get(url, {"state": "occupied"}).content.decode()
+    assert occupied.count('<a class="room occupied') == 1 and 'data-room="1201"' in occupied

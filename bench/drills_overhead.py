@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DB = "fangkong_rev_drills"  # the only database this bench touches
+DB = os.environ.get("FK_BENCH_DB", "fangkong_rev_drills")  # the only database it touches
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
 MIDDLEWARE_PATH = "fangkong.drills.middleware.DrillMiddleware"

@@ -486,8 +486,17 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=0,
+        help="build a city of this size with fangkong synth when the database has none "
+        "(the figures use a copy of a 10 M city; smoke runs use a tiny one)",
+    )
     args = parser.parse_args()
     subprocess.run([*FANGKONG, "migrate", "-v", "0"], env=ENV, check=True)
+    if args.population and not sql("SELECT count(*) FROM people_person")[0][0]:
+        cli("synth", "--population", str(args.population), "--seed", "2022")
     if args.what == "files":
         print(json.dumps([str(p) for p in files()]))
         return

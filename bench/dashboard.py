@@ -309,6 +309,85 @@ def timed(fn, runs: int) -> float:
     return statistics.median(times)
 
 
+def _cpu(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def first_requests(cookie: str, starts: int, *, warm: bool) -> tuple[list[float], list[float]]:
+    """`fangkong serve` (production settings, one worker) started `starts` times: the time of the
+    first GET /analytics/ once the worker is idle (its CPU time unchanged for a second), and of
+    the second, each with every figure recomputed (the figure cache off)."""
+    import http.client
+    import socket
+    import tempfile
+
+    from django.conf import settings
+
+    port = 18000 + os.getpid() % 1000
+    static = Path(tempfile.gettempdir()) / f"{DB}_static"
+    env = {
+        **os.environ,
+        "FANGKONG_DATABASE_URL": URL,
+        "DJANGO_SETTINGS_MODULE": "config.settings.prod",
+        "FANGKONG_SECRET_KEY": settings.SECRET_KEY,  # the session below was signed with it
+        "FANGKONG_SECURE_COOKIES": "0",
+        "FANGKONG_SSL_REDIRECT": "0",
+        "FANGKONG_STATIC_ROOT": str(static),
+        # Every request recomputes every figure, so the first and the second do the same work
+        # and differ only by what a fresh process has not built yet.
+        "FANGKONG_DASHBOARD_CACHE_SECONDS": "0",
+    }
+    command = [str(ROOT / ".venv" / "bin" / "fangkong"), "serve", "--workers", "1"]
+    command += ["--bind", f"127.0.0.1:{port}"] + ([] if warm else ["--no-warmup"])
+    firsts, seconds = [], []
+    for _ in range(starts):
+        server = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while True:  # the port is bound (after the master's warm-up, when there is one)
+                assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            last, still = None, 0
+            while still < 5:  # and the worker has booted and gone idle
+                assert time.monotonic() < deadline, "the worker did not settle"
+                time.sleep(0.2)
+                workers = _children(server.pid)
+                now = sum(_cpu(w) for w in workers) if workers else None
+                still = still + 1 if now is not None and now == last else 0
+                last = now
+            for out in (firsts, seconds):
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                started = time.perf_counter()
+                conn.request(
+                    "GET",
+                    "/analytics/",
+                    headers={"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"},
+                )
+                response = conn.getresponse()
+                response.read()
+                out.append(round((time.perf_counter() - started) * 1000, 1))
+                assert response.status == 200, response.status
+                conn.close()
+        finally:
+            server.terminate()
+            server.wait()
+    return firsts, seconds
+
+
 def main() -> None:
     global POPULATION
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -317,6 +396,13 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=POPULATION)
     parser.add_argument("--database", help="default fkd_bench (at 10 M) or fkd_bench_<population>")
     parser.add_argument("--drop", action="store_true", help="drop the database when done")
+    parser.add_argument(
+        "--starts",
+        type=int,
+        default=3,
+        help="fresh `fangkong serve` starts timed for the first request, with and without the "
+        "warm-up (0: none)",
+    )
     args = parser.parse_args()
     POPULATION = args.population
     database = args.database or (
@@ -441,6 +527,14 @@ def run(args) -> None:
         "situation analysis of the city (curves, Rt, forecast, demand)",
         timed(lambda: situation.situation(node=city, today=today), args.runs),
     )
+    if args.starts:
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+        for warm in (False, True):
+            firsts, seconds = first_requests(cookie, args.starts, warm=warm)
+            how = "warmed by serve" if warm else "no warm-up (--no-warmup)"
+            log(f"  fresh serve, {how}: first {firsts}, second {seconds}")
+            row(f"fresh `serve`, {how}: first GET /analytics/", statistics.median(firsts))
+            row(f"fresh `serve`, {how}: second GET /analytics/", statistics.median(seconds))
     print("| step | median (ms) | target (ms) |")
     print("| --- | ---: | ---: |")
     for name, ms, target in results:

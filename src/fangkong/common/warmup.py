@@ -10,7 +10,8 @@ catalog caches warmed by one more rendering).
 
 Nothing here may keep the server from starting: a step that fails (an empty or unmigrated
 database, a node without children) is logged and skipped. Nothing is written: the dashboard is
-rendered for an unsaved user, with the figure cache off, on the smallest node.
+rendered (by analytics' declared step) for an unsaved user, with the figure cache off, on the
+smallest node.
 """
 
 from __future__ import annotations
@@ -78,49 +79,39 @@ def _templates() -> None:
 
 
 def _figures() -> None:
-    from fangkong.command import figures
+    from . import registry
 
-    figures.providers()
-    figures.labels()
+    for dotted in registry.figure_providers():
+        registry.load(dotted)
 
 
-def _pages() -> None:
-    """The login page and the HQ dashboard rendered once, through the middleware and the view."""
+def _login() -> None:
+    """The login page through the whole middleware chain (sessions, CSRF, CSP, static manifest)."""
     from django.conf import settings
-    from django.test import Client, RequestFactory, override_settings
-    from django.utils import translation
-
-    from fangkong.accounts.models import User
-    from fangkong.analytics import views
-    from fangkong.geo.models import Jurisdiction
+    from django.test import Client
 
     host = next((h for h in settings.ALLOWED_HOSTS if h and "*" not in h), "localhost")
     Client(HTTP_HOST=host.lstrip(".")).get("/login/", secure=True)
-    node = Jurisdiction.objects.order_by("-depth", "path").first()
-    if node is None:
-        return
-    actor = User(username="warm-up", role="commander", jurisdiction=node, is_active=True)
-    request = RequestFactory().get("/analytics/", HTTP_HOST=host.lstrip("."), secure=True)
-    request.user = actor
-    with override_settings(FANGKONG_DASHBOARD_CACHE_SECONDS=0):
-        for code, _name in settings.LANGUAGES:
-            with translation.override(code):
-                request.LANGUAGE_CODE = code
-                views.dashboard(request)
+
+
+def _apps() -> None:
+    """What each app declared (common.registry.warmup): e.g. analytics renders the dashboard."""
+    from . import registry
+
+    for dotted in registry.warmup_steps():
+        registry.load(dotted)()
 
 
 def warm() -> dict[str, int]:
-    """Run every step (in the process that will fork the workers); milliseconds per step."""
-    from django.db import connections
-
+    """Run every step (in the process that will fork the workers, which closes its database
+    connections after); milliseconds per step."""
     timings: dict[str, int] = {}
     _step("urls", _urls, timings)
     _step("translations", _translations, timings)
     _step("templates", _templates, timings)
     _step("figures", _figures, timings)
-    _step("pages", _pages, timings)
-    # The workers fork from here: each must open its own connection.
-    connections.close_all()
+    _step("login", _login, timings)
+    _step("apps", _apps, timings)
     return timings
 
 
@@ -132,5 +123,5 @@ def connect() -> dict[str, int]:
 
     timings: dict[str, int] = {}
     _step("connect", connection.ensure_connection, timings)
-    _step("pages", _pages, timings)
+    _step("apps", _apps, timings)
     return timings

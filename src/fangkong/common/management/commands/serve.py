@@ -24,6 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 
 def default_workers() -> int:
@@ -128,13 +129,12 @@ class Command(BaseCommand):
 
                     started = time.perf_counter()
                     steps = warmup.warm()
+                    connections.close_all()  # the workers fork from here
                     command.stdout.write(
                         f"warmed in {time.perf_counter() - started:.1f} s "
                         + " ".join(f"{k}={v}ms" for k, v in steps.items())
                     )
                 return application
-
-        from django.db import connections
 
         connections.close_all()  # the workers fork from here: each opens its own connection
         self.stdout.write(

@@ -10,3 +10,5 @@ registry.nav(20, "analytics:dashboard", _("HQ dashboard"), can_view_dashboard)
 registry.nav(30, "analytics:situation", _("Situation analysis"), can_view_situation)
 
 registry.demo_step(90, "fangkong.analytics.demo.analytics_demo")
+
+registry.warmup(10, "fangkong.analytics.warmup.dashboard")

@@ -56,6 +56,7 @@ _events: set[str] = set()
 _demo_steps: dict[str | Callable, DemoStep] = {}
 _figure_providers: dict[str, FigureProvider] = {}
 _person_status: dict[str, int] = {}
+_warmups: dict[str, int] = {}
 
 
 def _refuse_same_order(kind: str, entries, new_order: int, key) -> None:
@@ -96,6 +97,17 @@ def person_status(order: int, provider: str) -> None:
     """A provider of a person's current state for the person page (dotted path of
     provider(*, actor, person) -> list of {"label", "value", "url", "level"})."""
     _person_status[provider] = order
+
+
+def warmup(order: int, step: str) -> None:
+    """A step `serve` runs before it takes traffic (dotted path of a no-argument callable that
+    renders or reads what a fresh process would otherwise build on its first request; it must
+    write nothing). See common.warmup."""
+    _warmups[step] = order
+
+
+def warmup_steps() -> list[str]:
+    return sorted(_warmups, key=_warmups.get)
 
 
 def person_status_providers() -> list[str]:

@@ -8,14 +8,23 @@ config.settings.prod unless DJANGO_SETTINGS_MODULE (or --settings) says otherwis
 Static files are served by WhiteNoise inside the workers; they are collected into STATIC_ROOT
 here at start-up when the sources changed since the last collection (a fingerprint of names,
 sizes and times: ~0.1 s when nothing changed, a few seconds for a full collection).
+
+Before it binds its port, serve loads the application once in the master and warms it
+(`fangkong.common.warmup`: URL resolver, templates, translations, figure providers, the login
+page and the HQ dashboard rendered once), and the workers fork from that warmed master; each
+opens its database connection before its first request. A restart's first dashboard is then as
+fast as the next ones. `--no-warmup` loads the application in each worker on its own (as before);
+with the warm-up, new code needs a restart of the whole server (not a HUP).
 """
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 
 def default_workers() -> int:
@@ -46,6 +55,13 @@ def static_collect() -> bool:
     return True
 
 
+def _connect_worker(worker) -> None:
+    """gunicorn's post_worker_init: the worker's own database connection, before any request."""
+    from fangkong.common import warmup
+
+    warmup.connect()
+
+
 class Command(BaseCommand):
     help = "Serve the site and API with gunicorn (multi-process WSGI, config.wsgi)."
 
@@ -62,12 +78,18 @@ class Command(BaseCommand):
             "--access-log", default=None, help="access log file ('-' for stdout; default none)"
         )
         parser.add_argument(
+            "--no-warmup",
+            action="store_true",
+            help="do not load and warm the application before taking traffic",
+        )
+        parser.add_argument(
             "--no-collectstatic",
             action="store_true",
             help="do not collect static files at start-up (they are collected elsewhere)",
         )
 
     def handle(self, *args, workers=None, bind, threads, timeout, access_log, **options):
+        warm = not options["no_warmup"]
         from gunicorn.app.base import BaseApplication
 
         if not options["no_collectstatic"] and static_collect():
@@ -86,7 +108,12 @@ class Command(BaseCommand):
             "accesslog": access_log,
             "errorlog": "-",
             "proc_name": "fangkong",
+            "preload_app": warm,
         }
+        if warm:
+            config["post_worker_init"] = _connect_worker
+
+        command = self
 
         class Server(BaseApplication):
             def load_config(self):
@@ -97,9 +124,17 @@ class Command(BaseCommand):
             def load(self):
                 from config.wsgi import application
 
-                return application
+                if warm:
+                    from fangkong.common import warmup
 
-        from django.db import connections
+                    started = time.perf_counter()
+                    steps = warmup.warm()
+                    connections.close_all()  # the workers fork from here
+                    command.stdout.write(
+                        f"warmed in {time.perf_counter() - started:.1f} s "
+                        + " ".join(f"{k}={v}ms" for k, v in steps.items())
+                    )
+                return application
 
         connections.close_all()  # the workers fork from here: each opens its own connection
         self.stdout.write(

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from fangkong.common import errors, jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.fields import DateTimeField
+from fangkong.common.keyset import KeysetPagination
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Building
 
@@ -172,6 +173,7 @@ class TaskViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TaskSerializer
     queryset = Task.objects.none()
+    pagination_class = KeysetPagination
     parser_classes = PARSERS
 
     def get_queryset(self):

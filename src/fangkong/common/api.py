@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from . import paths
 from .alerts import alert_acknowledge, alert_group_acknowledge, alert_groups, alert_list
 from .imports import job_errors, job_rejected_csv
+from .keyset import KeysetPagination
 from .models import Alert, ImportJob
 from .scope import access
 from .selectors import access_import_job, import_job_list
@@ -177,6 +178,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AlertSerializer
     queryset = Alert.objects.none()
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         filters = AlertFilterSerializer(data=self.request.query_params)

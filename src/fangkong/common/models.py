@@ -115,6 +115,7 @@ class Alert(models.Model):
                 opclasses=["varchar_pattern_ops"],
             ),
             models.Index(fields=["kind", "acknowledged_at"], name="alert_kind_open"),
+            models.Index(fields=["created_at", "id"], name="alert_keyset"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from .alerts import (
     alert_kinds,
     alert_list,
 )
+from .keyset import keyset_page, page_links
 from .models import Alert
 
 
@@ -25,22 +26,25 @@ def alerts(request):
     qs = alert_list(actor=request.user, open_only=status == "open", kind=kind)
     if level in Alert.Level.values:
         qs = qs.filter(level=level)
-    page = Paginator(qs.select_related("acknowledged_by"), 50).get_page(request.GET.get("page"))
+    page = keyset_page(qs.select_related("acknowledged_by"), request.GET.get("cursor"))
     # Open alerts come grouped by kind and node first (one row per cause, with its count).
     grouped = status == "open" and request.GET.get("view", "groups") == "groups" and level is None
     groups = Paginator(alert_groups(actor=request.user, kind=kind) if grouped else [], 50).get_page(
         request.GET.get("gpage")
     )
+    kinds = alert_kinds(actor=request.user)
     context = {
         "grouped": grouped,
         "groups": groups,
         "page": page,
+        "links": page_links(request, page),
         "status": status,
         "kind": kind or "",
         "level": level or "",
-        "kinds": alert_kinds(actor=request.user),
+        "kinds": kinds,
         "levels": Alert.Level.choices,
-        "open_count": alert_list(actor=request.user, open_only=True).count(),
+        # The kinds' counts already add up to the open alerts: no second count of the subtree.
+        "open_count": sum(n for _kind, _label, n in kinds),
     }
     return render(request, "common/alerts.html", context)
 

@@ -9,6 +9,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from fangkong.common.fields import DateTimeField
+from fangkong.common.keyset import KeysetPagination
 from fangkong.common.scope import access
 from fangkong.people.models import Person
 from fangkong.people.privacy import masked
@@ -103,6 +104,7 @@ class BoardSerializer(serializers.Serializer):
 class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = OrderSerializer
     queryset = ControlOrder.objects.none()
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         status = self.request.query_params.get("status", "open")

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common import errors, jobs
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
+from fangkong.common.keyset import KeysetPagination
 from fangkong.common.models import ImportJob
 from fangkong.common.schema import ErrorSerializer
 from fangkong.common.scope import require
@@ -122,6 +123,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = PersonSerializer
     queryset = Person.objects.none()
+    pagination_class = KeysetPagination
 
     def get_queryset(self):
         filters = PersonFilterSerializer(data=self.request.query_params)

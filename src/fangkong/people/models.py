@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.common.keyset import ByteOrder
+
 
 class DocumentType(models.TextChoices):
     RESIDENT_ID = "resident_id", _("Resident ID card")
@@ -77,6 +79,8 @@ class Person(models.Model):
             models.Index(fields=["document_number"], name="person_document_number"),
             models.Index(fields=["name"], name="person_name"),
             models.Index(fields=["phone"], name="person_phone"),
+            # The list's keyset order; a subtree is one range of it (fangkong.common.keyset).
+            models.Index(ByteOrder("jpath"), ByteOrder("name"), "id", name="person_keyset"),
         ]
 
     def __str__(self) -> str:

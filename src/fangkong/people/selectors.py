@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fangkong.accounts.roles import can_see_pii
 from fangkong.common import errors
-from fangkong.common.scope import access, scoped
+from fangkong.common.keyset import ByteOrder, subtree_range
+from fangkong.common.scope import access, actor_path, scoped
 
 from .models import Person
 from .privacy import audit_number_lookup
@@ -25,7 +26,11 @@ def person_list(
 ) -> QuerySet[Person]:
     filters = filters or {}
     today = today or dt.date.today()
-    qs = scoped(Person.objects.select_related("grid"), actor)
+    # The subtree twice: the guard's prefix match, and the same rows as a byte-order range that
+    # the keyset index (person_keyset) scans in the list's order.
+    qs = scoped(Person.objects.select_related("grid"), actor).filter(
+        subtree_range(actor_path(actor))
+    )
     q = (filters.get("q") or "").strip()
     if q:
         if is_number_query(q):
@@ -35,7 +40,8 @@ def person_list(
     if filters.get("jurisdiction"):
         from fangkong.geo.selectors import access_jurisdiction
 
-        qs = qs.filter(jpath__startswith=access_jurisdiction(actor, filters["jurisdiction"]).path)
+        node = access_jurisdiction(actor, filters["jurisdiction"])
+        qs = qs.filter(jpath__startswith=node.path).filter(subtree_range(node.path))
     if filters.get("sex"):
         qs = qs.filter(sex=filters["sex"])
     if filters.get("tag"):
@@ -50,7 +56,7 @@ def person_list(
         high = int(filters["age_max"])
         high = high // 10 * 10 + 9 if banded else high
         qs = qs.filter(birth_date__gt=_years_ago(high + 1, today))
-    return qs.order_by("jpath", "name", "id")
+    return qs.order_by(ByteOrder("jpath").asc(), ByteOrder("name").asc(), "id")
 
 
 def is_number_query(q: str) -> bool:

@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -13,6 +12,7 @@ from fangkong.accounts.roles import can_import_people, can_see_pii
 from fangkong.common import registry
 from fangkong.common.api import rejected_csv_response
 from fangkong.common.imports import job_errors
+from fangkong.common.keyset import keyset_page, page_links
 from fangkong.common.models import ImportJob
 from fangkong.common.selectors import access_import_job, import_job_list
 from fangkong.geo.widgets import JurisdictionPicker
@@ -48,18 +48,18 @@ class UploadForm(forms.Form):
 def search(request):
     form = SearchForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = Paginator(selectors.person_list(actor=request.user, filters=filters), 50).get_page(
-        request.GET.get("page")
+    page = keyset_page(
+        selectors.person_list(actor=request.user, filters=filters), request.GET.get("cursor")
     )
     rows = [
         (person, masked(person), birth_fields(request.user, person, selectors.age(person)))
         for person in page
     ]
     template = "people/_results.html" if request.htmx else "people/search.html"
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
-        request, template, {"form": form, "page": page, "rows": rows, "query": query.urlencode()}
+        request,
+        template,
+        {"form": form, "page": page, "rows": rows, "links": page_links(request, page)},
     )
 
 

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.fields import DateTimeField
+from fangkong.common.keyset import KeysetPagination
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
@@ -480,6 +481,7 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = TubeSerializer
     queryset = Tube.objects.none()
+    pagination_class = KeysetPagination
     lookup_field = "barcode"
 
     def get_queryset(self):

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from fangkong.common.fields import DateTimeField
+from fangkong.common.keyset import KeysetPagination
 from fangkong.common.params import KeyField, query
 from fangkong.common.scope import access, require, scoped
 from fangkong.people.models import Person
@@ -213,6 +214,7 @@ class CaseViewSet(
     """Cases in the caller's subtree; reclassification keeps the case and its history."""
 
     queryset = Case.objects.none()
+    pagination_class = KeysetPagination
 
     def get_serializer_class(self):
         return CaseDetailSerializer if self.action == "retrieve" else CaseSerializer
@@ -481,6 +483,7 @@ class ContactViewSet(
     """Close and secondary contacts (leads) whose home grid lies in the caller's subtree."""
 
     queryset = Contact.objects.none()
+    pagination_class = KeysetPagination
 
     def get_serializer_class(self):
         return ContactDetailSerializer if self.action == "retrieve" else ContactSerializer
@@ -489,7 +492,7 @@ class ContactViewSet(
         filters = query(self.request, ContactFilterSerializer)
         return selectors.contact_list(
             actor=self.request.user, state=filters.get("state"), case_id=filters.get("case")
-        ).order_by("-last_exposure_at", "id")
+        ).order_by("-last_exposure_at", "-id")
 
     def get_object(self):
         return selectors.access_contact(self.request.user, self.kwargs["pk"])

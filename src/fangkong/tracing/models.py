@@ -90,6 +90,8 @@ class Case(models.Model):
             models.Index(fields=["jpath"], name="case_jpath", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["report_date", "classification"], name="case_report_date"),
             models.Index(fields=["onset_date"], name="case_onset_date"),
+            # The list's keyset order (newest first), walked backwards.
+            models.Index(fields=["reported_at", "id"], name="case_keyset"),
         ]
 
     def __str__(self) -> str:
@@ -318,6 +320,7 @@ class Contact(models.Model):
                 fields=["jpath"], name="tracing_contact_jpath", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["state", "jpath"], name="tracing_contact_state"),
+            models.Index(fields=["last_exposure_at", "id"], name="contact_keyset"),
         ]
 
     def __str__(self) -> str:

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from fangkong.accounts.roles import can_see_pii
 from fangkong.common import errors
+from fangkong.common.keyset import keyset_page, page_links
 from fangkong.common.scope import actor_path
 from fangkong.people.privacy import (
     audit_contact_named_outside,
@@ -165,16 +165,16 @@ def cases(request):
     listing = selectors.case_list(actor=request.user, filters=filters).order_by(
         "-reported_at", "-id"
     )
-    page = Paginator(listing, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = keyset_page(listing, request.GET.get("cursor"))
+    links = page_links(request, page)
     return render(
         request,
         "tracing/cases.html",
         {
             "page": page,
+            "links": links,
             "filters": filters,
-            "query": query.urlencode(),
+            "query": links["query"],
             "figures": selectors.key_figures(actor=request.user, filters=filters),
             "intervals": selectors.intervals_aggregate(actor=request.user, filters=filters),
             "leads": selectors.lead_counts(actor=request.user),
@@ -394,12 +394,13 @@ def worklist(request):
     if pushed_on is not None:
         start = timezone.make_aware(dt.datetime.combine(pushed_on, dt.time.min))
         leads = leads.filter(pushed_at__gte=start, pushed_at__lt=start + dt.timedelta(days=1))
-    page = Paginator(leads, 30).get_page(request.GET.get("page"))
+    page = keyset_page(leads, request.GET.get("cursor"), size=30)
     return render(
         request,
         "tracing/worklist.html",
         {
             "page": page,
+            "links": page_links(request, page),
             "pushed": pushed_on,
             "today": timezone.localdate(),
             "rows": [(c, masked(c.person)) for c in page],

@@ -140,7 +140,7 @@ def test_task_list_query_count(setup, tree, django_assert_max_num_queries):
     client = client_for(s["hq"])
     with django_assert_max_num_queries(4):
         response = client.get("/api/v1/command/tasks/")
-    assert response.json()["count"] == 32
+    assert len(response.json()["results"]) == 32
 
 
 def test_units_scope(setup, tree):

@@ -59,7 +59,7 @@ def test_case_list_scoped_with_fixed_queries(api, world, django_assert_max_num_q
     assert body["results"][0]["document_number"].count("*") > 0
     assert district.get(f"/api/v1/tracing/cases/{world['case_c'].pk}/").status_code == 404
     city = api(role="epidemiologist", node="city")
-    assert city.get("/api/v1/tracing/cases/").json()["count"] == 2
+    assert len(city.get("/api/v1/tracing/cases/").json()["results"]) == 2
     detail = city.get(f"/api/v1/tracing/cases/{world['case_a'].pk}/").json()
     assert detail["history"][0]["event"] == "opened"
     assert {i["key"] for i in detail["intervals"]} >= {"onset_to_report"}

@@ -378,6 +378,7 @@ class ScreeningFindingSerializer(serializers.ModelSerializer):
     action = FindingActionField()
     name = serializers.CharField(source="visit_person.name")
     household = serializers.CharField(source="visit.assignment.household.code")
+    detail = serializers.CharField(source="detail_text", read_only=True)
 
     class Meta:
         model = Finding
@@ -393,6 +394,7 @@ class ScreeningFindingSerializer(serializers.ModelSerializer):
             "detail",
             "risk_level",
             "control_order",
+            "test_order",
             "created_at",
         ]
 

@@ -107,3 +107,20 @@ def test_the_finding_detail_is_worded_in_the_readers_language(campaign, homes, m
     zh = api_for(worker, "zh-hans").get("/api/v1/screening/findings/").json()["results"]
     assert en[0]["detail"] == "fever, symptoms"
     assert zh[0]["detail"] == "发热, 症状"
+
+
+def test_the_samplers_untested_page_lists_who_is_due_a_test(
+    campaign, homes, make_user, client, tree
+):
+    from fangkong.testing.services import round_create
+
+    worker = make_user("grid_worker", "grid_a")
+    person = Person.objects.filter(household=homes["a"][1]).first()
+    sync(api_for(worker), payload(campaign, homes["a"][1], [person], fever=True))
+    sampler = make_user("sampler", "district")
+    round_ = round_create(actor=None, code="R-DUE", name="全员第一轮", scope=[tree["district"]])
+    client.force_login(sampler)
+    page = client.get(f"/testing/rounds/{round_.code}/untested/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Due a test" in html and person.name in html and "Fever at screening" in html

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
 from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
@@ -247,8 +246,9 @@ def orders_apply(request):
 @require_POST
 def staff_bind(request, pk):
     place = selectors.access_place(request.user, pk)
-    user = User.objects.filter(username=request.POST.get("username", "").strip()).first()
-    if user is None:
+    try:
+        user = selectors.access_login(request.user, request.POST.get("username", ""))
+    except errors.NotFound:
         messages.error(request, _("No such login."))
         return redirect("places:detail", pk=place.pk)
     try:

@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fangkong.common import errors
-from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction, Level
 
 from . import roles, selectors, services
@@ -39,11 +38,9 @@ def campaigns(request):
         if not may_open:
             raise PermissionDenied
         post = request.POST
-        node = Jurisdiction.objects.filter(code=post.get("jurisdiction", "")[:24]).first()
         deadline = parse_datetime(post.get("deadline", "") or "")
         try:
-            if node is None or not path_within(request.user, node.path):
-                raise errors.NotFound()
+            node = selectors.access_node(request.user, post.get("jurisdiction", ""))
             if deadline is None:
                 raise services.ScreeningError(_("Give the deadline."), code="deadline_required")
             if timezone.is_naive(deadline):

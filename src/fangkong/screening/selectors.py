@@ -194,6 +194,14 @@ def access_assignment(actor, pk) -> Assignment:
     return fetch(scoped(Assignment.objects.select_related("campaign"), actor), pk=pk)
 
 
+def access_assignment_of(actor, campaign: Campaign, household_code: str) -> Assignment:
+    """A household's assignment in the campaign, named by the household's code (the page form)."""
+    return fetch(
+        scoped(Assignment.objects.filter(campaign=campaign).select_related("campaign"), actor),
+        household__code=(household_code or "").strip()[:64],
+    )
+
+
 def unreached_list(*, actor, campaign: Campaign, node: str | None = None) -> QuerySet[Assignment]:
     prefix = _node(actor, campaign, node)
     return (

@@ -1,6 +1,6 @@
 """Benchmark: venue-code scans through `fangkong serve` on PostgreSQL, open loop at a fixed rate.
 
-    .venv/bin/python bench/venue_scans.py [--rate 500] [--seconds 60] [--runs 3] [--workers 4]
+    .venv/bin/python bench/venue_scans.py [--rate 500] [--seconds 60] [--runs 3] [--workers 4] [--server-threads 1]
         [--population 100000] [--places 100000] [--preload 1000000] [--db fangkong_places_bench]
 
 On PostgreSQL (database fangkong_places_bench: the only one it touches), builds once a synthetic
@@ -135,6 +135,8 @@ class Bench:
                 "serve",
                 "--workers",
                 str(self.args.workers),
+                "--threads",
+                str(self.args.server_threads),
                 "--bind",
                 f"127.0.0.1:{PORT}",
             ],
@@ -291,6 +293,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=48, help="client threads")
+    parser.add_argument(
+        "--server-threads", type=int, default=1, help="threads per gunicorn worker (>1: gthread)"
+    )
     parser.add_argument("--population", type=int, default=100_000)
     parser.add_argument("--places", type=int, default=100_000)
     parser.add_argument("--preload", type=int, default=1_000_000, help="earlier scans in the table")

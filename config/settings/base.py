@@ -246,6 +246,7 @@ SPECTACULAR_SETTINGS = {
     "ENABLE_LIST_MECHANICS_ON_NON_2XX": True,
     # Two models call their choice field "kind"; name the two enums in the schema explicitly.
     "ENUM_NAME_OVERRIDES": {
+        "TestOrderReasonEnum": "fangkong.testing.models.TestOrder.Reason",
         "SiteKindEnum": "fangkong.testing.models.Site.Kind",
         "TubeKindEnum": "fangkong.testing.models.Tube.Kind",
         "TaskStateEnum": "fangkong.command.models.Task.State",

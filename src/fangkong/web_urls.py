@@ -10,6 +10,8 @@ urlpatterns = [
     path("", workday_views.home, name="home"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Places first: its public phone page /v/<code>/ takes the city's venue scans.
+    path("", include("fangkong.places.urls")),
     path("geo/", include("fangkong.geo.urls")),
     path("people/", include("fangkong.people.urls")),
     path("testing/", include("fangkong.testing.urls")),
@@ -25,7 +27,6 @@ urlpatterns = [
     path("vaccination/", include("fangkong.vaccination.urls")),
     path("alerts/", include("fangkong.common.urls")),
     path("audit/", include("fangkong.audit.urls")),
-    path("", include("fangkong.places.urls")),
     path("drills/", include("fangkong.drills.urls")),
     path("voluntary/", include("fangkong.voluntary.urls")),
 ]

@@ -8,25 +8,19 @@ import logging
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from redis.exceptions import RedisError
 from rest_framework.authtoken.models import Token
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record
-from fangkong.common import errors
+from fangkong.common import errors, throttle
 
 from .models import User
 
 logger = logging.getLogger(__name__)
-
-# What a store that is down raises: Redis' connection and timeout errors, the database cache's
-# errors, and a socket's own.
-STORE_ERRORS = (RedisError, DatabaseError, OSError)
 
 THROTTLED = _("Too many failed logins. Wait a few minutes and try again.")
 STORE_DOWN = _(
@@ -71,7 +65,7 @@ def user_create(
     return user
 
 
-# The login throttle. Three counters in the shared cache (Redis, or the database without it),
+# The login throttle. Three counters in the shared cache (fangkong.common.throttle),
 # each living window_seconds after its last change:
 #   user      failures for one username, from anywhere           -> limit "attempts"
 #   addr      failures from one client address, for any username -> limit "address_attempts"
@@ -79,10 +73,6 @@ def user_create(
 # One user alone can add at most "attempts" to an address (then their own counter stops them),
 # and a success forgives their share: locking everyone out behind a NAT takes failures for
 # several accounts at once, which is what the address limit is there to stop.
-
-
-def _store():
-    return caches["shared"]
 
 
 def _keys(username: str, ip: str | None) -> tuple[str, str, str]:
@@ -101,41 +91,16 @@ def _unavailable(exc: Exception) -> errors.Unavailable:
     return errors.Unavailable(STORE_DOWN)
 
 
-def _bump(store, key: str, window: int) -> None:
-    if store.add(key, 1, window):
-        return
-    try:
-        store.incr(key)
-    except ValueError:  # expired between add and incr
-        store.set(key, 1, window)
-        return
-    store.touch(key, window)
-
-
-def _lower(store, key: str, by: int, window: int) -> None:
-    try:
-        left = store.decr(key, by)
-    except ValueError:  # already expired
-        return
-    if left <= 0:
-        store.delete(key)
-    else:
-        store.touch(key, window)
-
-
 def login_check(*, username: str, ip: str | None) -> None:
     """Refuse (Throttled) while the username or the address has used up its failures, and
     refuse (Unavailable) when the counters cannot be read: never let a guess through uncounted."""
     limits = settings.LOGIN_THROTTLE
     user_key, addr_key, _share = _keys(username, ip)
     try:
-        counts = _store().get_many([user_key, addr_key])
-    except STORE_ERRORS as exc:
+        counts = throttle.counts([user_key, addr_key])
+    except throttle.STORE_ERRORS as exc:
         raise _unavailable(exc) from exc
-    if (
-        counts.get(user_key, 0) >= limits["attempts"]
-        or counts.get(addr_key, 0) >= limits["address_attempts"]
-    ):
+    if counts[user_key] >= limits["attempts"] or counts[addr_key] >= limits["address_attempts"]:
         raise errors.Throttled(THROTTLED)
 
 
@@ -152,24 +117,22 @@ def login_failed(*, username: str, ip: str | None, via: str) -> None:
         changes={"via": via},
     )
     window = settings.LOGIN_THROTTLE["window_seconds"]
-    store = _store()
     try:
         for key in _keys(username, ip):
-            _bump(store, key, window)
-    except STORE_ERRORS as exc:
+            throttle.bump(key, window)
+    except throttle.STORE_ERRORS as exc:
         raise _unavailable(exc) from exc
 
 
 def login_succeeded(*, user: User, ip: str | None, via: str) -> None:
     """Audit the login and forgive this account's failures, everywhere and at this address."""
     user_key, addr_key, share_key = _keys(user.username, ip)
-    store = _store()
     try:
-        share = store.get(share_key)
-        store.delete_many([user_key, share_key])
+        share = throttle.counts([share_key])[share_key]
+        throttle.store().delete_many([user_key, share_key])
         if share:
-            _lower(store, addr_key, share, settings.LOGIN_THROTTLE["window_seconds"])
-    except STORE_ERRORS as exc:
+            throttle.lower(addr_key, share, settings.LOGIN_THROTTLE["window_seconds"])
+    except throttle.STORE_ERRORS as exc:
         # The login itself was checked against the counters; leaving them as they are only
         # keeps the throttle stricter until they expire.
         logger.warning("login throttle counters not cleared for %s: %r", user.pk, exc)

@@ -23,6 +23,10 @@ registry.alert_kind("command.finding_overdue", _("Rectification overdue"))
 registry.alert_kind("command.report_late", _("Daily report late"))
 registry.alert_kind("command.risk_proposal", _("Risk-area downgrade proposed"))
 
+# A local risk area declared, changed or ended (area_id, jpath), and a response level declared
+# (level_id, jpath): what follows from them elsewhere (places' closure orders) subscribes.
+registry.event("command.risk_area_changed", "command.response_level_declared")
+
 # The figures command computes over other modules' tables; care declares its own (order 50).
 registry.figure_provider(10, "fangkong.command.figures.case_figures")
 registry.figure_provider(20, "fangkong.command.figures.control_figures")

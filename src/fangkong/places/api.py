@@ -18,10 +18,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from fangkong.accounts.models import User
 from fangkong.common import errors
 from fangkong.common.schema import ErrorSerializer
-from fangkong.geo.models import Jurisdiction
 
 from . import policy, scans, selectors, services
 from .models import Duty, DutyCheck, Measure, OrderSource, Place, PlaceKind, PlaceOrder
@@ -209,9 +207,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         data = PlaceCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        node = Jurisdiction.objects.filter(code=values.pop("jurisdiction")).first()
-        if node is None:
-            raise errors.NotFound(code="jurisdiction_unknown")
+        node = selectors.access_node(request.user, values.pop("jurisdiction"))
         place = services.place_create(actor=request.user, jurisdiction=node, **values)
         return Response(PlaceDetailSerializer(place, context={"request": request}).data, status=201)
 
@@ -239,9 +235,7 @@ class PlaceViewSet(viewsets.ReadOnlyModelViewSet):
         place = self.get_object()
         data = PlaceStaffSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = User.objects.filter(username=data.validated_data["username"]).first()
-        if user is None:
-            raise errors.NotFound(code="user_unknown")
+        user = selectors.access_login(request.user, data.validated_data["username"])
         services.place_staff_bind(
             actor=request.user, place=place, user=user, bound=data.validated_data["bound"]
         )

@@ -6,5 +6,6 @@ ROUTES: list = [
     ("places/places", PlaceViewSet, "place"),
     ("places/duty-checks", DutyCheckViewSet, "place-duty-check"),
     ("places/orders", OrderViewSet, "place-order"),
-    ("places/visits", VisitViewSet, "place-visit"),
 ]
+# The public scan, registered ahead of every other route (fangkong.api_urls).
+PUBLIC_ROUTES: list = [("places/visits", VisitViewSet, "place-visit")]

@@ -168,3 +168,30 @@ def visitors_for(
         if not full:
             r["phone"], r["id_number"] = mask_phone(r["phone"]), mask_id_number(r["id_number"])
     return rows
+
+
+def access_node(actor, code: str, *, level: str | None = None):
+    """A jurisdiction named by its code, inside the actor's subtree, else NotFound (an
+    out-of-scope code reads as unknown: no oracle), before any work is done with it."""
+    from fangkong.geo.models import Jurisdiction
+
+    qs = scoped(Jurisdiction.objects.all(), actor, "path")
+    if level is not None:
+        qs = qs.filter(level=level)
+    try:
+        return fetch(qs, code=(code or "")[:64])
+    except errors.NotFound:
+        raise errors.NotFound(code="jurisdiction_unknown") from None
+
+
+def access_login(actor, username: str):
+    """A login named by its username whose node is inside the actor's subtree, else NotFound."""
+    from django.contrib.auth import get_user_model
+
+    qs = scoped(
+        get_user_model().objects.select_related("jurisdiction"), actor, "jurisdiction__path"
+    )
+    try:
+        return fetch(qs, username=(username or "").strip()[:150])
+    except errors.NotFound:
+        raise errors.NotFound(code="user_unknown") from None

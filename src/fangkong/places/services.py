@@ -389,6 +389,29 @@ def place_orders_apply(*, actor, jpath: str | None = None, at: dt.datetime | Non
     return stats
 
 
+def place_orders_follow(*, jpath: str) -> dict:
+    """The job behind the command events: the places under a risk area or a response level
+    that was declared, changed or ended get (or lose) their derived orders."""
+    return place_orders_apply(actor=None, jpath=jpath)
+
+
+def on_command_change(*, jpath: str, **_payload) -> None:
+    """command.risk_area_changed / command.response_level_declared: bring the places under the
+    node in line once the change commits (queued; in-process without Redis). A failure is
+    logged, never undoes the declaration; the on-demand apply (page, API, CLI) still mends it."""
+    import logging
+
+    from fangkong.common import jobs
+
+    def run():
+        try:
+            jobs.enqueue("fangkong.places.services.place_orders_follow", jpath=jpath)
+        except Exception:
+            logging.getLogger(__name__).exception("place orders under %s not applied", jpath)
+
+    transaction.on_commit(run)
+
+
 # --- inspections ------------------------------------------------------------------------------
 
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
 from fangkong.common import errors
 from fangkong.common.masking import mask_id_number, mask_phone
@@ -247,8 +246,9 @@ def orders_apply(request):
 @require_POST
 def staff_bind(request, pk):
     place = selectors.access_place(request.user, pk)
-    user = User.objects.filter(username=request.POST.get("username", "").strip()).first()
-    if user is None:
+    try:
+        user = selectors.access_login(request.user, request.POST.get("username", ""))
+    except errors.NotFound:
         messages.error(request, _("No such login."))
         return redirect("places:detail", pk=place.pk)
     try:
@@ -342,9 +342,8 @@ def _masked(number: str) -> str:
 def visit(request, token):
     """GET: the place, its status and the entry form (one tap when this phone entered before).
     POST: record the entry, remember the number on this phone, show the pass."""
-    place = scans.venue(token)
     remembered = _remembered(request)
-    context = {"venue": place, "remembered": remembered, "masked": _masked(remembered)}
+    context = {"remembered": remembered, "masked": _masked(remembered)}
     if request.method == "POST":
         number = request.POST.get("number", "").strip() or remembered
         if request.POST.get("use") == "other":
@@ -361,11 +360,13 @@ def visit(request, token):
                 ip=scans.client_ip(request),
             )
         except scans.ScanRefused as exc:
-            context.update(error=exc.message, number=number, kind=kind)
+            context.update(venue=scans.venue(token), error=exc.message, number=number, kind=kind)
             return render(request, "places/visit.html", context, status=400)
         except errors.Throttled as exc:
-            context.update(error=exc.message, number=number, kind=kind)
+            context.update(venue=scans.venue(token), error=exc.message, number=number, kind=kind)
             return render(request, "places/visit.html", context, status=429)
+        # The scan read the place in its own statement: no second lookup on the hot path.
+        place = result.venue
         stored = result.scan_id
         number = (number or "").strip().upper().replace(" ", "")
         response = render(
@@ -391,6 +392,7 @@ def visit(request, token):
             secure=secure,
         )
         return response
+    context["venue"] = scans.venue(token)
     return render(request, "places/visit.html", context)
 
 

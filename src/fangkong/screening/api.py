@@ -1,15 +1,10 @@
 """REST endpoints of door-to-door screening: campaigns (open, close, coverage, worklist,
 unreached households), the phones' visit sync, visits, findings, re-assignment."""
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-
-from fangkong.common import errors
-from fangkong.common.scope import path_within
-from fangkong.geo.models import Jurisdiction
 
 from . import selectors, services
 from .models import Assignment, Campaign, Finding, Outcome, Question, Vaccination, Visit
@@ -205,9 +200,7 @@ class CampaignViewSet(viewsets.ReadOnlyModelViewSet):
         data = ScreeningCampaignCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        node = Jurisdiction.objects.filter(code=v["jurisdiction"]).first()
-        if node is None or not path_within(request.user, node.path):
-            raise errors.NotFound()
+        node = selectors.access_node(request.user, v["jurisdiction"])
         campaign = services.campaign_open(
             actor=request.user,
             jurisdiction=node,
@@ -378,6 +371,7 @@ class ScreeningFindingSerializer(serializers.ModelSerializer):
     action = FindingActionField()
     name = serializers.CharField(source="visit_person.name")
     household = serializers.CharField(source="visit.assignment.household.code")
+    detail = serializers.CharField(source="detail_text", read_only=True)
 
     class Meta:
         model = Finding
@@ -393,6 +387,7 @@ class ScreeningFindingSerializer(serializers.ModelSerializer):
             "detail",
             "risk_level",
             "control_order",
+            "test_order",
             "created_at",
         ]
 
@@ -442,16 +437,8 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         data = ScreeningReassignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        grid = Jurisdiction.objects.filter(code=v["grid"], level="grid").first()
-        if grid is None or not path_within(request.user, grid.path):
-            raise errors.NotFound()
-        worker = None
-        if v["worker"]:
-            worker = get_user_model().objects.filter(username=v["worker"]).first()
-            if worker is None or not (
-                worker.jurisdiction_id and path_within(request.user, worker.jurisdiction.path)
-            ):
-                raise errors.NotFound()
+        grid = selectors.access_node(request.user, v["grid"], level="grid")
+        worker = selectors.access_login(request.user, v["worker"]) if v["worker"] else None
         moved = services.assignment_reassign(
             actor=request.user, assignment=assignment, grid=grid, worker=worker
         )

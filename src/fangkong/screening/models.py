@@ -209,6 +209,7 @@ class Finding(models.Model):
         ORDER_EXISTS = "order_exists", _("Already under a control order")
         NOT_CONTROLLED = "not_controlled", _("The policy does not control this")
         TEST_ALERT = "test_alert", _("Test on the spot requested")
+        TEST_ORDERED = "test_ordered", _("Test ordered")
         NOT_IN_REGISTRY = "not_in_registry", _("Not in the registry: reported")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="findings")
@@ -220,10 +221,18 @@ class Finding(models.Model):
     jpath = models.CharField(max_length=255)
     kind = models.CharField(_("kind"), max_length=14, choices=Kind.choices)
     action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    # Stored as data and worded on display (detail_text), in the reader's language: "symptom"
+    # {"fever": bool, "symptoms": bool}; "risk_arrival" {"origin": text, "level": RiskLevel}.
+    # `detail` is the text older rows stored already worded.
+    detail_code = models.CharField(max_length=16, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     risk_level = models.CharField(_("risk level"), max_length=12, blank=True)
     control_order = models.ForeignKey(
         "control.ControlOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    test_order = models.ForeignKey(
+        "testing.TestOrder", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -238,3 +247,18 @@ class Finding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.person_id or ''}"
+
+    @property
+    def detail_text(self) -> str:
+        """The detail in the active language (see detail_code)."""
+        p = self.params or {}
+        if self.detail_code == "symptom":
+            labels = ((p.get("fever"), _("fever")), (p.get("symptoms"), _("symptoms")))
+            return ", ".join(str(label) for flag, label in labels if flag)
+        if self.detail_code == "risk_arrival":
+            from fangkong.command.models import RiskLevel
+
+            level = p.get("level", "")
+            label = RiskLevel(level).label if level in RiskLevel.values else level
+            return f"{p.get('origin', '')} ({label})"
+        return self.detail

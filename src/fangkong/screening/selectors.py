@@ -194,6 +194,14 @@ def access_assignment(actor, pk) -> Assignment:
     return fetch(scoped(Assignment.objects.select_related("campaign"), actor), pk=pk)
 
 
+def access_assignment_of(actor, campaign: Campaign, household_code: str) -> Assignment:
+    """A household's assignment in the campaign, named by the household's code (the page form)."""
+    return fetch(
+        scoped(Assignment.objects.filter(campaign=campaign).select_related("campaign"), actor),
+        household__code=(household_code or "").strip()[:64],
+    )
+
+
 def unreached_list(*, actor, campaign: Campaign, node: str | None = None) -> QuerySet[Assignment]:
     prefix = _node(actor, campaign, node)
     return (
@@ -316,3 +324,24 @@ def access_finding(actor, pk) -> Finding:
 
 def assignment_list_all(*, actor) -> QuerySet[Assignment]:
     return scoped(Assignment.objects.all(), actor)
+
+
+def access_node(actor, code: str, *, level: str | None = None):
+    """A jurisdiction named by its code, inside the actor's subtree, else NotFound (an
+    out-of-scope code reads as unknown: no oracle), before any work is done with it."""
+    from fangkong.geo.models import Jurisdiction
+
+    qs = scoped(Jurisdiction.objects.all(), actor, "path")
+    if level is not None:
+        qs = qs.filter(level=level)
+    return fetch(qs, code=(code or "")[:64])  # the API's stable code stays not_found
+
+
+def access_login(actor, username: str):
+    """A login named by its username whose node is inside the actor's subtree, else NotFound."""
+    from django.contrib.auth import get_user_model
+
+    qs = scoped(
+        get_user_model().objects.select_related("jurisdiction"), actor, "jurisdiction__path"
+    )
+    return fetch(qs, username=(username or "").strip()[:150])

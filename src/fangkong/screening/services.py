@@ -42,6 +42,7 @@ from .models import (
 # A phone's clock may run a little ahead of the server's.
 CLOCK_SKEW = dt.timedelta(minutes=10)
 MAX_PEOPLE = 30
+SYMPTOM_TEST_HOURS = 24  # a test order from a screening symptom is due within a day
 
 
 class ScreeningError(errors.DomainError, ValueError):
@@ -523,7 +524,11 @@ def _finding(campaign, visit, row, **fields) -> Finding:
 
 
 def _risk_arrival(actor, campaign, visit, row, area) -> Finding:
-    detail = f"{row.arrived_from} ({area.get_level_display()})"[:200]
+    detail = f"{row.arrived_from} ({area.get_level_display()})"[:200]  # for the order's reason
+    coded = {
+        "detail_code": "risk_arrival",
+        "params": {"origin": row.arrived_from[:100], "level": area.level},
+    }
     if row.person is None:
         finding = _finding(
             campaign,
@@ -531,8 +536,8 @@ def _risk_arrival(actor, campaign, visit, row, area) -> Finding:
             row,
             kind=Finding.Kind.RISK_ARRIVAL,
             action=Finding.Action.NOT_IN_REGISTRY,
-            detail=detail,
             risk_level=area.level,
+            **coded,
         )
         alert_raise(
             kind="screening_unregistered",
@@ -567,30 +572,42 @@ def _risk_arrival(actor, campaign, visit, row, area) -> Finding:
         row,
         kind=Finding.Kind.RISK_ARRIVAL,
         action=action,
-        detail=detail,
         risk_level=area.level,
         control_order=order,
+        **coded,
     )
 
 
 def _symptom(campaign, visit, row) -> Finding:
-    detail = ", ".join(
-        str(label)
-        for flag, label in ((row.fever, _("fever")), (row.symptoms, _("symptoms")))
-        if flag
-    )
+    """Fever or symptoms: a test order through testing's service for a registry resident (on
+    the due-test list the samplers and the grid work; kept if one is open), and the alert."""
+    from fangkong.testing.models import TestOrder
+    from fangkong.testing.services import test_order_place
+
     finding = _finding(
         campaign,
         visit,
         row,
         kind=Finding.Kind.SYMPTOM,
         action=Finding.Action.TEST_ALERT,
-        detail=detail,
+        detail_code="symptom",
+        params={"fever": bool(row.fever), "symptoms": bool(row.symptoms)},
     )
+    if row.person is not None:
+        order, _placed = test_order_place(
+            actor=None,
+            person=row.person,
+            reason=TestOrder.Reason.FEVER if row.fever else TestOrder.Reason.SYMPTOMS,
+            due_by=visit.visited_at + dt.timedelta(hours=SYMPTOM_TEST_HOURS),
+            source=f"screening.finding:{finding.pk}",
+            now=min(timezone.now(), visit.visited_at),
+        )
+        finding.test_order, finding.action = order, Finding.Action.TEST_ORDERED
+        finding.save(update_fields=["test_order", "action"])
     alert_raise(
         kind="screening_symptom",
         title=_("Screening found %(what)s: %(name)s, test on the spot")
-        % {"what": detail, "name": row.name},
+        % {"what": finding.detail_text, "name": row.name},
         body=str(visit.assignment.household),
         jurisdiction_path=visit.jpath,
         level="critical" if row.fever else "warning",

@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fangkong.common import errors
-from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction, Level
 
 from . import roles, selectors, services
@@ -39,11 +38,9 @@ def campaigns(request):
         if not may_open:
             raise PermissionDenied
         post = request.POST
-        node = Jurisdiction.objects.filter(code=post.get("jurisdiction", "")[:24]).first()
         deadline = parse_datetime(post.get("deadline", "") or "")
         try:
-            if node is None or not path_within(request.user, node.path):
-                raise errors.NotFound()
+            node = selectors.access_node(request.user, post.get("jurisdiction", ""))
             if deadline is None:
                 raise services.ScreeningError(_("Give the deadline."), code="deadline_required")
             if timezone.is_naive(deadline):
@@ -124,6 +121,51 @@ def campaign_close(request, pk):
         messages.success(request, _("Campaign closed."))
     except services.ScreeningError as exc:
         messages.error(request, str(exc))
+    return redirect("screening:campaign", pk=item.pk)
+
+
+@login_required
+@require_POST
+def grid_deadline(request, pk):
+    """A grid's own deadline (blank: the campaign's), from the campaign page."""
+    item = selectors.access_campaign(request.user, pk)
+    if not roles.can_open(request.user):
+        raise PermissionDenied
+    post = request.POST
+    try:
+        grid = selectors.access_node(request.user, post.get("grid", ""), level=Level.GRID)
+        raw = (post.get("deadline", "") or "").strip()
+        deadline = parse_datetime(raw) if raw else None
+        if raw and deadline is None:
+            raise services.ScreeningError(_("Give the deadline."), code="deadline_required")
+        if deadline is not None and timezone.is_naive(deadline):
+            deadline = timezone.make_aware(deadline)
+        services.grid_deadline_set(actor=request.user, campaign=item, grid=grid, deadline=deadline)
+        messages.success(request, _("Deadline of %s set.") % grid.name)
+    except errors.DomainError as exc:
+        messages.error(request, str(exc.message))
+    return redirect("screening:campaign", pk=item.pk)
+
+
+@login_required
+@require_POST
+def reassign(request, pk):
+    """Move a household to another grid (and one of its workers), from the campaign page."""
+    item = selectors.access_campaign(request.user, pk)
+    if not roles.can_open(request.user):
+        raise PermissionDenied
+    post = request.POST
+    try:
+        assignment = selectors.access_assignment_of(request.user, item, post.get("household", ""))
+        grid = selectors.access_node(request.user, post.get("grid", ""), level=Level.GRID)
+        username = (post.get("worker", "") or "").strip()
+        worker = selectors.access_login(request.user, username) if username else None
+        services.assignment_reassign(
+            actor=request.user, assignment=assignment, grid=grid, worker=worker
+        )
+        messages.success(request, _("Household re-assigned to %s.") % grid.name)
+    except errors.DomainError as exc:
+        messages.error(request, str(exc.message))
     return redirect("screening:campaign", pk=item.pk)
 
 

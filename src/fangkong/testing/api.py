@@ -8,15 +8,17 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from fangkong.common import errors
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
 from fangkong.common.fields import DateTimeField
 from fangkong.common.keyset import KeysetPagination
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
 from fangkong.people.privacy import masked
+from fangkong.people.selectors import access_person
 
-from . import selectors, services, uploads
-from .models import Box, Lab, Recheck, Result, Round, Site, Tube
+from . import roles, selectors, services, uploads
+from .models import Box, Lab, Recheck, Result, Round, Site, TestOrder, Tube
 
 
 class RoundSerializer(serializers.ModelSerializer):
@@ -742,3 +744,55 @@ class RecheckViewSet(viewsets.ReadOnlyModelViewSet):
             return self.get_queryset().get(pk=int(self.kwargs["pk"]))
         except (ValueError, Recheck.DoesNotExist):
             raise Http404 from None
+
+
+class TestOrderSerializer(serializers.ModelSerializer):
+    person = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TestOrder
+        fields = ["id", "person", "reason", "source", "due_by", "status", "created_at"]
+
+    def get_person(self, obj) -> dict:
+        return _person(obj.person)
+
+
+class TestOrderCreateSerializer(serializers.Serializer):
+    person = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = serializers.ChoiceField(choices=TestOrder.Reason.choices)
+    due_by = DateTimeField(required=False)
+
+
+class TestOrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """People due a test in the caller's subtree (not swabbed since the order), soonest first:
+    samplers and the grid work this list; HQ, tracing and the grid place orders."""
+
+    serializer_class = TestOrderSerializer
+    queryset = TestOrder.objects.none()
+
+    def get_queryset(self):
+        return selectors.test_orders_due(actor=self.request.user)
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (ValueError, OverflowError, TestOrder.DoesNotExist):
+            raise Http404 from None
+
+    @extend_schema(
+        request=TestOrderCreateSerializer,
+        responses={201: TestOrderSerializer, 200: TestOrderSerializer},
+        description="201: placed; 200: the person had an open order already (its deadline "
+        "moved earlier when this one is sooner).",
+    )
+    def create(self, request, *args, **kwargs):
+        data = TestOrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if not roles.can_order_tests(request.user):  # the role before the lookup
+            raise errors.Forbidden()
+        person = access_person(request.user, v["person"])
+        order, placed = services.test_order_place(
+            actor=request.user, person=person, reason=v["reason"], due_by=v.get("due_by")
+        )
+        return Response(TestOrderSerializer(order).data, status=201 if placed else 200)

@@ -7,6 +7,7 @@ from .api import (
     ResultViewSet,
     RoundViewSet,
     SiteViewSet,
+    TestOrderViewSet,
     TubeViewSet,
 )
 
@@ -18,4 +19,5 @@ ROUTES = [
     ("testing/boxes", BoxViewSet, "testing-box"),
     ("testing/results", ResultViewSet, "testing-result"),
     ("testing/rechecks", RecheckViewSet, "testing-recheck"),
+    ("testing/test-orders", TestOrderViewSet, "testing-test-order"),
 ]

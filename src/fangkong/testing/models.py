@@ -492,3 +492,51 @@ class TurnaroundStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.round_id}:{self.site_id}:{self.lab_id}"
+
+
+class TestOrder(models.Model):
+    """A person put on the due-test list, with a reason and a deadline: samplers see it beside
+    the round's untested list, the grid sees its own people. One open order per person: a
+    second reason for the same person keeps the order (and the sooner deadline). The order is
+    met by the person's next swab (a sample taken after it was placed), not by a write of its own.
+    """
+
+    __test__ = False  # a model, not a pytest class
+
+    class Reason(models.TextChoices):
+        FEVER = "fever", _("Fever at screening")
+        SYMPTOMS = "symptoms", _("Symptoms at screening")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Due")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    jpath = models.CharField(max_length=255)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    # What placed it, as "app.model:id" (a screening finding), for the link back.
+    source = models.CharField(_("source"), max_length=64, blank=True)
+    due_by = models.DateTimeField(_("test by"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(_("ordered"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_by", "id"]
+        verbose_name = _("test order")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status="open"), name="testorder_one_open"
+            )
+        ]
+        indexes = [
+            _path_index("jpath", "testorder_jpath_like"),
+            models.Index(fields=["status", "due_by"], name="testorder_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}:{self.reason}"

@@ -48,3 +48,16 @@ def can_view_rounds(user) -> bool:
 
 def can_view_rechecks(user) -> bool:
     return _is(user, RECHECK_ROLES)
+
+
+# Test orders for one person: HQ and tracing place them, the grid for its own people (a
+# screening finding places one as the system); samplers work the list.
+ORDER_ROLES = ROUND_ROLES | {Role.EPIDEMIOLOGIST, Role.GRID_WORKER}
+
+
+def can_order_tests(user) -> bool:
+    return _is(user, ORDER_ROLES)
+
+
+def can_view_test_orders(user) -> bool:
+    return _is(user, ORDER_ROLES | SAMPLE_ROLES)

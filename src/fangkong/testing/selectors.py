@@ -26,6 +26,7 @@ from .models import (
     Sample,
     Site,
     TemporaryControl,
+    TestOrder,
     Tube,
     TurnaroundStat,
 )
@@ -464,3 +465,24 @@ def _from_row(model, db, row, prefix: str, columns: tuple[str, ...]):
     # Model.from_db takes a partial row's values in the model's field order, not the query's.
     names = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
     return model.from_db(db, names, [getattr(row, f"{prefix}__{c}") for c in names])
+
+
+def test_orders_due(*, actor, node: Jurisdiction | None = None) -> QuerySet[TestOrder]:
+    """Open test orders of the actor's subtree (or a node inside it) whose person has not been
+    swabbed since the order was placed, soonest deadline first."""
+    from . import roles
+
+    if not roles.can_view_test_orders(actor):
+        return TestOrder.objects.none()
+    qs = scoped(TestOrder.objects.filter(status=TestOrder.Status.OPEN), actor)
+    if node is not None:
+        qs = qs.filter(jpath__startswith=node.path)
+    swabbed = Sample.objects.filter(
+        person=OuterRef("person_id"), sampled_at__gte=OuterRef("created_at")
+    )
+    return (
+        qs.annotate(swabbed=Exists(swabbed))
+        .filter(swabbed=False)
+        .select_related("person", "person__grid")
+        .order_by("due_by", "id")
+    )

@@ -311,7 +311,13 @@ def untested(request, code: str):
     before = selectors.missed_before(actor=request.user, round_=round_, people=people)
     numbers = shown_numbers(actor=request.user, people=people)
     rows = [(p, n, before[p.pk]) for p, n in zip(people, numbers, strict=True)]
-    return render(request, "testing/untested.html", {"round": round_, "page": page, "rows": rows})
+    # People due a test for a reason of their own (a symptom at the door), whatever the round.
+    orders = list(selectors.test_orders_due(actor=request.user)[:100])
+    return render(
+        request,
+        "testing/untested.html",
+        {"round": round_, "page": page, "rows": rows, "orders": orders, "now": timezone.now()},
+    )
 
 
 @login_required

@@ -1,7 +1,7 @@
 """Rate limits of the public pages and endpoints, per client address and per ID number.
 
-Counters live in the shared cache (Redis, or the database table without it) that every worker
-process sees, like the login throttle (accounts.services). Every attempt counts, not only failed
+Counters live in the shared cache that every worker process sees (fangkong.common.throttle,
+like the login throttle and the venue scans). Every attempt counts, not only failed
 ones: the limits are what stops someone trying numbers or codes, and what keeps the SMS bill
 bounded. A store that cannot be read refuses (503): a guess never goes through uncounted."""
 
@@ -11,11 +11,9 @@ import hashlib
 import logging
 
 from django.conf import settings
-from django.core.cache import caches
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.accounts.services import STORE_ERRORS, _bump
-from fangkong.common import errors
+from fangkong.common import errors, throttle
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +43,12 @@ def attempt(kind: str, *, ip: str | None, number: str) -> None:
     has used up its attempts in the window."""
     rules = limits(kind)
     keys = _keys(kind, ip, number)
-    store = caches["shared"]
     try:
-        counts = store.get_many(list(keys.values()))
-        if any(counts.get(keys[k], 0) >= rules[k][0] for k in keys):
+        counts = throttle.counts(list(keys.values()))
+        if any(counts[keys[k]] >= rules[k][0] for k in keys):
             raise errors.Throttled(THROTTLED)
         for name, key in keys.items():
-            _bump(store, key, rules[name][1])
-    except STORE_ERRORS as exc:
+            throttle.bump(key, rules[name][1])
+    except throttle.STORE_ERRORS as exc:
         logger.error("voluntary throttle store unavailable: %r", exc)
         raise errors.Unavailable() from exc

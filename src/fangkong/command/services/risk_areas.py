@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_created, audit_record, audit_updated
+from fangkong.common import events
 from fangkong.common.models import Alert
 
 from .. import roles
@@ -51,6 +52,7 @@ def response_level_declare(
             jurisdiction_path=node.path,
             changes={"level": [None, level], "reason": [None, reason]},
         )
+        events.publish("command.response_level_declared", level_id=record.pk, jpath=node.path)
     return record
 
 
@@ -98,6 +100,7 @@ def risk_area_declare(
             obj=area,
             fields={"name": area.name, "level": level, "since": since, "preset": preset},
         )
+        events.publish("command.risk_area_changed", area_id=area.pk, jpath=path)
     return area
 
 
@@ -130,6 +133,8 @@ def risk_area_update(
     with transaction.atomic():
         area.save(update_fields=list(after))
         audit_updated(actor=actor, obj=area, before=before, after=after)
+        if after["ended_on"] != before["ended_on"] and not area.external:
+            events.publish("command.risk_area_changed", area_id=area.pk, jpath=area.jpath)
     return area
 
 
@@ -270,4 +275,5 @@ def proposal_decide(
                     "ended_on": area.ended_on,
                 },
             )
+            events.publish("command.risk_area_changed", area_id=area.pk, jpath=area.jpath)
     return proposal

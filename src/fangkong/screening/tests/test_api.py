@@ -140,7 +140,7 @@ def test_findings_scope(campaign, make_user, homes):
     [finding] = district.get("/api/v1/screening/findings/").json()["results"]
     assert (finding["kind"], finding["action"], finding["name"]) == (
         "symptom",
-        "test_alert",
+        "test_ordered",
         person.name,
     )
     other = api(make_user("epidemiologist", "district2"))

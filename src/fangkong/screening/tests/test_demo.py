@@ -33,7 +33,7 @@ def test_demo_campaign_half_done(city, django_user_model):
     overdue = selectors.coverage(actor=commander, campaign=campaign)["overdue"]
     assert len(overdue) == 1
     kinds = set(Finding.objects.values_list("kind", "action"))
-    assert kinds == {("risk_arrival", "order_opened"), ("symptom", "test_alert")}
+    assert kinds == {("risk_arrival", "order_opened"), ("symptom", "test_ordered")}
     finding = Finding.objects.get(kind="risk_arrival")
     assert ControlOrder.objects.get(pk=finding.control_order_id).category == "risk_area"
     worker = django_user_model.objects.get(username="grid_worker")

@@ -227,7 +227,13 @@ def test_fever_alerts_the_grid_for_a_test(campaign, homes, make_user, tree):
     person = Person.objects.filter(household=homes["a"][1]).first()
     visit(worker, campaign, homes["a"][1], [person], fever=True)
     finding = Finding.objects.get()
-    assert (finding.kind, finding.action, finding.detail) == ("symptom", "test_alert", "fever")
+    assert (finding.kind, finding.action, finding.detail_text) == (
+        "symptom",
+        "test_ordered",
+        "fever",
+    )
+    assert (finding.detail_code, finding.params) == ("symptom", {"fever": True, "symptoms": False})
+    assert (finding.test_order.person, finding.test_order.reason) == (person, "fever")
     alert = Alert.objects.get(kind="screening_symptom")
     assert alert.jurisdiction_path == tree["grid_a"].path and person.name in alert.title
     assert alert.level == "critical"

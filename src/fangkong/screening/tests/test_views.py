@@ -78,3 +78,41 @@ def test_navigation_per_role(client, make_user):
     client.force_login(make_user("supply_officer", "district"))
     assert client.get("/screening/").status_code == 403
     assert 'href="/screening/"' not in client.get("/").content.decode()
+
+
+def test_the_campaign_page_sets_a_grid_deadline_and_reassigns_a_household(
+    client, campaign, make_user, homes, tree
+):
+    from fangkong.screening.models import Assignment, GridCoverage
+
+    hq = make_user("hq_staff", "district")
+    client.force_login(hq)
+    page = client.get(f"/screening/campaigns/{campaign.pk}/")
+    assert 'id="manage"' in page.content.decode()
+    due = (campaign.deadline - dt.timedelta(hours=5)).astimezone(timezone.get_current_timezone())
+    done = client.post(
+        f"/screening/campaigns/{campaign.pk}/deadline/",
+        {"grid": "320102001001G02", "deadline": due.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert done.status_code == 302
+    row = GridCoverage.objects.get(campaign=campaign, grid__code="320102001001G02")
+    assert row.deadline == due.replace(second=0, microsecond=0)
+    household = homes["a"][3]
+    moved = client.post(
+        f"/screening/campaigns/{campaign.pk}/reassign/",
+        {"household": household.code, "grid": "320102001001G02"},
+    )
+    assert moved.status_code == 302
+    assignment = Assignment.objects.get(campaign=campaign, household=household)
+    assert (assignment.grid.code, assignment.version) == ("320102001001G02", 2)
+    # Another district's grid reads as unknown; a grid worker may not use the forms.
+    client.post(
+        f"/screening/campaigns/{campaign.pk}/reassign/",
+        {"household": household.code, "grid": "320104001001G01"},
+    )
+    assert Assignment.objects.get(pk=assignment.pk).grid.code == "320102001001G02"
+    client.force_login(make_user("grid_worker", "grid_b"))
+    refused = client.post(
+        f"/screening/campaigns/{campaign.pk}/deadline/", {"grid": "320102001001G02"}
+    )
+    assert refused.status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Conflict, TestingError
 from .frequency import Proposal, frequency_next, frequency_propose, rotation_plan
+from .orders import test_order_place
 from .planning import (
     VALIDATED_POOL_SIZES,
     PlanRow,
@@ -37,6 +38,7 @@ from .transport import (
 from .turnaround import turnaround_state
 
 __all__ = [
+    "test_order_place",
     "Conflict",
     "ISOLATED_IN_POOL",
     "MONITORED_IN_POOL",

@@ -188,3 +188,13 @@ def test_command_raises_the_lost_alerts(setup):
     out = io.StringIO()
     call_command("checkpoints", "transfers-lost", stdout=out)
     assert out.getvalue().strip() == "1 alerts raised (limit 3 h)"  # same node: one alert
+
+
+def test_recent_arrivals_from_yesterday_show_their_date(setup, client):
+    """The recent list spans midnight: a row from yesterday says which day it was (issue 16.4)."""
+    arrival = setup["mine"][0]
+    yesterday = timezone.localtime() - dt.timedelta(days=1)
+    yesterday = yesterday.replace(hour=23, minute=47, second=0, microsecond=0)
+    Arrival.objects.filter(pk=arrival.pk).update(registered_at=yesterday)
+    page = client.get(f"/checkpoints/?checkpoint={setup['k_a'].pk}").content.decode()
+    assert yesterday.strftime("%m-%d 23:47") in page

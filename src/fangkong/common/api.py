@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from . import paths
@@ -212,7 +213,8 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         parameters=[AlertGroupFilterSerializer], responses=AlertGroupSerializer(many=True)
     )
-    @action(detail=False, methods=["get"])
+    # Groups are few and ordered by size, not by an indexed key: numbered pages, not a cursor.
+    @action(detail=False, methods=["get"], pagination_class=PageNumberPagination)
     def groups(self, request):
         """Open alerts of the caller's subtree grouped by kind and node, largest first (paged):
         one row with its count for the 300 missed health checks of one grid."""

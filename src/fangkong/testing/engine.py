@@ -673,14 +673,20 @@ _PGCOPY_HEAD = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 _PGCOPY_TAIL = struct.pack(">h", -1)
 
 
+WIDTHS = {"int2": 2, "int8": 8, "timestamptz": 8, "bool": 1}
+
+
 def copy_binary(table: str, columns: list[str], fields: list[tuple[str, np.ndarray]]) -> None:
-    """COPY rows of fixed-width fields, given as ('int8' | 'timestamptz' | 'bool' | 'text:VALUE',
-    numpy array or scalar) pairs, one per column. PostgreSQL neither parses nor converts them."""
+    """COPY rows of fixed-width fields, given as ('int2' | 'int8' | 'timestamptz' | 'bool' |
+    'text:VALUE', numpy array or scalar) pairs, one per column. PostgreSQL neither parses nor
+    converts them."""
     n = max(len(values) for kind, values in fields if not kind.startswith("text:"))
     layout = [("count", ">i2")]
     for k, (kind, _values) in enumerate(fields):
-        size = {"int8": 8, "timestamptz": 8, "bool": 1}.get(kind) or len(kind) - 5
-        if kind in ("int8", "timestamptz"):
+        size = WIDTHS.get(kind) or len(kind) - 5
+        if kind == "int2":
+            dtype = ">i2"
+        elif kind in ("int8", "timestamptz"):
             dtype = ">i8"
         elif kind == "bool":
             dtype = "u1"
@@ -705,7 +711,7 @@ def copy_binary(table: str, columns: list[str], fields: list[tuple[str, np.ndarr
                     rows[f"l{k}"] = len(kind) - 5
                     rows[f"v{k}"] = kind[5:].encode()
                     continue
-                rows[f"l{k}"] = 1 if kind == "bool" else 8
+                rows[f"l{k}"] = WIDTHS[kind]
                 part = values[start:stop] if np.ndim(values) else values
                 if kind == "timestamptz":
                     part = np.asarray(part, dtype=np.int64) - PG_EPOCH_US

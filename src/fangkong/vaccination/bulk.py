@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import struct
 import time
 from collections.abc import Iterator
 
@@ -727,47 +726,11 @@ class _Store:
         self._aside = None
 
 
-_PGCOPY_HEAD = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_PGCOPY_TAIL = struct.pack(">h", -1)
 PG_EPOCH_US = engine.PG_EPOCH_US
 
 
 def copy_binary(table: str, columns: list[str], fields: list[tuple[str, object]]) -> None:
-    """COPY fixed-width rows built with numpy: ('int2' | 'int8' | 'timestamptz', array) or
-    ('text:VALUE', None) per column (testing's writer has no int2, which dose numbers are)."""
-    n = max(len(v) for kind, v in fields if not kind.startswith("text:"))
-    layout = [("count", ">i2")]
-    for k, (kind, _v) in enumerate(fields):
-        if kind == "int2":
-            dtype = ">i2"
-        elif kind in ("int8", "timestamptz"):
-            dtype = ">i8"
-        else:
-            dtype = f"S{len(kind) - 5}"
-        layout += [(f"l{k}", ">i4"), (f"v{k}", dtype)]
-    step_rows = 1 << 21
+    """testing's binary COPY writer (dose numbers are its int2 columns), timed for the report."""
     started = time.perf_counter()
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT binary)"
-        ) as copy,
-    ):
-        copy.write(_PGCOPY_HEAD)
-        for start in range(0, n, step_rows):
-            stop = min(n, start + step_rows)
-            rows = np.empty(stop - start, dtype=np.dtype(layout))
-            rows["count"] = len(fields)
-            for k, (kind, values) in enumerate(fields):
-                if kind.startswith("text:"):
-                    rows[f"l{k}"] = len(kind) - 5
-                    rows[f"v{k}"] = kind[5:].encode()
-                    continue
-                rows[f"l{k}"] = 2 if kind == "int2" else 8
-                part = np.asarray(values[start:stop], dtype=np.int64)
-                if kind == "timestamptz":
-                    part = part - PG_EPOCH_US
-                rows[f"v{k}"] = part
-            copy.write(rows.view(np.uint8).data)
-        copy.write(_PGCOPY_TAIL)
+    engine.copy_binary(table, columns, fields)
     TIMINGS[f"copy {table}"] = TIMINGS.get(f"copy {table}", 0.0) + time.perf_counter() - started

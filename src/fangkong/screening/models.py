@@ -96,12 +96,39 @@ class Assignment(models.Model):
     to. `version` grows on every re-assignment, so a visit recorded offline against an older
     assignment is a conflict, not a silent write."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
-    household = models.ForeignKey("geo.Household", on_delete=models.PROTECT, related_name="+")
-    grid = models.ForeignKey("geo.Jurisdiction", on_delete=models.PROTECT, related_name="+")
+    # A city campaign writes millions of these rows in one statement, from a join of the very
+    # tables these keys point to: per-row foreign-key triggers there only cost time (about a third
+    # of the open), so the keys are kept by the ORM (CASCADE/PROTECT through its collector) and
+    # by the writers (`_scope_fill`, `assignment_reassign` checks its grid), not by the database.
+    # The campaign's rows are reached through the (campaign, household) and (campaign, jpath)
+    # indexes, so no single-column campaign or grid index is kept up either; the household index
+    # stays (a household's deletion looks it up).
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_constraint=False,
+        db_index=False,
+    )
+    household = models.ForeignKey(
+        "geo.Household", on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    grid = models.ForeignKey(
+        "geo.Jurisdiction",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     jpath = models.CharField(max_length=255)
+    # Empty at open; only the few households given to one worker are indexed.
     worker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     version = models.PositiveIntegerField(default=1)
     visited_at = models.DateTimeField(_("visited"), null=True, blank=True)
@@ -120,7 +147,12 @@ class Assignment(models.Model):
                 fields=["campaign", "jpath"],
                 name="screening_assignment_jpath",
                 opclasses=["", "varchar_pattern_ops"],
-            )
+            ),
+            models.Index(
+                fields=["worker"],
+                name="screening_assignment_worker",
+                condition=Q(worker__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

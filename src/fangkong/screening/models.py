@@ -97,8 +97,8 @@ class Assignment(models.Model):
     assignment is a conflict, not a silent write."""
 
     # A city campaign writes millions of these rows in one statement, from a join of the very
-    # tables these keys point to: per-row foreign-key triggers there only cost time (about a third
-    # of the open), so the keys are kept by the ORM (CASCADE/PROTECT through its collector) and
+    # tables these keys point to: per-row foreign-key triggers there only cost time (about half
+    # of the insert), so the keys are kept by the ORM (CASCADE/PROTECT through its collector) and
     # by the writers (`_scope_fill`, `assignment_reassign` checks its grid), not by the database.
     # The campaign's rows are reached through the (campaign, household) and (campaign, jpath)
     # indexes, so no single-column campaign or grid index is kept up either; the household index
@@ -121,13 +121,15 @@ class Assignment(models.Model):
         db_index=False,
     )
     jpath = models.CharField(max_length=255)
-    # Empty at open; only the few households given to one worker are indexed.
+    # Empty at open (its key trigger would still fire once per row); only the few households
+    # given to one worker are indexed. `assignment_reassign` checks the worker.
     worker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
         db_index=False,
     )
     version = models.PositiveIntegerField(default=1)

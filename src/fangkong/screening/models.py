@@ -100,6 +100,8 @@ class Assignment(models.Model):
     # tables these keys point to: per-row foreign-key triggers there only cost time (about half
     # of the insert), so the keys are kept by the ORM (CASCADE/PROTECT through its collector) and
     # by the writers (`_scope_fill`, `assignment_reassign` checks its grid), not by the database.
+    # Replacing the registry under a campaign (`fangkong synth --reset`) is still refused by the
+    # database: the campaign's and its grid rows' keys to the jurisdiction tree stay.
     # The campaign's rows are reached through the (campaign, household) and (campaign, jpath)
     # indexes, so no single-column campaign or grid index is kept up either; the household index
     # stays (a household's deletion looks it up).

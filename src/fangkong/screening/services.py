@@ -132,24 +132,26 @@ def _scope_fill(campaign: Campaign) -> int:
     """The households, grids and resident counts of the campaign's subtree (set-based).
 
     A city campaign puts millions of households in scope: the rows go in one INSERT … SELECT in
-    the order of the (campaign, jpath) index, so that index and the (campaign, household) one
-    grow at their right edge instead of being written all over; the grid counters are two
-    GROUP BYs over the registry (households per grid, residents per grid through their household),
-    not a per-household aggregate joined back to the rows just written."""
+    the order of the (campaign, jpath in byte order, household) index, so that index and the
+    (campaign, household) one grow at their right edge instead of being written all over. The
+    grid counters are two GROUP BYs over the registry (households per grid, residents per grid
+    through their household), not a per-household aggregate joined back to the rows just
+    written."""
     prefix = campaign.jpath + "%"
+    byte_order = 'COLLATE "C"' if connection.vendor == "postgresql" else "COLLATE BINARY"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The residents' join hashes the scope's households (a few hundred MB for a
             # 10-million city): in memory, not in batches spilled to disk. This transaction only.
             cursor.execute("SET LOCAL work_mem = '512MB'")
         cursor.execute(
-            """
+            f"""
             INSERT INTO screening_assignment
                 (campaign_id, household_id, grid_id, jpath, version, visits, people_seen)
             SELECT %s, h.id, h.grid_id, g.path, 1, 0, 0
             FROM geo_household h JOIN geo_jurisdiction g ON g.id = h.grid_id
             WHERE g.path LIKE %s
-            ORDER BY g.path, h.id
+            ORDER BY g.path {byte_order}, h.id
             """,
             [campaign.pk, prefix],
         )

@@ -104,9 +104,8 @@ class Assignment(models.Model):
     # by the writers (`_scope_fill`, `assignment_reassign` checks its grid), not by the database.
     # Replacing the registry under a campaign (`fangkong synth --reset`) is still refused by the
     # database: the campaign's and its grid rows' keys to the jurisdiction tree stay.
-    # The campaign's rows are reached through the (campaign, household) and (campaign, jpath)
-    # indexes, so no single-column campaign or grid index is kept up either; the household index
-    # stays (a household's deletion looks it up).
+    # The campaign's rows are reached through the (campaign, jpath, household) index and a
+    # household's through the (household, campaign) one, so no single-column index is kept up.
     campaign = models.ForeignKey(
         Campaign,
         on_delete=models.CASCADE,
@@ -115,7 +114,11 @@ class Assignment(models.Model):
         db_index=False,
     )
     household = models.ForeignKey(
-        "geo.Household", on_delete=models.PROTECT, related_name="+", db_constraint=False
+        "geo.Household",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     grid = models.ForeignKey(
         "geo.Jurisdiction",
@@ -145,7 +148,10 @@ class Assignment(models.Model):
         ordering = [ByteOrder("jpath").asc(), "household_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "household"], name="screening_household_once"
+                # Household first: it is also the index a household's deletion looks up; the
+                # campaign's own rows are reached through the scope index below.
+                fields=["household", "campaign"],
+                name="screening_household_once",
             )
         ]
         indexes = [

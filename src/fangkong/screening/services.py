@@ -133,7 +133,7 @@ def _scope_fill(campaign: Campaign) -> int:
 
     A city campaign puts millions of households in scope: the rows go in one INSERT … SELECT in
     the order of the (campaign, jpath in byte order, household) index, so that index and the
-    (campaign, household) one grow at their right edge instead of being written all over. The
+    (household, campaign) one grow at their right edge instead of being written all over. The
     grid counters are two GROUP BYs over the registry (households per grid, residents per grid
     through their household), not a per-household aggregate joined back to the rows just
     written."""

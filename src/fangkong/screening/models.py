@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fangkong.common.keyset import ByteOrder
+
 
 class Question(models.TextChoices):
     """The questions a campaign may ask at the door (DOMAIN.md, door-to-door screening)."""
@@ -96,12 +98,46 @@ class Assignment(models.Model):
     to. `version` grows on every re-assignment, so a visit recorded offline against an older
     assignment is a conflict, not a silent write."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
-    household = models.ForeignKey("geo.Household", on_delete=models.PROTECT, related_name="+")
-    grid = models.ForeignKey("geo.Jurisdiction", on_delete=models.PROTECT, related_name="+")
+    # A city campaign writes millions of these rows in one statement, from a join of the very
+    # tables these keys point to: per-row foreign-key triggers there only cost time (about half
+    # of the insert), so the keys are kept by the ORM (CASCADE/PROTECT through its collector) and
+    # by the writers (`_scope_fill`, `assignment_reassign` checks its grid), not by the database.
+    # Replacing the registry under a campaign (`fangkong synth --reset`) is still refused by the
+    # database: the campaign's and its grid rows' keys to the jurisdiction tree stay.
+    # The campaign's rows are reached through the (campaign, jpath, household) index and a
+    # household's through the (household, campaign) one, so no single-column index is kept up.
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        db_constraint=False,
+        db_index=False,
+    )
+    household = models.ForeignKey(
+        "geo.Household",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    grid = models.ForeignKey(
+        "geo.Jurisdiction",
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     jpath = models.CharField(max_length=255)
+    # Empty at open (its key trigger would still fire once per row); only the few households
+    # given to one worker are indexed. `assignment_reassign` checks the worker.
     worker = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     version = models.PositiveIntegerField(default=1)
     visited_at = models.DateTimeField(_("visited"), null=True, blank=True)
@@ -109,18 +145,30 @@ class Assignment(models.Model):
     people_seen = models.PositiveIntegerField(_("people seen"), default=0)
 
     class Meta:
-        ordering = ["jpath", "household_id"]
+        ordering = [ByteOrder("jpath").asc(), "household_id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["campaign", "household"], name="screening_household_once"
+                # Household first: it is also the index a household's deletion looks up; the
+                # campaign's own rows are reached through the scope index below.
+                fields=["household", "campaign"],
+                name="screening_household_once",
             )
         ]
         indexes = [
+            # In byte order (COLLATE "C"): it serves the scope's prefix match like the pattern
+            # index it replaces, and also the unreached list's order, so a city's first page
+            # reads 50 entries instead of sorting millions of rows.
             models.Index(
-                fields=["campaign", "jpath"],
-                name="screening_assignment_jpath",
-                opclasses=["", "varchar_pattern_ops"],
-            )
+                models.F("campaign"),
+                ByteOrder("jpath"),
+                models.F("household"),
+                name="screening_assignment_order",
+            ),
+            models.Index(
+                fields=["worker"],
+                name="screening_assignment_worker",
+                condition=Q(worker__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ from fangkong.accounts.roles import can_see_pii
 from fangkong.audit.models import Action
 from fangkong.audit.services import audit_record
 from fangkong.common import errors, paths
+from fangkong.common.keyset import ByteOrder
 from fangkong.common.masking import age_band, mask_id_number, mask_phone
 from fangkong.common.scope import actor_path, fetch, scoped
 from fangkong.geo.models import Jurisdiction
@@ -208,9 +209,10 @@ def unreached_list(*, actor, campaign: Campaign, node: str | None = None) -> Que
         assignment_list(actor=actor, campaign=campaign)
         .filter(visited_at__isnull=True, jpath__startswith=prefix)
         .select_related("household", "household__building", "grid")
-        # The (campaign, jpath) index gives the grid order; within a grid, the registry's order
-        # (building by building): a first page never sorts a city's millions of rows.
-        .order_by("jpath", "household_id")
+        # The (campaign, jpath in byte order, household) index gives the grid order; within a
+        # grid, the registry's order (building by building): a first page never sorts a city's
+        # millions of rows.
+        .order_by(ByteOrder("jpath").asc(), "household_id")
     )
 
 

@@ -129,18 +129,31 @@ def campaign_open(
 
 
 def _scope_fill(campaign: Campaign) -> int:
-    """The households, grids and resident counts of the campaign's subtree (set-based)."""
-    prefix = campaign.jpath
+    """The households, grids and resident counts of the campaign's subtree (set-based).
+
+    A city campaign puts millions of households in scope: the rows go in one INSERT … SELECT in
+    the order of the (campaign, jpath in byte order, household) index, so that index and the
+    (household, campaign) one grow at their right edge instead of being written all over. The
+    grid counters are two GROUP BYs over the registry (households per grid, residents per grid
+    through their household), not a per-household aggregate joined back to the rows just
+    written."""
+    prefix = campaign.jpath + "%"
+    byte_order = 'COLLATE "C"' if connection.vendor == "postgresql" else "COLLATE BINARY"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The residents' join hashes the scope's households (a few hundred MB for a
+            # 10-million city): in memory, not in batches spilled to disk. This transaction only.
+            cursor.execute("SET LOCAL work_mem = '512MB'")
         cursor.execute(
-            """
+            f"""
             INSERT INTO screening_assignment
                 (campaign_id, household_id, grid_id, jpath, version, visits, people_seen)
             SELECT %s, h.id, h.grid_id, g.path, 1, 0, 0
             FROM geo_household h JOIN geo_jurisdiction g ON g.id = h.grid_id
             WHERE g.path LIKE %s
+            ORDER BY g.path {byte_order}, h.id
             """,
-            [campaign.pk, prefix + "%"],
+            [campaign.pk, prefix],
         )
         households = cursor.rowcount
         cursor.execute(
@@ -148,17 +161,23 @@ def _scope_fill(campaign: Campaign) -> int:
             INSERT INTO screening_gridcoverage
                 (campaign_id, grid_id, jpath, households, visited, residents, people_seen,
                  findings)
-            SELECT a.campaign_id, a.grid_id, a.jpath, COUNT(*), 0,
-                   COALESCE(SUM(m.n), 0), 0, 0
-            FROM screening_assignment a
+            SELECT %s, s.grid_id, s.path, s.n, 0, COALESCE(r.n, 0), 0, 0
+            FROM (
+                SELECT h.grid_id, g.path, COUNT(*) AS n
+                FROM geo_household h JOIN geo_jurisdiction g ON g.id = h.grid_id
+                WHERE g.path LIKE %s
+                GROUP BY h.grid_id, g.path
+            ) s
             LEFT JOIN (
-                SELECT household_id, COUNT(*) AS n FROM people_person
-                WHERE household_id IS NOT NULL AND jpath LIKE %s GROUP BY household_id
-            ) m ON m.household_id = a.household_id
-            WHERE a.campaign_id = %s
-            GROUP BY a.campaign_id, a.grid_id, a.jpath
+                SELECT h.grid_id, COUNT(*) AS n
+                FROM people_person p
+                JOIN geo_household h ON h.id = p.household_id
+                JOIN geo_jurisdiction g ON g.id = h.grid_id
+                WHERE p.jpath LIKE %s AND g.path LIKE %s
+                GROUP BY h.grid_id
+            ) r ON r.grid_id = s.grid_id
             """,
-            [prefix + "%", campaign.pk],
+            [campaign.pk, prefix, prefix, prefix],
         )
     return households
 

@@ -37,6 +37,8 @@ import threading
 import time
 from pathlib import Path
 
+import round_files  # bench/round_files.py, beside this script
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 DB = os.environ.get("FK_BENCH_DB", "fangkong_imports_x")
@@ -120,38 +122,8 @@ def files() -> tuple[Path, Path]:
     samples, results = OUT / f"samples-{DB}.csv", OUT / f"results-{DB}.csv"
     if samples.exists() and results.exists():
         return samples, results
-    import psycopg
-
     log(f"writing the sample and result files for {population:,} people")
-    with psycopg.connect(URL) as conn, conn.cursor() as cur:
-        with (
-            open(samples, "wb") as out,
-            cur.copy(f"""
-            COPY (SELECT 'T' || lpad((i / 10)::text, 9, '0'), document_number,
-                         to_char(timestamp '2026-11-23 00:00:00' + make_interval(secs => floor(i * 86400.0 / {population})),
-                                 'YYYY-MM-DD HH24:MI:SS'),
-                         'S' || lpad((i / 2500)::text, 5, '0')
-                  FROM (SELECT row_number() OVER (ORDER BY id) - 1 AS i, document_number FROM people_person) p)
-            TO STDOUT WITH (FORMAT csv, HEADER false)""") as copy,
-        ):
-            out.write(b"tube_barcode,id_number,sampled_at,site_code\n")
-            for chunk in copy:
-                out.write(chunk)
-        tubes = (population + 9) // 10
-        with (
-            open(results, "wb") as out,
-            cur.copy(f"""
-            COPY (SELECT 'T' || lpad(t::text, 9, '0'), CASE WHEN t % 2000 = 7 THEN 'positive' ELSE 'negative' END,
-                         to_char(timestamp '2026-11-23 05:00:00' + make_interval(secs => floor(t * 86400.0 / {tubes})),
-                                 'YYYY-MM-DD HH24:MI:SS'),
-                         'L' || lpad((t % 20)::text, 2, '0'),
-                         CASE WHEN t % 2000 = 7 THEN '28.50' ELSE '' END, CASE WHEN t % 2000 = 7 THEN '30.10' ELSE '' END
-                  FROM generate_series(0, {tubes - 1}) t)
-            TO STDOUT WITH (FORMAT csv)""") as copy,
-        ):
-            out.write(b"tube_barcode,result,reported_at,lab_code,ct_orf1ab,ct_n\n")
-            for chunk in copy:
-                out.write(chunk)
+    round_files.write(URL, samples, results, population)
     return samples, results
 
 

@@ -2,10 +2,8 @@
 the grid worker's door-knocking list of the unvaccinated in their grid, scoped and audited."""
 
 import datetime as dt
-from importlib import import_module
 
 import pytest
-from django.apps import apps as django_apps
 from django.utils import timezone
 
 from fangkong.accounts.tests.factories import UserFactory
@@ -35,9 +33,6 @@ def test_vaccinator_records_a_dose_and_reports_aefi_grid_worker_lists(page, live
     )
     UserFactory(username="xw_vacc", role="vaccinator", jurisdiction=tree["district"])
     UserFactory(username="g01_worker", role="grid_worker", jurisdiction=tree["grid_a"])
-    # A live-server test runs after other transactional tests, whose flush empties the products
-    # the migration loads: load them again as the migration does.
-    import_module("fangkong.vaccination.migrations.0002_products").load(django_apps, None)
     bbibp = Product.objects.get(code="BBIBP")
     base = live_server.url
 

@@ -1,5 +1,7 @@
 """Shared test fixtures (a pytest plugin): a small city tree with two grids, people in each, and users."""
 
+from importlib import import_module
+
 import pytest
 
 from fangkong.accounts.tests.factories import UserFactory
@@ -65,6 +67,43 @@ def make_user(tree):
         return UserFactory(role=role, jurisdiction=tree[node], **kwargs)
 
     return make
+
+
+# The rows the data migrations ship (policy presets, the readiness checklist, vaccine products)
+# are part of an empty database's state: a transactional test's flush truncates them, and every
+# test after it would see a database no deployment has. The flush puts them back, as `migrate` did.
+SEEDS = (
+    ("fangkong.control.migrations.0002_presets", "ensure"),
+    ("fangkong.command.migrations.0002_default_checklist", "forward"),
+    ("fangkong.vaccination.migrations.0002_products", "load"),
+)
+
+
+def reseed(database: str = "default") -> None:
+    from django.apps import apps
+    from django.db import transaction
+
+    with transaction.atomic(using=database):
+        for module, function in SEEDS:
+            getattr(import_module(module), function)(apps, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reseed_after_flush():
+    from django.core.management.commands import flush
+
+    original = flush.Command.handle
+
+    def flush_and_reseed(self, **options):
+        result = original(self, **options)
+        reseed(options.get("database", "default"))
+        return result
+
+    flush.Command.handle = flush_and_reseed
+    try:
+        yield
+    finally:
+        flush.Command.handle = original
 
 
 # --- the suite on PostgreSQL as the application role (docs/architecture.md, "Database roles") ---

@@ -443,10 +443,12 @@ def load(
     import resource
 
     total = min(int(rate * seconds), len(numbers))
+    machine = cpu_times()
     client = Client(scan_requests(token, numbers, code, prefix, total), rate, connections)
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     latencies, errors, wall = client.run(stop, seconds)
     used = resource.getrusage(resource.RUSAGE_SELF)
+    machine = {k: round(v - machine[k], 1) for k, v in cpu_times().items()}
     cpu_s = used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime
     lat = sorted(x for _t, x in latencies)
 
@@ -472,6 +474,25 @@ def load(
         "client_cpu_s": round(cpu_s, 2),
         "client_cpu_pct_of_one_core": round(100 * cpu_s / wall, 1),
         "connections_opened": client.reconnects,
+        # The whole machine over the phase (/proc/stat, CPU seconds of both cores): "nice" is
+        # the time of processes at a niceness above 0, i.e. a reniced import and its backends.
+        "machine_cpu_s": machine,
+        "cpu_ms_per_scan_not_niced": round(
+            1000 * (machine["user"] + machine["system"]) / max(len(lat), 1), 2
+        ),
+    }
+
+
+def cpu_times() -> dict[str, float]:
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()[1:9]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) / 100 for x in fields)
+    return {
+        "user": user,
+        "nice": nice,
+        "system": system + irq + softirq + steal,
+        "idle": idle,
+        "iowait": iowait,
     }
 
 
@@ -498,8 +519,50 @@ def run_imports(samples: Path, results: Path, nice: int) -> dict:
         out[name + "_cpu_s"] = round(
             after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 2
         )
-        out[name + "_out"] = (done.stdout + done.stderr).strip()[-400:]
+        said = done.stdout + done.stderr
+        out[name + "_priority"] = next(
+            (x for x in said.splitlines() if x.startswith("priority:")), None
+        )
+        out[name + "_out"] = said.strip()[-300:]
     return out
+
+
+class Waits:
+    """What the database's active backends wait on, sampled five times a second during a phase:
+    a desk's statement seen waiting on a lock or LWLock (WALWrite, WALInsert, BufferContent…)
+    that a lower-priority import backend holds is the priority inversion to look for."""
+
+    def __init__(self):
+        from collections import Counter
+
+        self.counts, self.samples = Counter(), 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(URL, autocommit=True) as conn:
+            while not self.stop.wait(0.2):
+                self.samples += 1
+                for row in conn.execute(
+                    "SELECT coalesce(wait_event_type, 'CPU'), coalesce(wait_event, ''),"
+                    " left(regexp_replace(query, '\\s+', ' ', 'g'), 40)"
+                    " FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+                    " AND datname = current_database()"
+                ):
+                    self.counts[" | ".join(row)] += 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def top(self, n: int = 15) -> dict:
+        return {"samples": self.samples, **dict(self.counts.most_common(n))}
 
 
 def fresh_round() -> None:
@@ -559,10 +622,19 @@ def cmd_stall(args) -> dict:
             thread = threading.Thread(target=runner)
             phase = {"load_start": loadavg()}
             thread.start()
-            phase["scanner"] = load(
-                token, tail, f"D{stamp}", args.rate, horizon, args.connections, f"I{k}{stamp}", stop
-            )
-            thread.join()
+            with Waits() as waits:
+                phase["scanner"] = load(
+                    token,
+                    tail,
+                    f"D{stamp}",
+                    args.rate,
+                    horizon,
+                    args.connections,
+                    f"I{k}{stamp}",
+                    stop,
+                )
+                thread.join()
+            phase["waits"] = waits.top()
             phase["imports"] = imports
             phase["load_end"] = loadavg()
             out[f"during_imports_nice_{nice}"] = phase
@@ -588,7 +660,7 @@ def main() -> None:
     )
     parser.add_argument(
         "--nice",
-        type=lambda v: [int(x) for x in v.split(",")],
+        type=lambda v: [int(x) for x in v.split(",") if x.strip() not in ("", "none")],
         default=[10],
         help="stall: FANGKONG_IMPORT_NICE of the imports, one run each (e.g. 0,10)",
     )

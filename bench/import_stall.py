@@ -589,6 +589,8 @@ def cmd_stall(args) -> dict:
     horizon = args.seconds_max
     per_phase = int(args.rate * max(args.quiet_seconds, horizon)) + 10
     numbers_all = None
+    # No round left for the server's warm-up to count over the whole city (minutes at 10 M).
+    empty_round_tables()
     with Server(args.workers):
         if args.quiet_seconds:
             fresh_round()

@@ -9,8 +9,8 @@ or CAP_SYS_NICE; else one log line and the backend keeps its priority). Niceness
 who runs when the CPU is contended: an import alone still gets the whole machine.
 
 Linux keeps niceness per thread, so every thread of the process is set, and threads started
-later inherit it. A backend made nicer is never handed back to other work: the connection is
-closed when the block ends. I/O priority (ionice) is not set: it only counts under the BFQ
+later inherit it. A backend made nicer is never handed back to other work: at the end of the
+block it gets its niceness back or, where raising it is not allowed, its connection is closed. I/O priority (ionice) is not set: it only counts under the BFQ
 scheduler, and the city servers' disks run mq-deadline or none.
 """
 
@@ -71,34 +71,37 @@ def backend_pid(connection) -> int | None:
     return pid
 
 
-def lower_backend(connection, nice: int) -> bool:
-    """Renice the connection's backend to at least `nice`; False (and a log line) when it cannot."""
+def lower_backend(connection, nice: int) -> tuple[int, int] | None:
+    """Renice the connection's backend to at least `nice`: its pid and former niceness, or None
+    (and a log line) when it cannot."""
     alias = connection.alias
     try:
         pid = backend_pid(connection)
     except Exception as exc:  # a broken connection: the import will say so itself
         log.info("import priority: no backend pid for %s (%s)", alias, exc)
-        return False
+        return None
     if pid is None:
         log.info(
             "import priority: database %s is not a local PostgreSQL; its backend keeps its priority",
             alias,
         )
-        return False
+        return None
     try:
-        if os.getpriority(os.PRIO_PROCESS, pid) < nice:
+        before = os.getpriority(os.PRIO_PROCESS, pid)
+        if before < nice:
             os.setpriority(os.PRIO_PROCESS, pid, nice)
     except OSError as exc:  # EPERM: another user's process without CAP_SYS_NICE
         log.info("import priority: backend %s of %s keeps its priority (%s)", pid, alias, exc)
-        return False
-    return True
+        return None
+    return pid, before
 
 
 def _lower(connection) -> None:
     _active["backends"] += 1
-    if lower_backend(connection, _active["nice"]):
+    done = lower_backend(connection, _active["nice"])
+    if done is not None:
         _active["reniced"] += 1
-        _reniced().add(connection)
+        _reniced()[connection] = done  # a reopened connection: its new backend
 
 
 def _on_connection(sender, connection, **kwargs) -> None:
@@ -106,17 +109,36 @@ def _on_connection(sender, connection, **kwargs) -> None:
         _lower(connection)
 
 
-def _reniced() -> set:
+def _reniced() -> dict:
     if not hasattr(_state, "connections"):
-        _state.connections = set()
+        _state.connections = {}
     return _state.connections
+
+
+def _restore(connection, pid: int, before: int) -> None:
+    """A reniced backend back to its niceness, or closed (when that is not allowed), so that no
+    other work of this process runs on it."""
+    if connection.connection is None:  # closed meanwhile: the backend is gone
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, before)
+        return
+    except ProcessLookupError:
+        return
+    except OSError:
+        pass
+    if not connection.in_atomic_block:
+        connection.close()
+    else:
+        log.info("import priority: backend %s stays at lower priority", pid)
 
 
 @contextlib.contextmanager
 def background(nice: int | None = None):
     """Run the block at background priority (FANGKONG_IMPORT_NICE unless `nice` is given; 0: as
-    is). Yields a dict that ends up with the niceness and how many database backends were opened
-    and reniced. The calling thread's connections whose backend was reniced are closed at the end."""
+        is). Yields a dict that ends up with the niceness and how many database backends were opened
+        and reniced. The calling thread's backends are given their niceness back at the end, or closed
+    when that is not allowed."""
     nice = settings.FANGKONG_IMPORT_NICE if nice is None else nice
     report = {"nice": 0, "backends": 0, "reniced": 0}
     if nice <= 0 or "nice" in _active:
@@ -136,9 +158,8 @@ def background(nice: int | None = None):
         connection_created.disconnect(dispatch_uid="fangkong-import-priority")
         report.update(_active)
         _active.clear()
-        for connection in _reniced():
-            if not connection.in_atomic_block:
-                connection.close()
+        for connection, (pid, was) in _reniced().items():
+            _restore(connection, pid, was)
         _reniced().clear()
         try:
             _set_threads(before, only_lower=False)

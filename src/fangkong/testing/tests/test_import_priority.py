@@ -164,9 +164,7 @@ def record_priority(*, actor, source, filename, **params):
 
 
 @pytest.mark.django_db
-def test_the_job_worker_runs_an_uploaded_import_at_background_priority(
-    target, settings, tmp_path
-):
+def test_the_job_worker_runs_an_uploaded_import_at_background_priority(target, settings, tmp_path):
     settings.FANGKONG_IMPORT_NICE = target
     stored = tmp_path / "upload.csv"
     stored.write_text("tube_barcode\n")

@@ -1,11 +1,12 @@
 """Issue 15: the scanner API while a lab imports, and a 10-million round beside its bare reference.
 
     .venv/bin/python bench/import_stall.py round  [--runs 1] [--tuned]
-    .venv/bin/python bench/import_stall.py stall  [--rate 300] [--workers 4] [--threads 16]
+    .venv/bin/python bench/import_stall.py stall  [--rate 300] [--workers 4] [--connections 64]
+                                                  [--nice 0,10] [--quiet-seconds 20] [--imports-alone]
     .venv/bin/python bench/import_stall.py files
 
 Database: FK_BENCH_DB (default fangkong_imports_x, the only databases it touches start with
-fangkong_imports), a copy of the 10-million synthetic city (`CREATE DATABASE … TEMPLATE
+fangkong_imports or fangkong_stall), a copy of the 10-million synthetic city (`CREATE DATABASE … TEMPLATE
 fangkong_city10m`). `files` writes the round's two CSV files as bench/mass_testing.py does
 (everyone in tubes of ten; a million results with 0.05 % positive pools).
 
@@ -20,8 +21,13 @@ after (only reloadable ones: the server is shared and is not restarted).
 `stall`: the scanner API (`fangkong serve`, gunicorn, production settings, token auth, 64 desks
 filling tubes of ten) at a fixed rate, open loop (latency counts from each scan's scheduled send
 time): first with nothing else running, then again while `import-samples` of ten million rows and
-`import-results` of a million run one after the other. The desks scan a round of their own: the
-locks in question were whole-table locks, so any round shows them.
+`import-results` of a million run one after the other, once per FANGKONG_IMPORT_NICE in `--nice`
+(0: at normal priority; 10: the default, imports at background priority), each with the testing
+tables emptied first. The desks scan a round of their own: the locks in question were
+whole-table locks, so any round shows them. The client is one asyncio loop in this process
+(its CPU is reported); per phase also the machine's CPU from /proc/stat (its "nice" column is
+the reniced import) and what the database's active backends wait on, sampled 5 times a second.
+`--imports-alone`: the two imports without the scanner, at each niceness, timed.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Issue 15: the scanner API while a lab imports, and a 10-million round beside its bare reference.
 
     .venv/bin/python bench/import_stall.py round  [--runs 1] [--tuned]
-    .venv/bin/python bench/import_stall.py stall  [--rate 300] [--workers 4] [--threads 16]
+    .venv/bin/python bench/import_stall.py stall  [--rate 300] [--workers 4] [--connections 64]
+                                                  [--nice 0,10] [--quiet-seconds 20] [--imports-alone]
     .venv/bin/python bench/import_stall.py files
 
 Database: FK_BENCH_DB (default fangkong_imports_x, the only databases it touches start with
-fangkong_imports), a copy of the 10-million synthetic city (`CREATE DATABASE … TEMPLATE
+fangkong_imports or fangkong_stall), a copy of the 10-million synthetic city (`CREATE DATABASE … TEMPLATE
 fangkong_city10m`). `files` writes the round's two CSV files as bench/mass_testing.py does
 (everyone in tubes of ten; a million results with 0.05 % positive pools).
 
@@ -20,8 +21,13 @@ after (only reloadable ones: the server is shared and is not restarted).
 `stall`: the scanner API (`fangkong serve`, gunicorn, production settings, token auth, 64 desks
 filling tubes of ten) at a fixed rate, open loop (latency counts from each scan's scheduled send
 time): first with nothing else running, then again while `import-samples` of ten million rows and
-`import-results` of a million run one after the other. The desks scan a round of their own: the
-locks in question were whole-table locks, so any round shows them.
+`import-results` of a million run one after the other, once per FANGKONG_IMPORT_NICE in `--nice`
+(0: at normal priority; 10: the default, imports at background priority), each with the testing
+tables emptied first. The desks scan a round of their own: the locks in question were
+whole-table locks, so any round shows them. The client is one asyncio loop in this process
+(its CPU is reported); per phase also the machine's CPU from /proc/stat (its "nice" column is
+the reniced import) and what the database's active backends wait on, sampled 5 times a second.
+`--imports-alone`: the two imports without the scanner, at each niceness, timed.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ import round_files  # bench/round_files.py, beside this script
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 DB = os.environ.get("FK_BENCH_DB", "fangkong_imports_x")
-assert DB.startswith("fangkong_imports"), DB  # the only databases this bench may touch
+# The only databases this bench may touch (the issue's lanes: imports, stall).
+assert DB.startswith(("fangkong_imports", "fangkong_stall")), DB
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
 FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]
@@ -321,63 +328,134 @@ class Server:
         self.process.wait()
 
 
+class Client:
+    """The desks' load, cheap for the machine it shares: one asyncio loop in this process, every
+    request encoded before the clock starts, sockets kept alive when the server allows it (the
+    sync workers of `fangkong serve` close each one). Open loop: scan j is due at start + j/rate
+    whatever happened before it, at most `connections` are in flight (the rest wait in this
+    process, their wait counted), and a scan's latency runs from its due time to the end of its
+    response."""
+
+    def __init__(self, requests: list[bytes], rate: float, connections: int):
+        self.requests, self.rate, self.connections = requests, rate, connections
+        self.idle: list = []
+        self.reconnects = 0
+
+    async def _send(self, payload: bytes) -> int:
+        import asyncio
+
+        for attempt in (0, 1):
+            if self.idle:
+                reader, writer = self.idle.pop()
+                fresh = False
+            else:
+                reader, writer = await asyncio.open_connection("127.0.0.1", PORT)
+                self.reconnects += 1
+                fresh = True
+            try:
+                writer.write(payload)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                lowered = head.lower()
+                at = lowered.find(b"content-length:")
+                if at >= 0:
+                    length = int(lowered[at + 15 : lowered.index(b"\r\n", at)])
+                    await reader.readexactly(length)
+                else:
+                    await reader.read()
+                if b"connection: close" in lowered or at < 0:
+                    writer.close()
+                else:
+                    self.idle.append((reader, writer))
+                return status
+            except (OSError, asyncio.IncompleteReadError):
+                writer.close()
+                if fresh or attempt:  # a kept socket the server had closed: once more, fresh
+                    raise
+        raise AssertionError("unreachable")
+
+    def run(self, stop: threading.Event | None, seconds: float) -> tuple[list, list, float]:
+        import asyncio
+
+        latencies: list[tuple[float, float]] = []
+        errors: list = []
+
+        async def main():
+            gate = asyncio.Semaphore(self.connections)
+            loop = asyncio.get_running_loop()
+            start = loop.time() + 0.5
+            tasks = []
+
+            async def one(j: int, due: float):
+                async with gate:
+                    try:
+                        status = await asyncio.wait_for(self._send(self.requests[j]), 120)
+                        ok = status in (200, 201)
+                    except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                        status, ok = repr(exc)[:80], False
+                latencies.append((due - start, loop.time() - due))
+                if not ok:
+                    errors.append(status)
+
+            for j in range(len(self.requests)):
+                due = start + j / self.rate
+                if due - start > seconds or (stop is not None and stop.is_set()):
+                    break
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.ensure_future(one(j, due)))
+            await asyncio.gather(*tasks)
+            for _reader, writer in self.idle:
+                writer.close()
+            return loop.time() - start
+
+        wall = asyncio.run(main())
+        return latencies, errors, wall
+
+
+def scan_requests(token: str, numbers: list[str], code: str, prefix: str, n: int) -> list[bytes]:
+    """The desks' scans as bytes on the wire: tubes of ten, one person each scan."""
+    out = []
+    for j in range(n):
+        body = json.dumps(
+            {
+                "round": code,
+                "site": "LOADSITE",
+                "barcode": f"{prefix}{j // 10:08d}",
+                "code": numbers[j],
+            }
+        ).encode()
+        out.append(
+            b"POST /api/v1/testing/tubes/scan/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Token {token}\r\nContent-Type: application/json\r\n".encode()
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+    return out
+
+
 def load(
     token: str,
     numbers: list[str],
     code: str,
     rate: int,
     seconds: float,
-    threads: int,
+    connections: int,
     prefix: str,
     stop: threading.Event | None = None,
 ) -> dict:
     """Open loop at `rate` scans/s for `seconds` (or until `stop` is set, within `seconds`)."""
-    total = int(rate * seconds)
-    latencies, errors = [], []
-    lock = threading.Lock()
-    start = time.perf_counter() + 0.5
+    import resource
 
-    def worker(k: int):
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-        headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
-        for i in range(k * 10, total, threads * 10):
-            for j in range(i, min(i + 10, total)):
-                if stop is not None and stop.is_set():
-                    return
-                due = start + j / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                body = json.dumps(
-                    {
-                        "round": code,
-                        "site": "LOADSITE",
-                        "barcode": f"{prefix}{j // 10:08d}",
-                        "code": numbers[j],
-                    }
-                )
-                try:
-                    conn.request("POST", "/api/v1/testing/tubes/scan/", body, headers)
-                    response = conn.getresponse()
-                    response.read()
-                    ok = response.status in (200, 201)
-                    status = response.status
-                except OSError as exc:
-                    ok, status = False, str(exc)
-                    conn.close()
-                    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-                done = time.perf_counter()
-                with lock:
-                    latencies.append((due - start, done - due))
-                    if not ok:
-                        errors.append(status)
-
-    clients = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
-    for c in clients:
-        c.start()
-    for c in clients:
-        c.join()
-    wall = time.perf_counter() - start
+    total = min(int(rate * seconds), len(numbers))
+    machine = cpu_times()
+    client = Client(scan_requests(token, numbers, code, prefix, total), rate, connections)
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
+    latencies, errors, wall = client.run(stop, seconds)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    machine = {k: round(v - machine[k], 1) for k, v in cpu_times().items()}
+    cpu_s = used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime
     lat = sorted(x for _t, x in latencies)
 
     def pct(p):
@@ -398,49 +476,177 @@ def load(
         "max_ms": round(lat[-1] * 1000, 1),
         "worst_second": worst[0],
         "first_errors": errors[:5],
+        # The client's own CPU (this process, the imports' runner thread only waits).
+        "client_cpu_s": round(cpu_s, 2),
+        "client_cpu_pct_of_one_core": round(100 * cpu_s / wall, 1),
+        "connections_opened": client.reconnects,
+        # The whole machine over the phase (/proc/stat, CPU seconds of both cores): "nice" is
+        # the time of processes at a niceness above 0, i.e. a reniced import and its backends.
+        "machine_cpu_s": machine,
+        "cpu_ms_per_scan_not_niced": round(
+            1000 * (machine["user"] + machine["system"]) / max(len(lat), 1), 2
+        ),
     }
+
+
+def cpu_times() -> dict[str, float]:
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()[1:9]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) / 100 for x in fields)
+    return {
+        "user": user,
+        "nice": nice,
+        "system": system + irq + softirq + steal,
+        "idle": idle,
+        "iowait": iowait,
+    }
+
+
+def run_imports(samples: Path, results: Path, nice: int) -> dict:
+    """import-samples then import-results, each timed from process start to exit, at the
+    given FANGKONG_IMPORT_NICE; with the CPU seconds the two processes used."""
+    import resource
+
+    env = {**ENV, "FANGKONG_IMPORT_NICE": str(nice)}
+    out = {"nice": nice}
+    for name, args in (
+        ("import_samples", ["import-samples", "--round", "B0", str(samples)]),
+        ("import_results", ["import-results", str(results)]),
+    ):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*FANGKONG, "testing", "-v", "2", *args], env=env, capture_output=True, text=True
+        )
+        out[name + "_s"] = round(time.perf_counter() - started, 2)
+        if done.returncode:
+            raise SystemExit(f"fangkong {' '.join(args)} failed:\n{done.stderr}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out[name + "_cpu_s"] = round(
+            after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 2
+        )
+        said = done.stdout + done.stderr
+        out[name + "_priority"] = next(
+            (x for x in said.splitlines() if x.startswith("priority:")), None
+        )
+        out[name + "_out"] = said.strip()[-300:]
+    return out
+
+
+class Waits:
+    """What the database's active backends wait on, sampled five times a second during a phase:
+    a desk's statement seen waiting on a lock or LWLock (WALWrite, WALInsert, BufferContent…)
+    that a lower-priority import backend holds is the priority inversion to look for."""
+
+    def __init__(self):
+        from collections import Counter
+
+        self.counts, self.samples = Counter(), 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg
+
+        with psycopg.connect(URL, autocommit=True) as conn:
+            while not self.stop.wait(0.2):
+                self.samples += 1
+                for row in conn.execute(
+                    "SELECT coalesce(wait_event_type, 'CPU'), coalesce(wait_event, ''),"
+                    " left(regexp_replace(query, '\\s+', ' ', 'g'), 40)"
+                    " FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid()"
+                    " AND datname = current_database()"
+                ):
+                    self.counts[" | ".join(row)] += 1
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def top(self, n: int = 15) -> dict:
+        return {"samples": self.samples, **dict(self.counts.most_common(n))}
+
+
+def fresh_round() -> None:
+    empty_round_tables()
+    cli("testing", "round-create", "--code", "B0", "--name", "bench", "--scope", "320100")
 
 
 def cmd_stall(args) -> dict:
     samples, results = files()
-    empty_round_tables()
-    _t, _o = cli("testing", "round-create", "--code", "B0", "--name", "bench", "--scope", "320100")
     django_setup()
+    out = {"rate": args.rate, "workers": args.workers, "connections": args.connections}
+    if args.imports_alone:
+        # The imports' own time with nothing else running, at each niceness asked for.
+        for nice in args.nice:
+            fresh_round()
+            log(f"imports alone, nice {nice} (load {loadavg()})")
+            out[f"imports_alone_nice_{nice}"] = {
+                "load": loadavg(),
+                **run_imports(samples, results, nice),
+            }
+            log("  " + json.dumps(out[f"imports_alone_nice_{nice}"]))
+        return out
     stamp = int(time.time()) % 100000
     horizon = args.seconds_max
-    token, numbers = fixture(f"D{stamp}", int(args.rate * (args.quiet_seconds + horizon)) + 10)
-    out = {"rate": args.rate, "workers": args.workers, "threads": args.threads}
+    per_phase = int(args.rate * max(args.quiet_seconds, horizon)) + 10
+    numbers_all = None
+    # No round left for the server's warm-up to count over the whole city (minutes at 10 M).
+    empty_round_tables()
     with Server(args.workers):
-        out["load_before"] = loadavg()
-        out["without_imports"] = load(
-            token, numbers, f"D{stamp}", args.rate, args.quiet_seconds, args.threads, f"Q{stamp}"
-        )
-        log(f"  without imports: {json.dumps(out['without_imports'])}")
-        tail = numbers[int(args.rate * args.quiet_seconds) + 10 :]
-        stop = threading.Event()
-        imports: dict = {}
-
-        def run_imports():
-            time.sleep(2)  # the desks are scanning first
-            imports["samples_started_s"] = 2
-            imports["import_samples_s"], o1 = cli(
-                "testing", "-v", "2", "import-samples", "--round", "B0", str(samples)
+        if args.quiet_seconds:
+            fresh_round()
+            token, numbers_all = fixture(f"D{stamp}", per_phase * (1 + len(args.nice)))
+            out["load_before"] = loadavg()
+            out["without_imports"] = load(
+                token,
+                numbers_all,
+                f"D{stamp}",
+                args.rate,
+                args.quiet_seconds,
+                args.connections,
+                f"Q{stamp}",
             )
-            imports["import_results_s"], o2 = cli(
-                "testing", "-v", "2", "import-results", str(results)
-            )
-            imports["samples_out"], imports["results_out"] = o1.strip()[-300:], o2.strip()[-300:]
-            time.sleep(2)
-            stop.set()
+            log(f"  without imports: {json.dumps(out['without_imports'])}")
+        for k, nice in enumerate(args.nice):
+            fresh_round()
+            token, numbers_all = fixture(f"D{stamp}", per_phase * (1 + len(args.nice)))
+            tail = numbers_all[per_phase * (k + 1) :]
+            stop = threading.Event()
+            imports: dict = {}
 
-        runner = threading.Thread(target=run_imports)
-        runner.start()
-        out["during_imports"] = load(
-            token, tail, f"D{stamp}", args.rate, horizon, args.threads, f"I{stamp}", stop
-        )
-        runner.join()
-        out["imports"] = imports
-        out["load_after"] = loadavg()
+            def runner(nice=nice, imports=imports, stop=stop):
+                try:
+                    time.sleep(2)  # the desks are scanning first
+                    imports.update(run_imports(samples, results, nice))
+                    time.sleep(2)
+                finally:
+                    stop.set()
+
+            thread = threading.Thread(target=runner)
+            phase = {"load_start": loadavg()}
+            thread.start()
+            with Waits() as waits:
+                phase["scanner"] = load(
+                    token,
+                    tail,
+                    f"D{stamp}",
+                    args.rate,
+                    horizon,
+                    args.connections,
+                    f"I{k}{stamp}",
+                    stop,
+                )
+                thread.join()
+            phase["waits"] = waits.top()
+            phase["imports"] = imports
+            phase["load_end"] = loadavg()
+            out[f"during_imports_nice_{nice}"] = phase
+            log(f"  during imports, nice {nice}: {json.dumps(phase)}")
     return out
 
 
@@ -457,7 +663,18 @@ def main() -> None:
         "--seconds-max", type=float, default=240, help="cap of the run during imports"
     )
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument(
+        "--connections", type=int, default=64, help="stall: most scans in flight at once"
+    )
+    parser.add_argument(
+        "--nice",
+        type=lambda v: [int(x) for x in v.split(",") if x.strip() not in ("", "none")],
+        default=[10],
+        help="stall: FANGKONG_IMPORT_NICE of the imports, one run each (e.g. 0,10)",
+    )
+    parser.add_argument(
+        "--imports-alone", action="store_true", help="stall: the imports without the scanner"
+    )
     parser.add_argument(
         "--population",
         type=int,

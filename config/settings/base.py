@@ -272,6 +272,14 @@ SPECTACULAR_SETTINGS = {
 # Rejected rows an import job keeps (with their errors) for its report and download; the count
 # of rejected rows is always exact. 5 million bad rows once stored 141 MB in one job.
 FANGKONG_IMPORT_MAX_STORED_ERRORS = env_int("FANGKONG_IMPORT_MAX_STORED_ERRORS", 1000)
+# The niceness (0-19) a bulk import (CLI, job worker) runs at, and its PostgreSQL backend when the
+# database is on this host and the OS lets us: the desks' requests come first and an import still
+# gets the whole machine when they are idle (common/priority.py). 0: imports at normal priority.
+FANGKONG_IMPORT_NICE = env_int("FANGKONG_IMPORT_NICE", 10)
+if not 0 <= FANGKONG_IMPORT_NICE <= 19:
+    raise ImproperlyConfigured(
+        f"FANGKONG_IMPORT_NICE must be from 0 to 19, not {FANGKONG_IMPORT_NICE}."
+    )
 
 # Failed logins allowed per username, and per client address, before a pause of
 # window_seconds after the last failure. A success forgives that account's failures, from that

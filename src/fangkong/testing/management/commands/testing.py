@@ -5,6 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fangkong.common import priority
 from fangkong.geo.models import Jurisdiction
 from fangkong.testing import bulk, services
 from fangkong.testing.models import Round
@@ -62,6 +63,7 @@ class Command(BaseCommand):
         stats.add_argument("--round", required=True, dest="round_code")
 
     def handle(self, *args, verb, **options):
+        self.verbosity = options["verbosity"]
         started = time.perf_counter()
         bulk.TIMINGS.clear()
         getattr(self, "_" + verb.replace("-", "_"))(**options)
@@ -108,14 +110,24 @@ class Command(BaseCommand):
 
     def _import_samples(self, *, round_code, file, **_):
         round_ = self._round(round_code)
-        with self._open(file) as source:
+        # At background priority (FANGKONG_IMPORT_NICE): the desks' scans come first.
+        with priority.background() as niced, self._open(file) as source:
             job = bulk.import_samples(actor=None, round_=round_, source=source, filename=file)
+        self._niced(niced)
         self._report(job)
 
     def _import_results(self, *, file, **_):
-        with self._open(file) as source:
+        with priority.background() as niced, self._open(file) as source:
             job = bulk.import_results(actor=None, source=source, filename=file)
+        self._niced(niced)
         self._report(job)
+
+    def _niced(self, niced: dict) -> None:
+        if self.verbosity >= 2:
+            self.stderr.write(
+                f"priority: nice {niced['nice']}, {niced['reniced']} of {niced['backends']} "
+                "database backends reniced"
+            )
 
     def _open(self, file):
         if file == "-":

@@ -51,7 +51,7 @@ def _cpu_ticks() -> tuple[int, int, int]:
 
 
 def stolen(since: tuple[int, int]) -> str:
-    total, steal = _cpu_ticks()
+    total, steal, _idle = _cpu_ticks()
     return f"{100 * (steal - since[1]) / max(total - since[0], 1):.0f}%"
 
 

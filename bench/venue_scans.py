@@ -1,17 +1,22 @@
 """Benchmark: venue-code scans through `fangkong serve` on PostgreSQL, open loop at a fixed rate.
 
     .venv/bin/python bench/venue_scans.py [--rate 500] [--seconds 60] [--runs 3] [--workers 4] [--server-threads 1]
+        [--client async|threads] [--connections 256] [--threads 48]
         [--population 100000] [--places 100000] [--preload 1000000] [--db fangkong_places_bench]
+        [--redis redis://127.0.0.1:6379/1]
 
 On PostgreSQL (database fangkong_places_bench: the only one it touches), builds once a synthetic
 city (`fangkong synth`), 100,000 key places and a day's worth of earlier scans (set-based SQL),
 then, for each run, starts `fangkong serve` (gunicorn, production settings, port 8101, the scan
 throttle's counters in Redis database 1) and sends POST /api/v1/places/visits/ at a fixed rate
-from a separate client process: a registered person's phone (nine in ten) or a number nobody has
-(one in ten) at a random place, each from its own forwarded address as phones behind the city's
+from a client that shares as little CPU as it can with the server (one asyncio process,
+pre-encoded requests; `--client threads` is the first, 48-thread client): a registered person's
+phone (nine in ten, no number more than 6 times) or a number nobody has (one in ten) at a
+random place, each from its own forwarded address as phones behind the city's
 proxy would be. Latency counts from each request's scheduled send time (open loop), so a server
 that falls behind cannot hide it. Prints JSON: median of the runs and every run, with the load
-average and the CPU time stolen by the hypervisor while it ran.
+average, the CPU time stolen by the hypervisor while it ran, the client's own CPU and the
+server's CPU per scan.
 """
 
 from __future__ import annotations

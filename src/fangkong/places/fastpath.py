@@ -75,7 +75,8 @@ def plain_scan(request) -> dict | None:
     if not 0 < length <= MAX_BODY:
         return None
     try:
-        data = json.loads(request.body, parse_constant=_no_constant)
+        # Decoded as UTF-8 first, as DRF's parser does (json.loads would guess UTF-16/32 from bytes).
+        data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError):
         return None
     if type(data) is not dict or "code" not in data:

@@ -165,6 +165,7 @@ def test_what_drfs_serializer_refuses_goes_to_drf(world, paths, body, field):
         ("[1, 2]", {}),
         ('{"code": NaN, "phone": "13800000000"}', {}),
         (b'{"code": "\xff"}', {}),
+        ('{"code": "ABC", "phone": "13800000000"}'.encode("utf-16"), {}),
     ],
 )
 def test_a_body_drf_cannot_parse_goes_to_drf(world, paths, body, extra):

@@ -12,8 +12,9 @@ tubes (1 in 10, 10-in-1 pools), tasks (1 in 1,000) and alerts (1 in 100), plus t
 HQ commander (the city) and a district's staff. Then for each list, each user and each depth
 (the first page, and a page 20 pages deep reached by following the cursor links), a closed loop
 of --connections client threads sends GETs for --seconds to `fangkong serve` (gunicorn,
-production settings, port 8102). Prints JSON: p50/p99/req/s per list and case, the median of
-the runs and every run, with the load average.
+production settings, port 8102); a list's further pages (EXTRA: the cases page's figures, the
+daily-checks page, the alert groups) are timed at their first page. Prints JSON: p50/p99/req/s
+per list and case, the median of the runs and every run, with the load average.
 """
 
 from __future__ import annotations
@@ -50,7 +51,16 @@ API = {
 PAGES = {
     "people": "/people/",
     "cases": "/tracing/",
+    "tasks": "/command/",
     "alerts": "/alerts/?status=all",
+}
+# Further pages of a list, first page only: the cases page's figures (the fragment htmx loads
+# after the list: kept 60 s, and recomputed on every request with refresh=1), the orders'
+# daily-checks page, the alert centre's default view (open alerts grouped by kind and node).
+EXTRA = {
+    "cases": [("figures", "/tracing/figures/"), ("figures-fresh", "/tracing/figures/?refresh=1")],
+    "orders": [("checks-page", "/control/checks/")],
+    "alerts": [("groups-page", "/alerts/")],
 }
 
 
@@ -105,10 +115,17 @@ class Bench:
             self.cli("synth", "--population", str(a.population), "--seed", "2022", "--reset")
         self.load(a.population)
         self.users()
-        for table in ("tracing_case", "tracing_contact", "control_controlorder", "testing_tube"):
+        # What autovacuum (off on this machine) would have done after the load.
+        for table in (
+            "tracing_case",
+            "tracing_contact",
+            "control_controlorder",
+            "testing_tube",
+            "command_task",
+            "common_alert",
+        ):
             self.sql(f"VACUUM ANALYZE {table}")
-        for table in ("command_task", "common_alert", "people_person"):
-            self.sql(f"ANALYZE {table}")
+        self.sql("ANALYZE people_person")
 
     def load(self, n: int) -> None:
         """The outbreak's rows, set-based: people picked by a stride over the registry."""
@@ -406,6 +423,8 @@ def main() -> None:
                     for depth in (0, args.depth):
                         target = deep_url(url, headers, depth, kind == "api") if depth else url
                         cases.append((f"{name} {kind} {user} page{depth + 1}", target, headers))
+                for kind, url in EXTRA.get(name, []):
+                    cases.append((f"{name} {kind} {user} page1", url, page_headers))
         for k in range(args.runs):
             log(f"run {k + 1}/{args.runs} (load {loadavg()})")
             for label, url, headers in cases:

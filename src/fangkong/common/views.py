@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from .alerts import (
     alert_acknowledge,
     alert_group_acknowledge,
-    alert_groups,
+    alert_groups_page,
     alert_kinds,
     alert_list,
 )
@@ -29,8 +29,10 @@ def alerts(request):
     page = keyset_page(qs.select_related("acknowledged_by"), request.GET.get("cursor"))
     # Open alerts come grouped by kind and node first (one row per cause, with its count).
     grouped = status == "open" and request.GET.get("view", "groups") == "groups" and level is None
-    groups = Paginator(alert_groups(actor=request.user, kind=kind) if grouped else [], 50).get_page(
-        request.GET.get("gpage")
+    groups = (
+        alert_groups_page(actor=request.user, kind=kind, number=request.GET.get("gpage"))
+        if grouped
+        else Paginator([], 50).get_page(None)
     )
     kinds = alert_kinds(actor=request.user)
     context = {

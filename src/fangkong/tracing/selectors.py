@@ -3,13 +3,15 @@ intervals, leads, the transmission graph with its clusters and generations, co-l
 
 from __future__ import annotations
 
+import json
+import logging
 import statistics
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from fangkong.common.scope import access, scoped
+from fangkong.common.scope import access, actor_path, scoped
 
 from .models import (
     Activity,
@@ -23,6 +25,8 @@ from .models import (
     LeadState,
 )
 from .services import CLUSTER_MIN_CASES
+
+log = logging.getLogger(__name__)
 
 # (key, label, from field, to field, early): the five earlies as intervals between moments.
 # `early` says when the second moment may come first for good reason, counting as 0 h (the best
@@ -109,7 +113,13 @@ def intervals_aggregate(*, actor, filters: dict | None = None) -> list[dict]:
     fields = sorted({f for _k, _l, a, b, e in INTERVALS for f in (a, b, e) if f != "always" and f})
     values: dict[str, list[float]] = defaultdict(list)
     bad: dict[str, int] = defaultdict(int)
-    for row in case_list(actor=actor, filters=filters).values(*fields).order_by():
+    # Only the cases with both moments of at least one interval can count: the others are left
+    # in the database (a fresh case has none yet), which gives the same figures.
+    measurable = Q()
+    for _key, _label, a, b, _early in INTERVALS:
+        measurable |= Q(**{f"{a}__isnull": False, f"{b}__isnull": False})
+    rows = case_list(actor=actor, filters=filters).filter(measurable).values(*fields).order_by()
+    for row in rows:
         for key, _label, a, b, early in INTERVALS:
             hours, inconsistent = _interval(row, a, b, early)
             if inconsistent:
@@ -312,6 +322,41 @@ def transmission_graph(
     return {"cases": cases, "edges": edges, "components": components, "min_cases": min_cases}
 
 
+def _linked_edges(cases: QuerySet) -> list[tuple[int, int, str]]:
+    """The edges of `_edges` between cases of the queryset, found by the database through a
+    subquery (no list of every case's id sent to it and back)."""
+    ids = cases.order_by().values("id")
+    edges = set(
+        Exposure.objects.filter(case_id__in=ids, source_case_id__in=ids).values_list(
+            "source_case_id", "case_id", "setting"
+        )
+    )
+    edges.update(
+        ContactLink.objects.filter(contact__case_id__in=ids, source_case_id__in=ids).values_list(
+            "source_case_id", "contact__case_id", "setting"
+        )
+    )
+    edges.update(
+        ContactLink.objects.filter(
+            contact__case_id__in=ids, source_contact__case_id__in=ids
+        ).values_list("source_contact__case_id", "contact__case_id", "setting")
+    )
+    return [(a, b, s) for a, b, s in sorted(edges) if a != b]
+
+
+def cluster_sizes(
+    *, actor, filters: dict | None = None, min_cases: int = CLUSTER_MIN_CASES
+) -> list[int]:
+    """The sizes of the clusters (components of at least `min_cases` linked cases) that
+    `transmission_graph` finds, from the linked cases only: a case with no link is a component
+    of one, never a cluster, so the tens of thousands of unlinked cases are never read."""
+    edges = _linked_edges(case_list(actor=actor, filters=filters))
+    nodes = sorted({n for a, b, _s in edges for n in (a, b)})
+    component = _components(nodes, edges)
+    sizes = Counter(component.values())
+    return sorted((n for n in sizes.values() if n >= max(min_cases, 2)), reverse=True)
+
+
 def clusters(*, actor, min_cases: int = CLUSTER_MIN_CASES) -> list[dict]:
     return [
         c
@@ -327,8 +372,6 @@ def cluster_event_list(*, actor) -> QuerySet[ClusterEvent]:
 
 
 def scope_cases_q(actor) -> Q:
-    from fangkong.common.scope import actor_path
-
     prefix = actor_path(actor)
     if prefix is None:
         return Q(pk__in=[])
@@ -348,12 +391,11 @@ def key_figures(*, actor, filters: dict | None = None) -> dict:
         asymptomatic=Count("id", filter=Q(classification=Classification.ASYMPTOMATIC)),
         under_control=Count("id", filter=Q(under_control_when_found=True)),
     )
-    graph = transmission_graph(actor=actor, filters=filters)
-    found = [c for c in graph["components"] if c["is_cluster"]]
-    totals["clusters"] = len(found)
-    totals["cases_in_clusters"] = sum(c["cases"] for c in found)
+    sizes = cluster_sizes(actor=actor, filters=filters)
+    totals["clusters"] = len(sizes)
+    totals["cases_in_clusters"] = sum(sizes)
     totals["cases_per_cluster"] = (
-        round(totals["cases_in_clusters"] / len(found), 1) if found else None
+        round(totals["cases_in_clusters"] / len(sizes), 1) if sizes else None
     )
     totals["under_control_share"] = (
         round(100 * totals["under_control"] / totals["cases"], 1) if totals["cases"] else None
@@ -381,3 +423,93 @@ def colocation_run_list(*, actor) -> QuerySet[ColocationRun]:
 
 def access_colocation_run(actor, pk) -> ColocationRun:
     return access(ColocationRun.objects.select_related("case"), actor, "jpath", pk=pk)
+
+
+# --- the cases page's figures, kept for a short while per subtree ------------------------------
+
+# How long the cases page's figures (key figures, the five-earlies intervals, leads and the curve)
+# of one subtree and filter are reused: they read every case of the subtree, the list beside
+# them only a page. The page says when they were computed; "refresh" recomputes them.
+FIGURES_SECONDS = 60
+_FIGURES_WAIT_SECONDS = 20
+
+
+def _figures_key(prefix: str, filters: dict) -> str:
+    import hashlib
+
+    from django.db import router
+
+    alias = router.db_for_read(Case) or "default"  # a drill's sandbox has figures of its own
+    raw = json.dumps([alias, prefix, sorted(filters.items())], default=str)
+    return "tracing:case-figures:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def case_figures_compute(*, actor, filters: dict | None = None) -> dict:
+    """Everything the cases page shows beside its list, computed now (no cache)."""
+    from django.utils import timezone
+
+    filters = filters or {}
+    return {
+        "figures": key_figures(actor=actor, filters=filters),
+        "intervals": [
+            {k: v for k, v in row.items() if k != "label"}
+            for row in intervals_aggregate(actor=actor, filters=filters)
+        ],
+        "leads": lead_counts(actor=actor),
+        "by_day": under_control_by_day(actor=actor, filters=filters),
+        "computed_at": timezone.now(),
+    }
+
+
+def case_figures(*, actor, filters: dict | None = None, refresh: bool = False) -> dict:
+    """The cases page's figures for the actor's subtree and filters, reused for FIGURES_SECONDS
+    (in the shared cache, so every server process shares one computation), with the moment they
+    were computed (`computed_at`) for the page to show. One computation at a time per subtree
+    and filter: the others wait for its result rather than all scan the subtree at once."""
+    from django.core.cache import caches
+
+    filters = filters or {}
+    prefix = actor_path(actor)
+    bundle = None
+    if prefix is not None:
+        try:
+            bundle = _kept_figures(
+                caches["shared"], _figures_key(prefix, filters), refresh, actor, filters
+            )
+        except Exception:  # the shared store is down: compute, as without it
+            log.warning("case figures: shared cache unavailable", exc_info=True)
+    if bundle is None:
+        bundle = case_figures_compute(actor=actor, filters=filters)
+    labels = {key: label for key, label, *_rest in INTERVALS}
+    return {
+        **bundle,
+        "intervals": [{**row, "label": labels[row["key"]]} for row in bundle["intervals"]],
+        "fresh_for": FIGURES_SECONDS,
+    }
+
+
+def _kept_figures(cache, key: str, refresh: bool, actor, filters: dict) -> dict:
+    import time
+
+    bundle = None if refresh else cache.get(key)
+    if bundle is not None:
+        return bundle
+    busy, mine = key + ":busy", False
+    deadline = time.monotonic() + _FIGURES_WAIT_SECONDS
+    while not refresh:
+        if cache.add(busy, 1, _FIGURES_WAIT_SECONDS):
+            mine = True
+            break
+        time.sleep(0.1)
+        bundle = cache.get(key)
+        if bundle is not None:
+            return bundle
+        if time.monotonic() > deadline:
+            break
+    try:
+        bundle = case_figures_compute(actor=actor, filters=filters)
+        cache.set(key, bundle, FIGURES_SECONDS)
+    finally:
+        if mine:
+            cache.delete(busy)
+    return bundle

@@ -7,6 +7,7 @@ from . import views
 app_name = "tracing"
 urlpatterns = [
     path("", views.cases, name="cases"),
+    path("figures/", views.case_figures, name="case_figures"),
     path("cases/<int:pk>/", views.case_detail, name="case"),
     path("cases/<int:pk>/investigate/", views.investigate, name="investigate"),
     path("leads/", views.worklist, name="worklist"),

@@ -161,6 +161,8 @@ def _filters(request) -> dict:
 
 @login_required
 def cases(request):
+    """The list, one keyset page; its figures (over every case of the subtree) come after it
+    from `case_figures`, by htmx, so the list never waits for them."""
     filters = _filters(request)
     listing = selectors.case_list(actor=request.user, filters=filters).order_by(
         "-reported_at", "-id"
@@ -175,15 +177,35 @@ def cases(request):
             "links": links,
             "filters": filters,
             "query": links["query"],
-            "figures": selectors.key_figures(actor=request.user, filters=filters),
-            "intervals": selectors.intervals_aggregate(actor=request.user, filters=filters),
-            "leads": selectors.lead_counts(actor=request.user),
+            "figures_query": _figures_query(filters),
             "classifications": Classification.choices,
             "severities": Severity.choices,
             "found_by": FoundBy.choices,
-            "curve": charts.curve_html(
-                selectors.under_control_by_day(actor=request.user, filters=filters)
-            ),
+        },
+    )
+
+
+def _figures_query(filters: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(filters)
+
+
+@login_required
+def case_figures(request):
+    """The cases page's figures, intervals, leads and curve for the same filters: kept for
+    `selectors.FIGURES_SECONDS` per subtree, with the moment they were computed."""
+    filters = _filters(request)
+    bundle = selectors.case_figures(
+        actor=request.user, filters=filters, refresh=request.GET.get("refresh") == "1"
+    )
+    return render(
+        request,
+        "tracing/_case_figures.html",
+        {
+            **bundle,
+            "curve": charts.curve_html(bundle["by_day"]),
+            "figures_query": _figures_query(filters),
         },
     )
 

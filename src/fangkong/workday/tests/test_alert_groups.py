@@ -142,3 +142,33 @@ def test_api_lists_groups_within_the_subtree_and_acknowledges_one(make_user, flo
         format="json",
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+
+def test_a_page_of_groups_is_cut_by_the_database_and_equals_the_whole_list(make_user, flood):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from fangkong.common.alerts import alert_groups_page
+
+    user = make_user(role="grid_worker", node="city")
+    everything = alert_groups(actor=user)
+    pages = [alert_groups_page(actor=user, number=n, per_page=2) for n in (1, 2)]
+    assert [g for page in pages for g in page.object_list] == everything
+    assert pages[0].paginator.num_pages == 2 and pages[1].has_previous()
+    with CaptureQueriesContext(connection) as ctx:
+        alert_groups_page(actor=user, number=1, per_page=2)
+    grouped = [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"]]
+    assert grouped and all("LIMIT" in q or "COUNT(*)" in q for q in grouped)
+    names = [q["sql"] for q in ctx.captured_queries if "geo_jurisdiction" in q["sql"]]
+    assert len(names) == 1
+
+
+def test_the_alert_centre_shows_the_same_groups_by_page(client, make_user, flood):
+    client.force_login(make_user(role="grid_worker", node="city"))
+    groups = client.get("/alerts/").context["groups"]
+    assert [(g["kind"], g["count"]) for g in groups] == [
+        ("control_missed", 7),
+        ("control_missed", 3),
+        ("control_fever", 1),
+        ("control_missed", 1),
+    ]

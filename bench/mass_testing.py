@@ -19,6 +19,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -235,8 +236,9 @@ def wrk_test(code: str, seconds: int, workers: int, connections: int, desks: int
             ],
             capture_output=True,
             text=True,
-            check=True,
         )
+    if done.returncode:
+        raise SystemExit(f"wrk exited {done.returncode}: {done.stderr or done.stdout}")
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
     result = json.loads(line.removeprefix("WRK_JSON "))
     result["per_s"] = round(result["requests"] / result["seconds"], 1)
@@ -291,13 +293,16 @@ class _server:
             env={
                 **ENV,
                 "DJANGO_SETTINGS_MODULE": "config.settings.prod",
-                "FANGKONG_SECRET_KEY": "bench-only-not-secret",
+                "FANGKONG_SECRET_KEY": secrets.token_urlsafe(50),
                 "FANGKONG_SECURE_COOKIES": "0",
             },
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(OUT / "serve.log", "w"),  # noqa: SIM115 (closed with the process)
         )
-        for _ in range(100):  # until the workers answer
+        # Until the workers answer: `serve` warms the application before it binds the port,
+        # which under load takes tens of seconds.
+        deadline = time.monotonic() + 180
+        while True:
             time.sleep(0.2)
             try:
                 probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -305,7 +310,12 @@ class _server:
                 probe.getresponse().read()
                 break
             except OSError:
-                continue
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.process.kill()
+                    tail = (OUT / "serve.log").read_text()[-2000:]
+                    raise SystemExit(
+                        f"fangkong serve did not answer on port {self.port}:\n{tail}"
+                    ) from None
         time.sleep(1)
         return self.port
 

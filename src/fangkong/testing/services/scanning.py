@@ -456,6 +456,7 @@ def scan_in_one(actor, round_code, site_code: str, number: str, barcode: str):
     # for connection poolers), and psycopg then ignores prepare=True: this statement was planned
     # afresh on every scan (1.4 ms of the backend's 2.1 ms). A threshold no other query reaches
     # lets prepare=True work here and prepares nothing else (Django never asks for it).
+    # (Behind PgBouncer in transaction mode: 1.21+ with max_prepared_statements set.)
     if raw.prepare_threshold is None:
         raw.prepare_threshold = _NEVER
     with psycopg.Cursor(raw) as cursor:

@@ -455,7 +455,7 @@ def _plain_scan(data) -> dict | None:
     barcode and code as plain ASCII strings that ScanSerializer accepts as they are (trimmed, not
     blank, barcode at most 40 characters; code may be blank); None for anything else, which
     ScanSerializer itself then validates (with its messages). Building and running the
-    serializer was a tenth of the request's own time on every scan."""
+    serializer cost ~0.25 ms of the worker's ~1.8 ms of CPU on every scan."""
     if type(data) is not dict or not data.keys() <= _PLAIN_SCAN_FIELDS.keys():
         return None
     out = {

@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 DB = os.environ.get("FK_BENCH_DB", "fangkong_imports_x")
 # The only databases this bench may touch (the lanes: imports, stall).
-assert DB.startswith(("fangkong_imports", "fangkong_stall")), DB
+assert DB.startswith(("fangkong_imports", "fangkong_stall", "fangkong_desk")), DB
 URL = f"postgres://postgres@127.0.0.1:5432/{DB}"
 ENV = {**os.environ, "FANGKONG_DATABASE_URL": URL, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
 FANGKONG = [str(ROOT / ".venv" / "bin" / "fangkong")]

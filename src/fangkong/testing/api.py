@@ -447,6 +447,38 @@ class ScanSerializer(serializers.Serializer):
     )
 
 
+_PLAIN_SCAN_FIELDS = {"round": None, "site": None, "barcode": 40, "code": None}
+
+
+def _plain_scan(data) -> dict | None:
+    """ScanSerializer's validated data for the desks' usual body, a JSON object of round, site,
+    barcode and code as plain ASCII strings that ScanSerializer accepts as they are (trimmed, not
+    blank, barcode at most 40 characters; code may be blank); None for anything else, which
+    ScanSerializer itself then validates (with its messages). Building and running the
+    serializer cost ~0.25 ms of the worker's ~1.8 ms of CPU on every scan."""
+    if type(data) is not dict or not data.keys() <= _PLAIN_SCAN_FIELDS.keys():
+        return None
+    out = {
+        "kind": Tube.Kind.POOL,
+        "subject": Tube.Subject.PERSON,
+        "subject_label": "",
+        "confirm": False,
+    }
+    for name, limit in _PLAIN_SCAN_FIELDS.items():
+        if name not in data:
+            if name == "code":
+                continue
+            return None
+        value = data[name]
+        if type(value) is not str or not value.isascii() or "\x00" in value:
+            return None
+        value = value.strip()
+        if (not value and name != "code") or (limit is not None and len(value) > limit):
+            return None
+        out[name] = value
+    return out
+
+
 class ScanResultSerializer(serializers.Serializer):
     tube = TubeSerializer()
     tube_created = serializers.BooleanField()
@@ -502,9 +534,11 @@ class TubeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"])
     def scan(self, request):
         """Register a tube and add one swab; sending the same scan again returns 200 and changes nothing."""
-        data = ScanSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = _plain_scan(request.data)
+        if v is None:
+            data = ScanSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            v = data.validated_data
         result = services.desk_scan(
             actor=request.user,
             round_code=v["round"],

@@ -7,6 +7,8 @@ from django.utils import translation
 
 from fangkong.places import scans
 
+from .factories import city_of_two, make_place
+
 
 @pytest.fixture(autouse=True)
 def english(client):
@@ -21,3 +23,10 @@ def fresh_venue_cache():
     scans._places.clear()
     yield
     scans._places.clear()
+
+
+@pytest.fixture
+def scan_world():
+    """One side of the two-community city and a place in its community (the scan tests)."""
+    _city, a, _b = city_of_two()
+    return a, make_place(a.community)

@@ -14,16 +14,10 @@ from fangkong.places import fastpath, services
 from fangkong.places.api import VisitViewSet
 from fangkong.places.models import Scan
 
-from .factories import city_of_two, make_place
+from .factories import make_place
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/places/visits/"
-
-
-@pytest.fixture
-def world():
-    _city, a, _b = city_of_two()
-    return a, make_place(a.community)
 
 
 @pytest.fixture
@@ -86,8 +80,8 @@ def test_the_middleware_order_puts_the_fast_path_after_the_layers_every_answer_n
     assert [m for m in stack[at:] if m in fastpath.FAST_CHAIN] == fastpath.FAST_CHAIN
 
 
-def test_a_plain_scan_takes_the_fast_path_and_answers_as_drf_does(world, paths):
-    a, place = world
+def test_a_plain_scan_takes_the_fast_path_and_answers_as_drf_does(scan_world, paths):
+    a, place = scan_world
     phone, other = a.people[0].phone, a.people[1].phone
     fast = post({"code": place.token, "phone": phone})
     full = post({"code": place.token, "phone": other}, cookie=True)
@@ -125,8 +119,8 @@ def test_a_plain_scan_takes_the_fast_path_and_answers_as_drf_does(world, paths):
         ({"phone": "13800000000", "id_number": "11010519491231002X"}, 400, "scan_number_missing"),
     ],
 )
-def test_refusals_on_the_fast_path_are_byte_for_byte_drfs(world, paths, data, status, code):
-    _a, place = world
+def test_refusals_on_the_fast_path_are_byte_for_byte_drfs(scan_world, paths, data, status, code):
+    _a, place = scan_world
     data = {"code": place.token, **data}
     fast, full = post(data), post(data, cookie=True)
     assert paths == {"fast": 1, "drf": 1}
@@ -151,7 +145,7 @@ def test_refusals_on_the_fast_path_are_byte_for_byte_drfs(world, paths, data, st
         ({"phone": "13800000000"}, "code"),
     ],
 )
-def test_what_drfs_serializer_refuses_goes_to_drf(world, paths, body, field):
+def test_what_drfs_serializer_refuses_goes_to_drf(scan_world, paths, body, field):
     answer = post(body)
     assert paths == {"fast": 0, "drf": 1}
     assert answer.status_code == 400
@@ -168,15 +162,15 @@ def test_what_drfs_serializer_refuses_goes_to_drf(world, paths, body, field):
         ('{"code": "ABC", "phone": "13800000000"}'.encode("utf-16"), {}),
     ],
 )
-def test_a_body_drf_cannot_parse_goes_to_drf(world, paths, body, extra):
+def test_a_body_drf_cannot_parse_goes_to_drf(scan_world, paths, body, extra):
     answer = post(body, **extra)
     assert paths == {"fast": 0, "drf": 1}
     assert answer.status_code == 400
     assert answer.json()["code"] in {"parse_error", "invalid"}
 
 
-def test_other_requests_take_the_whole_stack(world, paths):
-    a, place = world
+def test_other_requests_take_the_whole_stack(scan_world, paths):
+    a, place = scan_world
     data = {"code": place.token, "phone": a.people[0].phone}
     api = APIClient()
     # A query string, another Accept, a form body, a non-ASCII value DRF accepts.
@@ -190,7 +184,7 @@ def test_other_requests_take_the_whole_stack(world, paths):
     assert paths["fast"] == 0 and paths["drf"] == 5
 
 
-def test_a_cookie_keeps_the_language_the_visitor_chose(world, paths):
+def test_a_cookie_keeps_the_language_the_visitor_chose(scan_world, paths):
     answer = APIClient()
     answer.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     english = answer.post(URL, {"code": "NOSUCHCODE", "phone": "13800000000"}, format="json")
@@ -204,9 +198,9 @@ def test_a_cookie_keeps_the_language_the_visitor_chose(world, paths):
 
 
 @override_settings(FANGKONG_SCAN_THROTTLE={"number_per_minute": 2, "address_per_minute": 3})
-def test_the_throttle_counts_the_forwarded_address_on_the_fast_path(world, paths):
+def test_the_throttle_counts_the_forwarded_address_on_the_fast_path(scan_world, paths):
     caches["shared"].clear()
-    a, _place = world
+    a, _place = scan_world
     places = [make_place(a.community, name=f"场所{i}") for i in range(5)]
     phone = a.people[0].phone
 
@@ -223,8 +217,8 @@ def test_the_throttle_counts_the_forwarded_address_on_the_fast_path(world, paths
     assert Scan.objects.count() == 3
 
 
-def test_a_closed_or_restricted_place_shows_in_the_fast_answer(world, paths):
-    a, place = world
+def test_a_closed_or_restricted_place_shows_in_the_fast_answer(scan_world, paths):
+    a, place = scan_world
     services.place_order_issue(actor=None, place=place, measure="closed", reason="中风险区")
     closed = post({"code": place.token, "phone": a.people[0].phone})
     assert closed.status_code == 201 and closed.json()["status"] == "closed"
@@ -237,8 +231,8 @@ def test_a_closed_or_restricted_place_shows_in_the_fast_answer(world, paths):
     assert paths == {"fast": 2, "drf": 0} and Scan.objects.count() == 2
 
 
-def test_an_id_number_scan_takes_the_fast_path(world, paths):
-    a, place = world
+def test_an_id_number_scan_takes_the_fast_path(scan_world, paths):
+    a, place = scan_world
     person = a.people[1]
     answer = post({"code": place.token, "id_number": person.document_number.lower()})
     assert answer.status_code == 201 and paths == {"fast": 1, "drf": 0}

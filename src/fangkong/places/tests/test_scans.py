@@ -11,20 +11,14 @@ from rest_framework.test import APIClient
 from fangkong.places import scans, services
 from fangkong.places.models import Scan
 
-from .factories import city_of_two, make_place
+from .factories import make_place
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/places/visits/"
 
 
-@pytest.fixture
-def world():
-    _city, a, b = city_of_two()
-    return a, make_place(a.community)
-
-
-def test_a_visit_by_phone_is_recorded_once_and_matched_to_the_registry(world):
-    a, place = world
+def test_a_visit_by_phone_is_recorded_once_and_matched_to_the_registry(scan_world):
+    a, place = scan_world
     person = a.people[0]
     api = APIClient()
     first = api.post(URL, {"code": place.token, "phone": person.phone}, format="json")
@@ -50,8 +44,8 @@ def test_a_visit_by_phone_is_recorded_once_and_matched_to_the_registry(world):
     assert (scan.place_id, scan.phone, scan.person_id) == (place.pk, person.phone, person.pk)
 
 
-def test_a_visit_by_id_number_matches_the_person(world):
-    a, place = world
+def test_a_visit_by_id_number_matches_the_person(scan_world):
+    a, place = scan_world
     person = a.people[1]
     answer = APIClient().post(
         URL, {"code": place.token, "id_number": person.document_number.lower()}, format="json"
@@ -62,16 +56,16 @@ def test_a_visit_by_id_number_matches_the_person(world):
     assert scan.phone == ""
 
 
-def test_a_number_nobody_has_is_kept_as_a_lead_key(world):
-    _a, place = world
+def test_a_number_nobody_has_is_kept_as_a_lead_key(scan_world):
+    _a, place = scan_world
     answer = APIClient().post(URL, {"code": place.token, "phone": "17700001234"}, format="json")
     assert answer.status_code == 201
     scan = Scan.objects.get()
     assert scan.person_id is None and scan.phone == "17700001234"
 
 
-def test_a_new_visit_after_leaving_is_a_new_scan(world):
-    a, place = world
+def test_a_new_visit_after_leaving_is_a_new_scan(scan_world):
+    a, place = scan_world
     phone = a.people[0].phone
     first = scans.scan_record(token=place.token, phone=phone)
     assert scans.scan_leave(token=place.token, scan_id=first.scan_id, number=phone) is True
@@ -98,15 +92,15 @@ def test_a_new_visit_after_leaving_is_a_new_scan(world):
         ({"phone": "13800000000", "id_number": "11010519491231002X"}, 400, "scan_number_missing"),
     ],
 )
-def test_bad_numbers_are_refused_with_their_code(world, data, status, code):
-    _a, place = world
+def test_bad_numbers_are_refused_with_their_code(scan_world, data, status, code):
+    _a, place = scan_world
     answer = APIClient().post(URL, {"code": place.token, **data}, format="json")
     assert answer.status_code == status and answer.json()["code"] == code
     assert Scan.objects.count() == 0
 
 
-def test_an_unknown_or_inactive_venue_code_is_not_found(world):
-    _a, place = world
+def test_an_unknown_or_inactive_venue_code_is_not_found(scan_world):
+    _a, place = scan_world
     answer = APIClient().post(URL, {"code": "NOSUCHCODE", "phone": "13800000000"}, format="json")
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     place.active = False
@@ -116,11 +110,11 @@ def test_an_unknown_or_inactive_venue_code_is_not_found(world):
 
 
 @override_settings(FANGKONG_SCAN_THROTTLE={"number_per_minute": 2, "address_per_minute": 3})
-def test_scans_are_throttled_per_number_and_per_address(world):
+def test_scans_are_throttled_per_number_and_per_address(scan_world):
     from django.core.cache import caches
 
     caches["shared"].clear()
-    a, _place = world
+    a, _place = scan_world
     places = [make_place(a.community, name=f"场所{i}") for i in range(4)]
     api = APIClient(REMOTE_ADDR="10.20.30.40")
     phone = a.people[0].phone
@@ -142,16 +136,16 @@ def test_scans_are_throttled_per_number_and_per_address(world):
     assert Scan.objects.count() == 3
 
 
-def test_the_closure_shows_in_the_scan_answer_and_the_scan_is_still_kept(world):
-    a, place = world
+def test_the_closure_shows_in_the_scan_answer_and_the_scan_is_still_kept(scan_world):
+    a, place = scan_world
     services.place_order_issue(actor=None, place=place, measure="closed", reason="中风险区")
     answer = APIClient().post(URL, {"code": place.token, "phone": a.people[0].phone}, format="json")
     assert answer.status_code == 201 and answer.json()["status"] == "closed"
     assert Scan.objects.count() == 1
 
 
-def test_leave_through_the_api(world):
-    a, place = world
+def test_leave_through_the_api(scan_world):
+    a, place = scan_world
     phone = a.people[0].phone
     api = APIClient()
     scan = api.post(URL, {"code": place.token, "phone": phone}, format="json").json()["scan"]
@@ -165,8 +159,8 @@ def test_leave_through_the_api(world):
 # --- the phone page --------------------------------------------------------------------------
 
 
-def test_the_phone_page_records_an_entry_and_offers_one_tap_next_time(client, world):
-    a, place = world
+def test_the_phone_page_records_an_entry_and_offers_one_tap_next_time(client, scan_world):
+    a, place = scan_world
     phone = a.people[0].phone
     page = client.get(f"/v/{place.token}/")
     assert page.status_code == 200
@@ -188,16 +182,16 @@ def test_the_phone_page_records_an_entry_and_offers_one_tap_next_time(client, wo
     assert Scan.objects.get().left_at is not None
 
 
-def test_the_phone_page_refuses_a_bad_number_and_keeps_nothing(client, world):
-    _a, place = world
+def test_the_phone_page_refuses_a_bad_number_and_keeps_nothing(client, scan_world):
+    _a, place = scan_world
     page = client.post(f"/v/{place.token}/", {"use": "other", "kind": "phone", "number": "123"})
     assert page.status_code == 400
     assert "That is not a mobile number." in page.content.decode()
     assert Scan.objects.count() == 0
 
 
-def test_the_phone_page_shows_the_closure_and_the_restriction(client, world):
-    _a, place = world
+def test_the_phone_page_shows_the_closure_and_the_restriction(client, scan_world):
+    _a, place = scan_world
     services.place_order_issue(actor=None, place=place, measure="closed", reason="高风险区")
     text = client.get(f"/v/{place.token}/").content.decode()
     assert "暂停营业" in text and "高风险区" in text
@@ -208,5 +202,5 @@ def test_the_phone_page_shows_the_closure_and_the_restriction(client, world):
     assert "暂停营业" not in text and "Restricted: 50% of capacity" in text
 
 
-def test_an_unknown_venue_code_page_is_a_404(client, world):
+def test_an_unknown_venue_code_page_is_a_404(client, scan_world):
     assert client.get("/v/NOSUCH/").status_code == 404

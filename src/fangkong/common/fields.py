@@ -44,3 +44,25 @@ class DateTimeField(serializers.DateTimeField):
 def install() -> None:
     """Model serializers build this field for every model DateTimeField."""
     serializers.ModelSerializer.serializer_field_mapping[models.DateTimeField] = DateTimeField
+
+
+def plain_strings(data: dict, fields: dict[str, tuple[int | None, bool]]) -> dict | None:
+    """The hot scan endpoints' cheap check: the values of `fields` (name: (max_length,
+    required)) when every one given is a plain ASCII string that DRF's CharField (trimmed, no
+    NUL) accepts as it is, trimmed; a required field must be there and not blank, an optional one
+    may be absent (left out) or blank. None for anything else, which the endpoint's serializer
+    then validates with its own messages: this only skips building it for the usual body."""
+    out = {}
+    for name, (limit, required) in fields.items():
+        if name not in data:
+            if required:
+                return None
+            continue
+        value = data[name]
+        if type(value) is not str or not value.isascii() or "\x00" in value:
+            return None
+        value = value.strip()
+        if (required and not value) or (limit is not None and len(value) > limit):
+            return None
+        out[name] = value
+    return out

@@ -34,6 +34,7 @@ from django.utils.module_loading import import_string
 from rest_framework.utils.encoders import JSONEncoder
 
 from fangkong.common.errors import DomainError
+from fangkong.common.fields import plain_strings
 
 PATH = "/api/v1/places/visits/"
 # The middleware that runs around the fast view, in the order of settings.MIDDLEWARE.
@@ -44,7 +45,8 @@ FAST_CHAIN = [
     "fangkong.audit.middleware.RequestContextMiddleware",
 ]
 MAX_BODY = 1024
-_FIELDS = {"code": 16, "phone": 20, "id_number": 32}  # VenueVisitSerializer's max_length
+# VenueVisitSerializer's max_length, and whether the field is required.
+_FIELDS = {"code": (16, True), "phone": (20, False), "id_number": (32, False)}
 _ACCEPTS = {"", "*/*", "application/json"}
 _ENCODER = JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -79,20 +81,10 @@ def plain_scan(request) -> dict | None:
         data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError):
         return None
-    if type(data) is not dict or "code" not in data:
+    if type(data) is not dict:
         return None
-    fields = {"phone": "", "id_number": ""}
-    for name, limit in _FIELDS.items():
-        if name not in data:
-            continue
-        value = data[name]
-        if type(value) is not str or not value.isascii() or "\x00" in value:
-            return None
-        value = value.strip()
-        if len(value) > limit or (name == "code" and not value):
-            return None
-        fields[name] = value
-    return fields
+    fields = plain_strings(data, _FIELDS)
+    return None if fields is None else {"phone": "", "id_number": "", **fields}
 
 
 def _json(data, status: int) -> HttpResponse:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from fangkong.common import errors
 from fangkong.common.api import ImportJobDetailSerializer, import_job_data
-from fangkong.common.fields import DateTimeField
+from fangkong.common.fields import DateTimeField, plain_strings
 from fangkong.common.keyset import KeysetPagination
 from fangkong.common.scope import path_within
 from fangkong.geo.models import Jurisdiction
@@ -447,7 +447,13 @@ class ScanSerializer(serializers.Serializer):
     )
 
 
-_PLAIN_SCAN_FIELDS = {"round": None, "site": None, "barcode": 40, "code": None}
+# name: (max_length, required), as ScanSerializer has them.
+_PLAIN_SCAN_FIELDS = {
+    "round": (None, True),
+    "site": (None, True),
+    "barcode": (40, True),
+    "code": (None, False),
+}
 
 
 def _plain_scan(data) -> dict | None:
@@ -458,25 +464,16 @@ def _plain_scan(data) -> dict | None:
     serializer cost ~0.25 ms of the worker's ~1.8 ms of CPU on every scan."""
     if type(data) is not dict or not data.keys() <= _PLAIN_SCAN_FIELDS.keys():
         return None
-    out = {
+    values = plain_strings(data, _PLAIN_SCAN_FIELDS)
+    if values is None:
+        return None
+    return {
         "kind": Tube.Kind.POOL,
         "subject": Tube.Subject.PERSON,
         "subject_label": "",
         "confirm": False,
+        **values,
     }
-    for name, limit in _PLAIN_SCAN_FIELDS.items():
-        if name not in data:
-            if name == "code":
-                continue
-            return None
-        value = data[name]
-        if type(value) is not str or not value.isascii() or "\x00" in value:
-            return None
-        value = value.strip()
-        if (not value and name != "code") or (limit is not None and len(value) > limit):
-            return None
-        out[name] = value
-    return out
 
 
 class ScanResultSerializer(serializers.Serializer):

@@ -64,7 +64,8 @@ PAGE_VALUES = {("people", "fmt"): ["csv", "xlsx"]}
 KNOWN_LEAKS: dict[re.Pattern, str] = {}
 
 RANDOM_RE = re.compile(
-    r"(?:csrfmiddlewaretoken\" value=\"|nonce=\"|csrftoken=)[A-Za-z0-9+/=_-]*|/static/[^\"' ]+"
+    r"(?:csrfmiddlewaretoken\" value=\"|\"X-CSRFToken\": \"|nonce=\"|csrftoken=)[A-Za-z0-9+/=_-]*"
+    r"|/static/[^\"' ]+"
 )
 ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
 PHONE_RE = re.compile(r"(?<![0-9])1[0-9]{10}(?![0-9])")
